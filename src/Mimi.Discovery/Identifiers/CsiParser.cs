@@ -1,0 +1,198 @@
+using PhoneNumbers;
+
+namespace Mimi.Discovery.Identifiers;
+
+/// <summary>
+/// Turns any string into a canonical <see cref="Csi"/> or a typed rejection. Parsing is total:
+/// it never throws for any input, however malformed.
+/// </summary>
+/// <remarks>
+/// Accepted forms: <c>tel:+…</c> URIs, <c>+…</c> international numbers, national numbers with a
+/// region (ISO 3166 alpha-2, e.g. <c>FR</c>), <c>mailto:</c> URIs and bare email addresses.
+/// Phone numbers are validated against libphonenumber's numbering-plan metadata. The email rules
+/// are listed in <c>docs/protocol.md</c> ("Identifiers").
+/// </remarks>
+public static class CsiParser
+{
+    /// <summary>Longest input looked at; anything longer cannot be a phone number or an RFC 5321 address.</summary>
+    public const int MaxInputLength = 512;
+
+    private const int MaxLocalPartLength = 64;
+    private const int MaxAddressLength = 254;
+    private const string AText = "!#$%&'*+-/=?^_`{|}~";
+
+    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
+
+    /// <summary>Parses <paramref name="input"/> into a canonical CSI.</summary>
+    /// <param name="input">A phone number or email address in any accepted form.</param>
+    /// <param name="defaultRegion">Region used to read national phone numbers (e.g. <c>GB</c>); optional.</param>
+    public static CsiParseResult Parse(string? input, string? defaultRegion = null)
+    {
+        if (string.IsNullOrWhiteSpace(input))
+        {
+            return CsiParseResult.Fail(CsiError.Empty, "no identifier was given");
+        }
+
+        if (input.Length > MaxInputLength)
+        {
+            return CsiParseResult.Fail(CsiError.TooLong, $"the identifier is longer than {MaxInputLength} characters");
+        }
+
+        var text = input.Trim();
+        if (text.Any(c => char.IsControl(c) || c is '\u200B' or '\u200C' or '\u200D' or '\u2060' or '\uFEFF'))
+        {
+            return CsiParseResult.Fail(CsiError.ControlCharacter, "the identifier contains a control or invisible character");
+        }
+
+        if (text.StartsWith("tel:", StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseTelUri(text[4..]);
+        }
+
+        if (text.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseMailtoUri(text[7..]);
+        }
+
+        if (text.Contains('@', StringComparison.Ordinal))
+        {
+            return ParseEmail(text);
+        }
+
+        if (text.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '.' or '(' or ')' or '/'))
+        {
+            return ParsePhone(text, defaultRegion);
+        }
+
+        return CsiParseResult.Fail(CsiError.UnrecognisedForm, $"'{HostName.Printable(text)}' is neither a phone number nor an email address");
+    }
+
+    /// <summary>Parses an input and returns the CSI, or throws <see cref="FormatException"/> with the reason.</summary>
+    /// <exception cref="FormatException">The input is not a valid CSI.</exception>
+    public static Csi ParseOrThrow(string? input, string? defaultRegion = null)
+    {
+        var result = Parse(input, defaultRegion);
+        return result.Success ? result.Csi : throw new FormatException(result.Reason);
+    }
+
+    // RFC 3966 §5.1: a global number starts with '+'; visual separators may appear; parameters follow ';'.
+    private static CsiParseResult ParseTelUri(string body)
+    {
+        if (body.Contains(';', StringComparison.Ordinal))
+        {
+            return CsiParseResult.Fail(CsiError.PhoneHasExtension, "tel URI parameters (extensions, phone-context) cannot be part of a CSI");
+        }
+
+        if (!body.StartsWith('+'))
+        {
+            return CsiParseResult.Fail(CsiError.PhoneRegionRequired, "a tel URI must hold a global number starting with '+'");
+        }
+
+        if (!body.All(c => char.IsAsciiDigit(c) || c is '+' or '-' or '.' or '(' or ')'))
+        {
+            return CsiParseResult.Fail(CsiError.PhoneUnparsable, "a tel URI holds only digits and the separators - . ( )");
+        }
+
+        return ParsePhone(body, null);
+    }
+
+    private static CsiParseResult ParsePhone(string text, string? defaultRegion)
+    {
+        var international = text.StartsWith('+');
+        if (!international && string.IsNullOrEmpty(defaultRegion))
+        {
+            return CsiParseResult.Fail(CsiError.PhoneRegionRequired, "a national number needs a region (such as GB or US), or write it in international form starting with '+'");
+        }
+
+        PhoneNumber number;
+        try
+        {
+            number = Phones.Parse(text, international ? null : defaultRegion!.ToUpperInvariant());
+        }
+        catch (NumberParseException e)
+        {
+            return CsiParseResult.Fail(CsiError.PhoneUnparsable, e.ErrorType switch
+            {
+                ErrorType.INVALID_COUNTRY_CODE => international ? "the number has no valid country calling code" : $"'{HostName.Printable(defaultRegion!)}' is not a known region",
+                ErrorType.TOO_SHORT_NSN or ErrorType.TOO_SHORT_AFTER_IDD => "the number is too short",
+                ErrorType.TOO_LONG => "the number is too long",
+                _ => "the text is not a phone number",
+            });
+        }
+
+        if (number.HasExtension)
+        {
+            return CsiParseResult.Fail(CsiError.PhoneHasExtension, "a phone number with an extension cannot be a CSI");
+        }
+
+        if (!Phones.IsValidNumber(number))
+        {
+            var e164 = Phones.Format(number, PhoneNumberFormat.E164);
+            return CsiParseResult.Fail(CsiError.PhoneNotAssignable, $"{e164} is not a valid number in its numbering plan");
+        }
+
+        return CsiParseResult.Ok(new Csi(CsiKind.Phone, Phones.Format(number, PhoneNumberFormat.E164)));
+    }
+
+    // RFC 6068: one address, no header fields; %-encoding is decoded once.
+    private static CsiParseResult ParseMailtoUri(string body)
+    {
+        if (body.Contains('?', StringComparison.Ordinal) || body.Contains(',', StringComparison.Ordinal))
+        {
+            return CsiParseResult.Fail(CsiError.EmailInvalidUri, "a mailto URI for a CSI holds exactly one address and no header fields");
+        }
+
+        string decoded;
+        try
+        {
+            decoded = Uri.UnescapeDataString(body);
+        }
+        catch (UriFormatException)
+        {
+            return CsiParseResult.Fail(CsiError.EmailInvalidUri, "the mailto URI has invalid percent-encoding");
+        }
+
+        if (decoded.Any(char.IsControl))
+        {
+            return CsiParseResult.Fail(CsiError.ControlCharacter, "the identifier contains a control or invisible character");
+        }
+
+        return ParseEmail(decoded);
+    }
+
+    private static CsiParseResult ParseEmail(string text)
+    {
+        var at = text.LastIndexOf('@');
+        var local = text[..at];
+        var domain = text[(at + 1)..];
+
+        if (local.StartsWith('"'))
+        {
+            return CsiParseResult.Fail(CsiError.EmailQuotedLocalPart, "quoted local parts (\"…\"@domain) are not supported");
+        }
+
+        if (local.Length == 0 || !local.All(c => char.IsAsciiLetterOrDigit(c) || c == '.' || AText.Contains(c, StringComparison.Ordinal))
+            || local.StartsWith('.') || local.EndsWith('.') || local.Contains("..", StringComparison.Ordinal))
+        {
+            return CsiParseResult.Fail(CsiError.EmailInvalidLocalPart, "the local part must be ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ in dot-separated runs");
+        }
+
+        if (local.Length > MaxLocalPartLength)
+        {
+            return CsiParseResult.Fail(CsiError.EmailLocalPartTooLong, $"the local part is {local.Length} octets long; the limit is {MaxLocalPartLength}");
+        }
+
+        if (!HostName.TryNormalize(domain, out var asciiDomain, out var reason))
+        {
+            return CsiParseResult.Fail(CsiError.EmailInvalidDomain, reason);
+        }
+
+        var address = local.ToLowerInvariant() + "@" + asciiDomain;
+        if (address.Length > MaxAddressLength)
+        {
+            return CsiParseResult.Fail(CsiError.EmailTooLong, $"the address is {address.Length} octets long; the limit is {MaxAddressLength}");
+        }
+
+        return CsiParseResult.Ok(new Csi(CsiKind.Email, address));
+    }
+}

@@ -1,0 +1,85 @@
+namespace Mimi.Discovery.Statements;
+
+/// <summary>
+/// One messaging service at which a CSI's owner can be reached (R2).
+/// </summary>
+/// <param name="Service">Service id: 1–64 lower-case letters, digits, <c>.</c>, <c>-</c> or <c>_</c> (e.g. <c>wire</c>, <c>matrix.org</c>).</param>
+public sealed record MspEntry(string Service)
+{
+    /// <summary>The tag that marks the entry a sender should try first.</summary>
+    public const string DefaultTag = "default";
+
+    internal const int MaxServiceLength = 64;
+    internal const int MaxEndpointLength = 512;
+    internal const int MaxAccountLength = 256;
+    internal const int MaxTags = 16;
+    internal const int MaxTagLength = 32;
+    internal const int MaxProtocolVersionLength = 32;
+
+    /// <summary>Where to reach the account (absolute URI), if the service needs one.</summary>
+    public Uri? Endpoint { get; init; }
+
+    /// <summary>The service-specific identifier (SSI) of the owner's account, if any.</summary>
+    public string? Account { get; init; }
+
+    /// <summary>Lower is preferred, as for DNS MX records; 0–65535.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>Preference tags: free strings; <c>default</c> is reserved for at most one entry.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The protocol version the account speaks, if the recipient states one.</summary>
+    public string? ProtocolVersion { get; init; }
+
+    /// <summary>Whether this entry carries the <c>default</c> tag.</summary>
+    public bool IsDefault => Tags.Contains(DefaultTag, StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="service"/> is a well-formed service id.</summary>
+    public static bool IsValidServiceId(string? service) =>
+        service is { Length: > 0 and <= MaxServiceLength } && service.All(IsIdChar);
+
+    internal static bool IsIdChar(char c) => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-' or '_';
+
+    /// <summary>Returns why this entry is invalid, or <see langword="null"/> when it is valid.</summary>
+    internal string? Validate()
+    {
+        if (!IsValidServiceId(Service))
+        {
+            return $"service id '{Shorten(Service)}' must be 1–{MaxServiceLength} lower-case letters, digits, '.', '-' or '_'";
+        }
+
+        if (Endpoint is not null && (!Endpoint.IsAbsoluteUri || Endpoint.OriginalString.Length > MaxEndpointLength))
+        {
+            return $"the endpoint of '{Service}' must be an absolute URI of at most {MaxEndpointLength} characters";
+        }
+
+        if (Account is not null && (Account.Length is 0 or > MaxAccountLength || Account.Any(char.IsControl)))
+        {
+            return $"the account of '{Service}' must be 1–{MaxAccountLength} characters without control characters";
+        }
+
+        if (Priority is < 0 or > ushort.MaxValue)
+        {
+            return $"the priority of '{Service}' must be between 0 and {ushort.MaxValue}";
+        }
+
+        if (Tags.Count > MaxTags || Tags.Distinct(StringComparer.Ordinal).Count() != Tags.Count)
+        {
+            return $"'{Service}' may carry at most {MaxTags} distinct tags";
+        }
+
+        if (Tags.Any(t => t is null || t.Length is 0 or > MaxTagLength || !t.All(IsIdChar)))
+        {
+            return $"tags of '{Service}' must be 1–{MaxTagLength} lower-case letters, digits, '.', '-' or '_'";
+        }
+
+        if (ProtocolVersion is not null && (ProtocolVersion.Length is 0 or > MaxProtocolVersionLength || ProtocolVersion.Any(char.IsControl)))
+        {
+            return $"the protocol version of '{Service}' must be 1–{MaxProtocolVersionLength} printable characters";
+        }
+
+        return null;
+    }
+
+    private static string Shorten(string? s) => s is null ? "(null)" : s.Length > 40 ? s[..40] + "…" : s;
+}

@@ -1,0 +1,161 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Jose;
+using Mimi.Discovery.Credentials;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Crypto;
+
+namespace Mimi.Discovery.Statements;
+
+/// <summary>
+/// Signs mapping and removal statements as compact JWS (RFC 7515, ES256) with a recipient's or
+/// CSIP's key, carrying the credential in the <c>x5c</c> header so any sender can verify it alone.
+/// </summary>
+public sealed class StatementSigner
+{
+    private readonly ECDsa _key;
+    private readonly Credential _credential;
+    private readonly string[] _x5c;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a signer for a key and the credential that binds it.</summary>
+    /// <param name="key">The private P-256 key.</param>
+    /// <param name="credential">The credential issued for this key.</param>
+    /// <param name="intermediates">Any intermediate CA certificates between the credential and a trust anchor.</param>
+    /// <param name="time">Clock; the system clock when omitted.</param>
+    /// <exception cref="ArgumentException">The credential is malformed or does not bind <paramref name="key"/>.</exception>
+    public StatementSigner(ECDsa key, X509Certificate2 credential, IEnumerable<X509Certificate2>? intermediates = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(credential);
+        if (!Credential.TryParse(credential, out var parsed, out var reason))
+        {
+            throw new ArgumentException("The credential is not usable: " + reason, nameof(credential));
+        }
+
+        if (!string.Equals(parsed.KeyThumbprint, JwkThumbprint.Compute(key), StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The credential was issued for a different key.", nameof(credential));
+        }
+
+        _key = key;
+        _credential = parsed;
+        _x5c = [Convert.ToBase64String(credential.RawData), .. (intermediates ?? []).Select(c => Convert.ToBase64String(c.RawData))];
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The credential this signer signs under.</summary>
+    public Credential Credential => _credential;
+
+    /// <summary>The mapping id statements from this signer get for <paramref name="audience"/>.</summary>
+    public MappingId MappingIdFor(Audience audience)
+    {
+        ArgumentNullException.ThrowIfNull(audience);
+        return new MappingId(_credential.KeyThumbprint, audience.Token);
+    }
+
+    /// <summary>Signs a mapping statement.</summary>
+    /// <exception cref="ArgumentException">The draft is invalid (CSI not the credential's, bad entries, bad version or expiry).</exception>
+    public string SignMapping(MappingDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        if (_credential.Kind != CredentialKind.Csi || draft.Csi != _credential.Csi)
+        {
+            throw new ArgumentException($"The credential binds {_credential.Csi?.Uri ?? "a CSIP scope"}, not {draft.Csi}.", nameof(draft));
+        }
+
+        if (draft.Version < 1)
+        {
+            throw new ArgumentException("Versions start at 1.", nameof(draft));
+        }
+
+        if (PayloadCodec.ValidateEntries(draft.Entries) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(draft));
+        }
+
+        var now = _time.GetUtcNow();
+        var expires = draft.ExpiresAt ?? _credential.NotAfter;
+        if (expires <= now || expires > _credential.NotAfter)
+        {
+            throw new ArgumentException("The statement must expire after now and no later than its credential.", nameof(draft));
+        }
+
+        var payload = new MappingPayload
+        {
+            Csi = draft.Csi.Uri,
+            Version = draft.Version,
+            IssuedAt = now.ToUnixTimeSeconds(),
+            ExpiresAt = expires.ToUnixTimeSeconds(),
+            Supersede = draft.Supersede,
+            Audience = PayloadCodec.EncodeAudience(draft.Audience),
+            Entries = draft.Entries.Select(PayloadCodec.EncodeEntry).ToList(),
+        };
+        return Sign(JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Writer.MappingPayload), MappingStatement.MediaType,
+            new Dictionary<string, object> { ["x5c"] = _x5c });
+    }
+
+    /// <summary>Signs a removal under this signer's credential (owner, successor or CSIP removal).</summary>
+    /// <exception cref="ArgumentException">The draft does not fit the credential (see <see cref="RemovalStatement.Covers"/>).</exception>
+    public string SignRemoval(RemovalDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        if (_credential.Kind == CredentialKind.Csi && draft.Csi != _credential.Csi)
+        {
+            throw new ArgumentException($"The credential binds {_credential.Csi}, not {draft.Csi}.", nameof(draft));
+        }
+
+        if (_credential.Kind == CredentialKind.Csip && !_credential.Scope!.Covers(draft.Csi))
+        {
+            throw new ArgumentException($"The CSIP scope ({_credential.Scope}) does not cover {draft.Csi}.", nameof(draft));
+        }
+
+        return Sign(EncodeRemoval(draft, _time), RemovalStatement.MediaType, new Dictionary<string, object> { ["x5c"] = _x5c });
+    }
+
+    /// <summary>
+    /// Signs an owner removal with the bare key, no credential: it stays possible after the
+    /// credential has expired. The verifier matches the key against the mapping's own.
+    /// </summary>
+    /// <exception cref="ArgumentException">No version is given, or the key is not P-256.</exception>
+    public static string SignOwnerRemoval(ECDsa key, RemovalDraft draft, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(draft);
+        if (draft.Version is null || draft.Supersede)
+        {
+            throw new ArgumentException("An owner removal names the highest version it removes and does not supersede.", nameof(draft));
+        }
+
+        var p = key.ExportParameters(false);
+        var jwk = new Dictionary<string, object>
+        {
+            ["kty"] = "EC",
+            ["crv"] = "P-256",
+            ["x"] = System.Buffers.Text.Base64Url.EncodeToString(p.Q.X),
+            ["y"] = System.Buffers.Text.Base64Url.EncodeToString(p.Q.Y),
+        };
+        _ = JwkThumbprint.Compute(p); // rejects keys not on P-256
+        return Sign(key, EncodeRemoval(draft, time ?? TimeProvider.System), RemovalStatement.MediaType,
+            new Dictionary<string, object> { ["jwk"] = jwk });
+    }
+
+    private static byte[] EncodeRemoval(RemovalDraft draft, TimeProvider time) =>
+        JsonSerializer.SerializeToUtf8Bytes(new RemovalPayload
+        {
+            Csi = draft.Csi.Uri,
+            IssuedAt = time.GetUtcNow().ToUnixTimeSeconds(),
+            Target = draft.Target?.ToString() ?? "*",
+            Version = draft.Version,
+            Supersede = draft.Supersede,
+        }, WireJson.Writer.RemovalPayload);
+
+    private string Sign(byte[] payload, string type, Dictionary<string, object> headers) => Sign(_key, payload, type, headers);
+
+    private static string Sign(ECDsa key, byte[] payload, string type, Dictionary<string, object> headers)
+    {
+        headers["typ"] = type;
+        return JWT.EncodeBytes(payload, key, JwsAlgorithm.ES256, headers);
+    }
+}

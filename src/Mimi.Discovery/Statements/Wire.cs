@@ -1,0 +1,109 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mimi.Discovery.Statements;
+
+// The JSON shapes inside a statement's JWS, documented in docs/protocol.md. Parsing is strict:
+// unknown or duplicate members, wrong types and missing required members are all rejected, so a
+// signed statement means exactly one thing.
+
+internal sealed class JwsHeader
+{
+    [JsonPropertyName("alg")]
+    public required string Alg { get; init; }
+
+    [JsonPropertyName("typ")]
+    public required string Typ { get; init; }
+
+    [JsonPropertyName("x5c")]
+    public IReadOnlyList<string>? X5c { get; init; }
+
+    [JsonPropertyName("jwk")]
+    public JsonElement? Jwk { get; init; }
+
+    [JsonPropertyName("crit")]
+    public JsonElement? Crit { get; init; }
+}
+
+internal sealed class MappingPayload
+{
+    [JsonPropertyName("csi")]
+    public required string Csi { get; init; }
+
+    [JsonPropertyName("ver")]
+    public required long Version { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("exp")]
+    public required long ExpiresAt { get; init; }
+
+    [JsonPropertyName("supersede")]
+    public required bool Supersede { get; init; }
+
+    [JsonPropertyName("audience")]
+    public required JsonElement Audience { get; init; }
+
+    [JsonPropertyName("entries")]
+    public required IReadOnlyList<EntryPayload> Entries { get; init; }
+}
+
+internal sealed class EntryPayload
+{
+    [JsonPropertyName("service")]
+    public required string Service { get; init; }
+
+    [JsonPropertyName("endpoint")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Endpoint { get; init; }
+
+    [JsonPropertyName("account")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Account { get; init; }
+
+    [JsonPropertyName("priority")]
+    public required int Priority { get; init; }
+
+    [JsonPropertyName("tags")]
+    public required IReadOnlyList<string> Tags { get; init; }
+
+    [JsonPropertyName("pv")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ProtocolVersion { get; init; }
+}
+
+internal sealed class RemovalPayload
+{
+    [JsonPropertyName("csi")]
+    public required string Csi { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("target")]
+    public required string Target { get; init; }
+
+    [JsonPropertyName("ver")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Version { get; init; }
+
+    [JsonPropertyName("supersede")]
+    public required bool Supersede { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    NumberHandling = JsonNumberHandling.Strict,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    AllowDuplicateProperties = false,
+    MaxDepth = 8)]
+[JsonSerializable(typeof(JwsHeader))]
+[JsonSerializable(typeof(MappingPayload))]
+[JsonSerializable(typeof(RemovalPayload))]
+internal sealed partial class WireJson : JsonSerializerContext
+{
+    /// <summary>Writes '+' and non-ASCII text unescaped so signed payloads stay readable; parsing is unaffected.</summary>
+    public static WireJson Writer { get; } = new(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

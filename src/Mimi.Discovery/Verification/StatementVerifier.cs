@@ -1,0 +1,410 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Jose;
+using Base64Url = System.Buffers.Text.Base64Url;
+using Mimi.Discovery.Credentials;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Statements;
+
+namespace Mimi.Discovery.Verification;
+
+/// <summary>
+/// The sender-side check of mapping and removal statements (R4): compact JWS structure (RFC 7515),
+/// algorithm allow-list (ES256 only; no <c>crit</c>), signature, credential shape and chain to the
+/// sender's own trust anchors, CSI binding, and validity at the verifier's clock. Never throws for
+/// bad input: every failure is a <see cref="VerificationResult{T}"/> naming the first failed check.
+/// </summary>
+public sealed class StatementVerifier
+{
+    private readonly TrustAnchors _anchors;
+    private readonly TimeProvider _time;
+    private readonly VerificationOptions _options;
+
+    /// <summary>Creates a verifier that trusts <paramref name="anchors"/>.</summary>
+    public StatementVerifier(TrustAnchors anchors, TimeProvider? time = null, VerificationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(anchors);
+        _anchors = anchors;
+        _time = time ?? TimeProvider.System;
+        _options = options ?? new VerificationOptions();
+    }
+
+    /// <summary>Verifies a mapping statement.</summary>
+    public VerificationResult<MappingStatement> VerifyMapping(string? jws)
+    {
+        if (Open(jws, MappingStatement.MediaType, out var envelope) is { } failure)
+        {
+            return VerificationResult<MappingStatement>.Fail(failure.Status, failure.Reason);
+        }
+
+        if (envelope.Credential is not { Kind: CredentialKind.Csi } credential)
+        {
+            return envelope.Credential is null
+                ? VerificationResult<MappingStatement>.Fail(VerificationStatus.MissingCredential, "a mapping statement must carry its credential in the x5c header")
+                : VerificationResult<MappingStatement>.Fail(VerificationStatus.NotACredential, "mapping statements are signed under a single-CSI credential, not a CSIP credential");
+        }
+
+        MappingPayload payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize(envelope.Payload, WireJson.Default.MappingPayload)!;
+        }
+        catch (JsonException e)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.Malformed, "the payload is not a mapping statement: " + e.Message);
+        }
+
+        if (!PayloadCodec.TryParseCanonicalCsi(payload.Csi, out var csi))
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "the payload's csi is not a canonical CSI URI");
+        }
+
+        if (payload.Version < 1)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "the version must be at least 1");
+        }
+
+        if (!PayloadCodec.TryDecodeAudience(payload.Audience, out var audience, out var reason)
+            || !PayloadCodec.TryDecodeEntries(payload.Entries, out var entries, out reason))
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, reason);
+        }
+
+        if (!TryUnixTime(payload.IssuedAt, out var issuedAt) || !TryUnixTime(payload.ExpiresAt, out var expiresAt) || expiresAt <= issuedAt)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "iat and exp must be Unix times with exp after iat");
+        }
+
+        if (CheckCredential(envelope) is { } credentialFailure)
+        {
+            return VerificationResult<MappingStatement>.Fail(credentialFailure.Status, credentialFailure.Reason);
+        }
+
+        if (credential.Csi != csi)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.CsiMismatch, $"the statement maps {csi} but its credential binds {credential.Csi}");
+        }
+
+        if (CheckIssuance(issuedAt, credential) is { } timeFailure)
+        {
+            return VerificationResult<MappingStatement>.Fail(timeFailure.Status, timeFailure.Reason);
+        }
+
+        if (expiresAt <= _time.GetUtcNow())
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.Expired, $"the statement expired at {expiresAt:u}");
+        }
+
+        return VerificationResult<MappingStatement>.Valid(new MappingStatement(
+            jws!, csi, payload.Version, issuedAt, expiresAt, payload.Supersede, audience, entries, credential));
+    }
+
+    /// <summary>Verifies a removal statement and determines its <see cref="RemovalAuthority"/>.</summary>
+    public VerificationResult<RemovalStatement> VerifyRemoval(string? jws)
+    {
+        if (Open(jws, RemovalStatement.MediaType, out var envelope) is { } failure)
+        {
+            return VerificationResult<RemovalStatement>.Fail(failure.Status, failure.Reason);
+        }
+
+        RemovalPayload payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize(envelope.Payload, WireJson.Default.RemovalPayload)!;
+        }
+        catch (JsonException e)
+        {
+            return VerificationResult<RemovalStatement>.Fail(VerificationStatus.Malformed, "the payload is not a removal statement: " + e.Message);
+        }
+
+        if (!PayloadCodec.TryParseCanonicalCsi(payload.Csi, out var csi))
+        {
+            return VerificationResult<RemovalStatement>.Fail(VerificationStatus.InvalidContent, "the payload's csi is not a canonical CSI URI");
+        }
+
+        MappingId? target = null;
+        if (!string.Equals(payload.Target, "*", StringComparison.Ordinal))
+        {
+            if (!MappingId.TryParse(payload.Target, out var id))
+            {
+                return VerificationResult<RemovalStatement>.Fail(VerificationStatus.InvalidContent, "the target must be \"*\" or a mapping id (thumbprint/audience)");
+            }
+
+            target = id;
+        }
+
+        if (!TryUnixTime(payload.IssuedAt, out var issuedAt) || payload.Version is < 1)
+        {
+            return VerificationResult<RemovalStatement>.Fail(VerificationStatus.InvalidContent, "iat must be a Unix time and ver, when present, at least 1");
+        }
+
+        if (issuedAt > _time.GetUtcNow() + _options.ClockSkew)
+        {
+            return VerificationResult<RemovalStatement>.Fail(VerificationStatus.NotYetValid, $"the removal claims to be issued in the future ({issuedAt:u})");
+        }
+
+        RemovalAuthority authority;
+        var credential = envelope.Credential;
+        if (credential is null)
+        {
+            // Bare-key removal: only the owner form exists, checked against the stored mapping's key by Covers.
+            if (payload.Supersede || payload.Version is null)
+            {
+                return VerificationResult<RemovalStatement>.Fail(VerificationStatus.InvalidContent, "a removal signed with a bare key is an owner removal: it names a version and does not supersede");
+            }
+
+            authority = RemovalAuthority.Owner;
+        }
+        else
+        {
+            if (CheckCredential(envelope) is { } credentialFailure)
+            {
+                return VerificationResult<RemovalStatement>.Fail(credentialFailure.Status, credentialFailure.Reason);
+            }
+
+            if (credential.Kind == CredentialKind.Csip)
+            {
+                if (!credential.Scope!.Covers(csi))
+                {
+                    return VerificationResult<RemovalStatement>.Fail(VerificationStatus.CsiMismatch, $"the CSIP credential's scope ({credential.Scope}) does not cover {csi}");
+                }
+
+                if (payload.Supersede)
+                {
+                    return VerificationResult<RemovalStatement>.Fail(VerificationStatus.InvalidContent, "a CSIP removal does not supersede: a CSIP is not the new owner");
+                }
+
+                authority = RemovalAuthority.Csip;
+            }
+            else
+            {
+                if (credential.Csi != csi)
+                {
+                    return VerificationResult<RemovalStatement>.Fail(VerificationStatus.CsiMismatch, $"the removal is for {csi} but its credential binds {credential.Csi}");
+                }
+
+                if (payload.Supersede == (payload.Version is not null) || (payload.Supersede && target is not null))
+                {
+                    return VerificationResult<RemovalStatement>.Fail(VerificationStatus.InvalidContent, "an owner removal names a version; a supersede removal names none and targets \"*\"");
+                }
+
+                authority = payload.Supersede ? RemovalAuthority.Successor : RemovalAuthority.Owner;
+            }
+
+            if (CheckIssuance(issuedAt, credential) is { } timeFailure)
+            {
+                return VerificationResult<RemovalStatement>.Fail(timeFailure.Status, timeFailure.Reason);
+            }
+        }
+
+        return VerificationResult<RemovalStatement>.Valid(new RemovalStatement(
+            jws!, csi, issuedAt, target, payload.Version, payload.Supersede, authority, envelope.SignerThumbprint, credential));
+    }
+
+    private readonly record struct Failure(VerificationStatus Status, string Reason);
+
+    private sealed record Envelope(byte[] Payload, Credential? Credential, X509Certificate2[] Intermediates, string SignerThumbprint);
+
+    /// <summary>Parses the JWS, checks header and key material, and verifies the signature.</summary>
+    private Failure? Open(string? jws, string expectedType, out Envelope envelope)
+    {
+        envelope = null!;
+        if (string.IsNullOrEmpty(jws))
+        {
+            return new(VerificationStatus.Malformed, "the statement is empty");
+        }
+
+        if (jws.Length > _options.MaxStatementLength)
+        {
+            return new(VerificationStatus.TooLarge, $"the statement is {jws.Length} characters long; the limit is {_options.MaxStatementLength}");
+        }
+
+        var parts = jws.Split('.');
+        if (parts.Length != 3 || parts.Any(p => p.Length == 0 || !p.All(IsBase64UrlChar)))
+        {
+            return new(VerificationStatus.Malformed, "a compact JWS is three non-empty base64url parts separated by dots");
+        }
+
+        JwsHeader header;
+        try
+        {
+            header = JsonSerializer.Deserialize(Base64Url.DecodeFromChars(parts[0]), WireJson.Default.JwsHeader)!;
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            return new(VerificationStatus.Malformed, "the protected header is not valid JSON of the expected form");
+        }
+
+        if (!string.Equals(header.Alg, "ES256", StringComparison.Ordinal))
+        {
+            return new(VerificationStatus.UnsupportedAlgorithm, $"algorithm '{HostName.Printable(header.Alg)}' is not accepted; statements are signed with ES256");
+        }
+
+        if (header.Crit is not null)
+        {
+            return new(VerificationStatus.UnsupportedCriticalHeader, "the header marks extensions critical (crit), and none is understood");
+        }
+
+        if (!string.Equals(header.Typ, expectedType, StringComparison.Ordinal))
+        {
+            return new(VerificationStatus.WrongType, $"typ is '{HostName.Printable(header.Typ)}', expected '{expectedType}'");
+        }
+
+        ECDsa key;
+        Credential? credential = null;
+        var intermediates = Array.Empty<X509Certificate2>();
+        if (header.X5c is { } x5c)
+        {
+            if (header.Jwk is not null)
+            {
+                return new(VerificationStatus.Malformed, "a statement carries either x5c or jwk, not both");
+            }
+
+            if (x5c.Count == 0 || x5c.Count > _options.MaxChainLength)
+            {
+                return new(VerificationStatus.MalformedCredential, $"x5c must hold 1–{_options.MaxChainLength} certificates");
+            }
+
+            var certificates = new X509Certificate2[x5c.Count];
+            for (var i = 0; i < x5c.Count; i++)
+            {
+                try
+                {
+                    certificates[i] = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(x5c[i]));
+                }
+                catch (Exception e) when (e is FormatException or CryptographicException)
+                {
+                    return new(VerificationStatus.MalformedCredential, $"x5c[{i}] is not a base64 DER certificate");
+                }
+            }
+
+            if (!Credential.TryParse(certificates[0], out credential, out var reason))
+            {
+                return new(VerificationStatus.NotACredential, reason);
+            }
+
+            key = credential.PublicKey;
+            intermediates = certificates[1..];
+        }
+        else if (header.Jwk is { } jwk && expectedType == RemovalStatement.MediaType)
+        {
+            if (!TryImportJwk(jwk, out key))
+            {
+                return new(VerificationStatus.Malformed, "the jwk header is not a P-256 public key (kty EC, crv P-256, x, y)");
+            }
+        }
+        else
+        {
+            return new(VerificationStatus.MissingCredential, "the statement carries no credential (x5c header)");
+        }
+
+        byte[] payload;
+        try
+        {
+            payload = JWT.VerifyBytes(jws, key, JwsAlgorithm.ES256);
+        }
+        catch (Exception e) when (e is JoseException or CryptographicException or FormatException or ArgumentException)
+        {
+            return new(VerificationStatus.BadSignature, "the signature does not verify under the " + (credential is null ? "jwk key" : "credential's key"));
+        }
+
+        envelope = new Envelope(payload, credential, intermediates, credential?.KeyThumbprint ?? JwkThumbprint.Compute(key));
+        return null;
+    }
+
+    /// <summary>Validity of the credential now, then its chain to a trust anchor.</summary>
+    private Failure? CheckCredential(Envelope envelope)
+    {
+        var credential = envelope.Credential!;
+        var now = _time.GetUtcNow();
+        if (now < credential.NotBefore)
+        {
+            return new(VerificationStatus.CredentialNotYetValid, $"the credential is valid from {credential.NotBefore:u}");
+        }
+
+        if (now > credential.NotAfter)
+        {
+            return new(VerificationStatus.CredentialExpired, $"the credential expired at {credential.NotAfter:u}");
+        }
+
+        using var chain = new X509Chain();
+        var policy = chain.ChainPolicy;
+        policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        policy.CustomTrustStore.AddRange(_anchors.Collection);
+        policy.ExtraStore.AddRange(envelope.Intermediates);
+        policy.RevocationMode = X509RevocationMode.NoCheck;
+        policy.DisableCertificateDownloads = true;
+        policy.VerificationTime = now.UtcDateTime;
+        policy.VerificationTimeIgnored = false;
+        if (!chain.Build(credential.Certificate))
+        {
+            var problems = chain.ChainStatus.Select(s => s.Status.ToString()).Distinct();
+            return new(VerificationStatus.UntrustedIssuer, $"the credential does not chain to a trusted CA ({string.Join(", ", problems)})");
+        }
+
+        return null;
+    }
+
+    /// <summary>A statement must be issued while its credential was valid, and not in the verifier's future.</summary>
+    private Failure? CheckIssuance(DateTimeOffset issuedAt, Credential credential)
+    {
+        if (issuedAt > _time.GetUtcNow() + _options.ClockSkew)
+        {
+            return new(VerificationStatus.NotYetValid, $"the statement claims to be issued in the future ({issuedAt:u})");
+        }
+
+        if (issuedAt < credential.NotBefore - _options.ClockSkew || issuedAt > credential.NotAfter)
+        {
+            return new(VerificationStatus.NotYetValid, "the statement was issued outside its credential's validity");
+        }
+
+        return null;
+    }
+
+    private static bool TryImportJwk(JsonElement jwk, out ECDsa key)
+    {
+        key = null!;
+        if (jwk.ValueKind != JsonValueKind.Object || jwk.EnumerateObject().Count() != 4
+            || !jwk.TryGetProperty("kty", out var kty) || !kty.ValueEquals("EC")
+            || !jwk.TryGetProperty("crv", out var crv) || !crv.ValueEquals("P-256")
+            || !jwk.TryGetProperty("x", out var x) || x.ValueKind != JsonValueKind.String
+            || !jwk.TryGetProperty("y", out var y) || y.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        try
+        {
+            var qx = Base64Url.DecodeFromChars(x.GetString());
+            var qy = Base64Url.DecodeFromChars(y.GetString());
+            if (qx.Length != 32 || qy.Length != 32)
+            {
+                return false;
+            }
+
+            key = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = new ECPoint { X = qx, Y = qy } });
+            return true;
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TryUnixTime(long seconds, out DateTimeOffset time)
+    {
+        time = default;
+        if (seconds is < 0 or > 253402300799)
+        {
+            return false;
+        }
+
+        time = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
+    }
+
+    private static bool IsBase64UrlChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
+}

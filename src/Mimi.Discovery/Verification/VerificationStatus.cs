@@ -1,0 +1,56 @@
+namespace Mimi.Discovery.Verification;
+
+/// <summary>The outcome of verifying a statement: <see cref="Valid"/> or the first check that failed.</summary>
+public enum VerificationStatus
+{
+    /// <summary>Every check passed.</summary>
+    Valid,
+
+    /// <summary>Not a well-formed compact JWS with the expected JSON header and payload.</summary>
+    Malformed,
+
+    /// <summary>Longer than <see cref="VerificationOptions.MaxStatementLength"/>.</summary>
+    TooLarge,
+
+    /// <summary>The <c>typ</c> header names another kind of statement.</summary>
+    WrongType,
+
+    /// <summary>The <c>alg</c> header is not ES256 (<c>none</c>, HMAC and every other algorithm are refused).</summary>
+    UnsupportedAlgorithm,
+
+    /// <summary>The header carries a <c>crit</c> parameter; no extension is understood (RFC 7515 §4.1.11).</summary>
+    UnsupportedCriticalHeader,
+
+    /// <summary>No credential (<c>x5c</c>) where one is required.</summary>
+    MissingCredential,
+
+    /// <summary>The credential is not a parseable certificate.</summary>
+    MalformedCredential,
+
+    /// <summary>The certificate is not a credential of the required kind (a CA certificate, another usage, another key type).</summary>
+    NotACredential,
+
+    /// <summary>The signature does not verify under the credential's key.</summary>
+    BadSignature,
+
+    /// <summary>The credential does not chain to any of the verifier's trust anchors.</summary>
+    UntrustedIssuer,
+
+    /// <summary>The credential has expired.</summary>
+    CredentialExpired,
+
+    /// <summary>The credential is not valid yet.</summary>
+    CredentialNotYetValid,
+
+    /// <summary>The statement's CSI differs from the credential's (or lies outside a CSIP credential's scope).</summary>
+    CsiMismatch,
+
+    /// <summary>The statement has expired.</summary>
+    Expired,
+
+    /// <summary>The statement was issued in the future, or outside its credential's validity.</summary>
+    NotYetValid,
+
+    /// <summary>The payload is well-formed JSON but its content is invalid (bad entries, non-canonical CSI, bad target).</summary>
+    InvalidContent,
+}
