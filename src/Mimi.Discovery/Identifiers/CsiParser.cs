@@ -163,6 +163,11 @@ public static class CsiParser
     private static CsiParseResult ParseEmail(string text)
     {
         var at = text.LastIndexOf('@');
+        if (at < 0)
+        {
+            return CsiParseResult.Fail(CsiError.EmailInvalidLocalPart, "an email address has the form local@domain");
+        }
+
         var local = text[..at];
         var domain = text[(at + 1)..];
 

@@ -24,6 +24,12 @@ internal static class HostName
             return false;
         }
 
+        if (name.Length > MaxLength && name.All(char.IsAscii))
+        {
+            reason = $"the domain name is {name.Length} octets long; the limit is {MaxLength}";
+            return false;
+        }
+
         if (name.StartsWith('['))
         {
             reason = "address literals such as [192.0.2.1] are not domain names";

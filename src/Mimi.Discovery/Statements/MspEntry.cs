@@ -34,6 +34,19 @@ public sealed record MspEntry(string Service)
     /// <summary>Whether this entry carries the <c>default</c> tag.</summary>
     public bool IsDefault => Tags.Contains(DefaultTag, StringComparer.Ordinal);
 
+    /// <summary>Value equality, tags compared in order.</summary>
+    public bool Equals(MspEntry? other) =>
+        other is not null
+        && string.Equals(Service, other.Service, StringComparison.Ordinal)
+        && Equals(Endpoint, other.Endpoint)
+        && string.Equals(Account, other.Account, StringComparison.Ordinal)
+        && Priority == other.Priority
+        && Tags.SequenceEqual(other.Tags, StringComparer.Ordinal)
+        && string.Equals(ProtocolVersion, other.ProtocolVersion, StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Service, Endpoint, Account, Priority, Tags.Count, ProtocolVersion);
+
     /// <summary>Whether <paramref name="service"/> is a well-formed service id.</summary>
     public static bool IsValidServiceId(string? service) =>
         service is { Length: > 0 and <= MaxServiceLength } && service.All(IsIdChar);

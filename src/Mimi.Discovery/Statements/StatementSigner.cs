@@ -3,7 +3,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Jose;
 using Mimi.Discovery.Credentials;
-using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Crypto;
 
 namespace Mimi.Discovery.Statements;
