@@ -21,6 +21,7 @@ public sealed class StatementVerifier
     private readonly TrustAnchors _anchors;
     private readonly TimeProvider _time;
     private readonly VerificationOptions _options;
+    private readonly CredentialCache _credentials;
 
     /// <summary>Creates a verifier that trusts <paramref name="anchors"/>.</summary>
     public StatementVerifier(TrustAnchors anchors, TimeProvider? time = null, VerificationOptions? options = null)
@@ -29,6 +30,7 @@ public sealed class StatementVerifier
         _anchors = anchors;
         _time = time ?? TimeProvider.System;
         _options = options ?? new VerificationOptions();
+        _credentials = new CredentialCache(_options.CredentialCacheSize);
     }
 
     /// <summary>Verifies a mapping statement.</summary>
@@ -205,7 +207,10 @@ public sealed class StatementVerifier
 
     private readonly record struct Failure(VerificationStatus Status, string Reason);
 
-    private sealed record Envelope(byte[] Payload, Credential? Credential, X509Certificate2[] Intermediates, string SignerThumbprint);
+    private sealed record Envelope(byte[] Payload, CredentialCache.Entry? Chain, string SignerThumbprint)
+    {
+        public Credential? Credential => Chain?.Credential;
+    }
 
     /// <summary>Parses the JWS, checks header and key material, and verifies the signature.</summary>
     private Failure? Open(string? jws, string expectedType, out Envelope envelope)
@@ -254,7 +259,7 @@ public sealed class StatementVerifier
 
         ECDsa key;
         Credential? credential = null;
-        var intermediates = Array.Empty<X509Certificate2>();
+        CredentialCache.Entry? chainEntry = null;
         if (header.X5c is { } x5c)
         {
             if (header.Jwk is not null)
@@ -267,26 +272,33 @@ public sealed class StatementVerifier
                 return new(VerificationStatus.MalformedCredential, $"x5c must hold 1–{_options.MaxChainLength} certificates");
             }
 
-            var certificates = new X509Certificate2[x5c.Count];
-            for (var i = 0; i < x5c.Count; i++)
+            var cacheKey = string.Join(',', x5c);
+            if (!_credentials.TryGet(cacheKey, out var cached))
             {
-                try
+                var certificates = new X509Certificate2[x5c.Count];
+                for (var i = 0; i < x5c.Count; i++)
                 {
-                    certificates[i] = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(x5c[i]));
+                    try
+                    {
+                        certificates[i] = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(x5c[i]));
+                    }
+                    catch (Exception e) when (e is FormatException or CryptographicException)
+                    {
+                        return new(VerificationStatus.MalformedCredential, $"x5c[{i}] is not a base64 DER certificate");
+                    }
                 }
-                catch (Exception e) when (e is FormatException or CryptographicException)
+
+                if (!Credential.TryParse(certificates[0], out var parsed, out var reason))
                 {
-                    return new(VerificationStatus.MalformedCredential, $"x5c[{i}] is not a base64 DER certificate");
+                    return new(VerificationStatus.NotACredential, reason);
                 }
+
+                cached = _credentials.Add(cacheKey, parsed, certificates[1..]);
             }
 
-            if (!Credential.TryParse(certificates[0], out credential, out var reason))
-            {
-                return new(VerificationStatus.NotACredential, reason);
-            }
-
+            chainEntry = cached;
+            credential = cached.Credential;
             key = credential.PublicKey;
-            intermediates = certificates[1..];
         }
         else if (header.Jwk is { } jwk && expectedType == RemovalStatement.MediaType)
         {
@@ -310,7 +322,7 @@ public sealed class StatementVerifier
             return new(VerificationStatus.BadSignature, "the signature does not verify under the " + (credential is null ? "jwk key" : "credential's key"));
         }
 
-        envelope = new Envelope(payload, credential, intermediates, credential?.KeyThumbprint ?? JwkThumbprint.Compute(key));
+        envelope = new Envelope(payload, chainEntry, credential?.KeyThumbprint ?? JwkThumbprint.Compute(key));
         return null;
     }
 
@@ -329,11 +341,17 @@ public sealed class StatementVerifier
             return new(VerificationStatus.CredentialExpired, $"the credential expired at {credential.NotAfter:u}");
         }
 
+        var entry = envelope.Chain!;
+        if (entry.IsTrustedAt(now))
+        {
+            return null;
+        }
+
         using var chain = new X509Chain();
         var policy = chain.ChainPolicy;
         policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         policy.CustomTrustStore.AddRange(_anchors.Collection);
-        policy.ExtraStore.AddRange(envelope.Intermediates);
+        policy.ExtraStore.AddRange(entry.Intermediates);
         policy.RevocationMode = X509RevocationMode.NoCheck;
         policy.DisableCertificateDownloads = true;
         policy.VerificationTime = now.UtcDateTime;
@@ -344,6 +362,7 @@ public sealed class StatementVerifier
             return new(VerificationStatus.UntrustedIssuer, $"the credential does not chain to a trusted CA ({string.Join(", ", problems)})");
         }
 
+        entry.MarkTrusted(chain.ChainElements.Select(e => e.Certificate));
         return null;
     }
 

@@ -121,6 +121,39 @@ public sealed class StatementVerifierTests : IDisposable
     }
 
     [Fact]
+    public void VerifyMapping_SameVerifierAcrossCredentialExpiry_RejectsOnceExpired()
+    {
+        var verifier = _pki.Verifier();
+        var jws = _bob.Publish();
+        Assert.True(verifier.VerifyMapping(jws).IsValid);
+        Assert.True(verifier.VerifyMapping(jws).IsValid);
+
+        _pki.Time.Advance(CredentialAuthority.DefaultCredentialLifetime + TimeSpan.FromSeconds(1));
+
+        AssertFails(VerificationStatus.CredentialExpired, jws, verifier);
+    }
+
+    [Fact]
+    public void VerifyMapping_CachedCredential_StillChecksEverySignature()
+    {
+        var verifier = _pki.Verifier();
+        Assert.True(verifier.VerifyMapping(_bob.Publish(version: 1)).IsValid);
+        var parts = _bob.Publish(version: 2).Split('.');
+        var forged = parts[0] + "." + Crafted.Encode(Crafted.Decode(parts[1]).Replace("\"ver\":2", "\"ver\":3", StringComparison.Ordinal)) + "." + parts[2];
+
+        AssertFails(VerificationStatus.BadSignature, forged, verifier);
+    }
+
+    [Fact]
+    public void VerifyMapping_CacheOff_GivesTheSameResults()
+    {
+        var verifier = new StatementVerifier(_pki.Anchors, _pki.Time, new VerificationOptions { CredentialCacheSize = 0 });
+        Assert.True(verifier.VerifyMapping(_bob.Publish()).IsValid);
+        using var other = new TestPki("Another CA");
+        Assert.Equal(VerificationStatus.UntrustedIssuer, new StatementVerifier(other.Anchors, _pki.Time, new VerificationOptions { CredentialCacheSize = 0 }).VerifyMapping(_bob.Publish()).Status);
+    }
+
+    [Fact]
     public void VerifyMapping_VerifierClockBeforeCredential_IsCredentialNotYetValid()
     {
         var jws = _bob.Publish();

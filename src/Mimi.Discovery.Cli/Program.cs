@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Mimi.Discovery.Cli.Commands;
+
+var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI discovery mappings.")
+{
+    DemoCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
