@@ -2,8 +2,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Identifiers;
 
 namespace Mimi.Discovery.Credentials;
 

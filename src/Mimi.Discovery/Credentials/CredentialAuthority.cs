@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Identifiers;
 
 namespace Mimi.Discovery.Credentials;
 

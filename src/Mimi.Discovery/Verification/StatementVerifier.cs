@@ -2,11 +2,11 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Jose;
-using Base64Url = System.Buffers.Text.Base64Url;
 using Mimi.Discovery.Credentials;
-using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Statements;
+using Base64Url = System.Buffers.Text.Base64Url;
 
 namespace Mimi.Discovery.Verification;
 
