@@ -102,11 +102,18 @@ public sealed class Audience : IEquatable<Audience>
     public bool Admits(string? queryingService, IEnumerable<MspEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        return Admits(queryingService, entries.Select(e => e.Service));
+    }
+
+    /// <summary>As <see cref="Admits(string?, IEnumerable{MspEntry})"/>, given only the entries' service ids.</summary>
+    public bool Admits(string? queryingService, IEnumerable<string> entryServices)
+    {
+        ArgumentNullException.ThrowIfNull(entryServices);
         return Kind switch
         {
             AudienceKind.Any => true,
             _ when queryingService is null => false,
-            AudienceKind.SameService => entries.Any(e => string.Equals(e.Service, queryingService, StringComparison.Ordinal)),
+            AudienceKind.SameService => entryServices.Contains(queryingService, StringComparer.Ordinal),
             _ => Services.Contains(queryingService, StringComparer.Ordinal),
         };
     }

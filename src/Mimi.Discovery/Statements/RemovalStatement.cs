@@ -17,7 +17,7 @@ public enum RemovalAuthority
 }
 
 /// <summary>
-/// A verified removal statement (R9, R10). Use <see cref="Covers"/> to decide which stored mappings it removes.
+/// A verified removal statement (R9, R10). Use <see cref="Covers(MappingStatement)"/> to decide which stored mappings it removes.
 /// </summary>
 public sealed class RemovalStatement
 {
@@ -74,19 +74,27 @@ public sealed class RemovalStatement
     public bool Covers(MappingStatement mapping)
     {
         ArgumentNullException.ThrowIfNull(mapping);
-        if (mapping.Csi != Csi || (Target is { } target && target != mapping.Id))
+        return mapping.Csi == Csi && Covers(mapping.Id, mapping.Version, mapping.IssuedAt, mapping.Credential.NotBefore);
+    }
+
+    /// <summary>
+    /// Whether this removal removes the version of mapping <paramref name="id"/> of the same CSI
+    /// described by the other arguments; what a DP calls with the columns it stores.
+    /// </summary>
+    public bool Covers(MappingId id, long version, DateTimeOffset issuedAt, DateTimeOffset credentialNotBefore)
+    {
+        if (Target is { } target && target != id)
         {
             return false;
         }
 
         return Authority switch
         {
-            RemovalAuthority.Owner => string.Equals(mapping.Id.KeyThumbprint, SignerThumbprint, StringComparison.Ordinal)
-                                      && mapping.Version <= Version,
-            RemovalAuthority.Successor => !string.Equals(mapping.Id.KeyThumbprint, SignerThumbprint, StringComparison.Ordinal)
-                                          && mapping.Credential.NotBefore < Credential!.NotBefore
-                                          && mapping.IssuedAt <= IssuedAt,
-            _ => mapping.IssuedAt <= IssuedAt,
+            RemovalAuthority.Owner => string.Equals(id.KeyThumbprint, SignerThumbprint, StringComparison.Ordinal) && version <= Version,
+            RemovalAuthority.Successor => !string.Equals(id.KeyThumbprint, SignerThumbprint, StringComparison.Ordinal)
+                                          && credentialNotBefore < Credential!.NotBefore
+                                          && issuedAt <= IssuedAt,
+            _ => issuedAt <= IssuedAt,
         };
     }
 }

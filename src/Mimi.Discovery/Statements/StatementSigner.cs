@@ -96,7 +96,7 @@ public sealed class StatementSigner
     }
 
     /// <summary>Signs a removal under this signer's credential (owner, successor or CSIP removal).</summary>
-    /// <exception cref="ArgumentException">The draft does not fit the credential (see <see cref="RemovalStatement.Covers"/>).</exception>
+    /// <exception cref="ArgumentException">The draft does not fit the credential (see <see cref="RemovalStatement.Covers(MappingStatement)"/>).</exception>
     public string SignRemoval(RemovalDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);

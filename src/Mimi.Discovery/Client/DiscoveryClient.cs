@@ -1,0 +1,161 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Verification;
+using Base64Url = System.Buffers.Text.Base64Url;
+
+namespace Mimi.Discovery.Client;
+
+/// <summary>
+/// Client SDK for one Discovery Provider: prove control of a CSI, publish and remove statements,
+/// and look CSIs up, verifying every answer against trust anchors the caller chooses.
+/// </summary>
+/// <remarks>The <see cref="HttpClient"/>'s <c>BaseAddress</c> is the DP's origin, e.g. <c>https://dp.example/</c>.</remarks>
+public sealed class DiscoveryClient(HttpClient http)
+{
+    /// <summary>Fetches the DP's metadata.</summary>
+    /// <exception cref="DiscoveryException">The DP refused or could not be reached.</exception>
+    public Task<DiscoveryMetadata> GetMetadataAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, ".well-known/mimi-discovery", null, ProtocolJson.Default.DiscoveryMetadata, cancellationToken);
+
+    /// <summary>Asks the DP to send a proof-of-control code to <paramref name="csi"/>.</summary>
+    /// <exception cref="DiscoveryException">The DP refused (rate limit, unsupported channel…).</exception>
+    public Task<ProofStarted> StartProofAsync(Csi csi, ECDsa publicKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(csi);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        var q = publicKey.ExportParameters(false).Q;
+        var jwk = new EcPublicJwk("EC", "P-256", Base64Url.EncodeToString(q.X), Base64Url.EncodeToString(q.Y));
+        return SendAsync(HttpMethod.Post, "v1/proofs", JsonContent.Create(new ProofRequest(csi.Uri, jwk), ProtocolJson.Default.ProofRequest),
+            ProtocolJson.Default.ProofStarted, cancellationToken);
+    }
+
+    /// <summary>Answers a proof with the received code; returns the credential.</summary>
+    /// <exception cref="DiscoveryException">Wrong, expired or used code.</exception>
+    public Task<CredentialIssued> AnswerProofAsync(string proofId, string code, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(proofId);
+        return SendAsync(HttpMethod.Post, $"v1/proofs/{Uri.EscapeDataString(proofId)}/answer",
+            JsonContent.Create(new ProofAnswer(code), ProtocolJson.Default.ProofAnswer), ProtocolJson.Default.CredentialIssued, cancellationToken);
+    }
+
+    /// <summary>Publishes a signed mapping statement.</summary>
+    /// <exception cref="DiscoveryException">The DP rejected it (e.g. <c>version-not-newer</c>).</exception>
+    public Task<PublishReceipt> PublishAsync(string statement, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/mappings", JsonContent.Create(new StatementSubmission(statement), ProtocolJson.Default.StatementSubmission),
+            ProtocolJson.Default.PublishReceipt, cancellationToken);
+
+    /// <summary>Submits a signed removal statement.</summary>
+    /// <exception cref="DiscoveryException">The DP rejected it.</exception>
+    public Task<RemovalReceipt> RemoveAsync(string statement, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/removals", JsonContent.Create(new StatementSubmission(statement), ProtocolJson.Default.StatementSubmission),
+            ProtocolJson.Default.RemovalReceipt, cancellationToken);
+
+    /// <summary>Looks up CSIs and returns the DP's raw answer, unverified.</summary>
+    /// <exception cref="DiscoveryException">The DP refused the request.</exception>
+    public Task<LookupResponse> LookupRawAsync(IReadOnlyList<string> csis, string? service = null, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/lookup", JsonContent.Create(new LookupRequest(csis, service), ProtocolJson.Default.LookupRequest),
+            ProtocolJson.Default.LookupResponse, cancellationToken);
+
+    /// <summary>
+    /// Looks up CSIs and verifies every returned statement with <paramref name="verifier"/>: its
+    /// signature and credential chain, that it maps the CSI asked about, and that its audience
+    /// admits <paramref name="service"/>. The outcome is derived from what verified.
+    /// </summary>
+    /// <exception cref="DiscoveryException">The DP refused, or answered for other CSIs than asked.</exception>
+    public async Task<IReadOnlyList<VerifiedLookup>> LookupAsync(IReadOnlyList<string> csis, StatementVerifier verifier, string? service = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(csis);
+        ArgumentNullException.ThrowIfNull(verifier);
+        var response = await LookupRawAsync(csis, service, cancellationToken).ConfigureAwait(false);
+        if (response.Results.Count != csis.Count)
+        {
+            throw new DiscoveryException($"the DP answered {response.Results.Count} results for {csis.Count} queries");
+        }
+
+        return csis.Select((query, i) => Verify(query, response.Results[i], verifier, service)).ToList();
+    }
+
+    private static VerifiedLookup Verify(string query, LookupResult claimed, StatementVerifier verifier, string? service)
+    {
+        var parsed = CsiParser.Parse(query);
+        if (!parsed.Success)
+        {
+            return new VerifiedLookup(query, null, LookupOutcome.Invalid, [], [], claimed.Result, parsed.Reason);
+        }
+
+        var mappings = new List<Statements.MappingStatement>();
+        var rejected = new List<RejectedStatement>();
+        foreach (var statement in claimed.Statements ?? [])
+        {
+            var result = verifier.VerifyMapping(statement);
+            if (!result.IsValid)
+            {
+                rejected.Add(new RejectedStatement(statement, result.Status, result.Reason));
+            }
+            else if (result.Statement.Csi != parsed.Csi)
+            {
+                rejected.Add(new RejectedStatement(statement, VerificationStatus.CsiMismatch, $"the DP returned a statement for {result.Statement.Csi} when asked for {parsed.Csi}"));
+            }
+            else if (!result.Statement.Audience.Admits(service, result.Statement.Entries))
+            {
+                rejected.Add(new RejectedStatement(statement, VerificationStatus.InvalidContent, $"the statement's audience ({result.Statement.Audience}) excludes the querying service"));
+            }
+            else
+            {
+                mappings.Add(result.Statement);
+            }
+        }
+
+        var outcome = mappings.Count == 0 ? LookupOutcome.None
+            : mappings.All(m => m.IsOptOut) ? LookupOutcome.OptedOut
+            : LookupOutcome.Found;
+        return new VerifiedLookup(query, parsed.Csi, outcome, mappings, rejected, claimed.Result, null);
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DiscoveryException($"cannot reach the Discovery Provider at {http.BaseAddress}: {e.Message}", e);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                ProblemBody? problem = null;
+                try
+                {
+                    problem = await response.Content.ReadFromJsonAsync(ProtocolJson.Default.ProblemBody, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+                {
+                    // Not a problem+json body; report the status alone.
+                }
+
+                throw new DiscoveryException((int)response.StatusCode, problem?.Code ?? "http-" + (int)response.StatusCode,
+                    problem?.Detail ?? problem?.Title ?? response.ReasonPhrase ?? "request failed");
+            }
+
+            try
+            {
+                return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
+                       ?? throw new DiscoveryException("the Discovery Provider sent an empty answer");
+            }
+            catch (JsonException e)
+            {
+                throw new DiscoveryException("the Discovery Provider's answer is not valid JSON: " + e.Message, e);
+            }
+        }
+    }
+}
