@@ -1,0 +1,102 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Mimi.Discovery.Credentials;
+using Mimi.Discovery.Crypto;
+
+namespace Mimi.Discovery.Server.Hosting;
+
+/// <summary>
+/// The DP's data folder. On first run it creates: the credential CA (<c>ca.crt</c>, <c>ca.key</c>),
+/// a self-signed TLS certificate for localhost (<c>tls.crt</c>, <c>tls.key</c>) that clients
+/// trust explicitly with <c>--ca</c>, the secret codes are hashed under (<c>code.secret</c>), and
+/// the development <c>outbox/</c>. Private files are mode 0600, the folder 0700.
+/// </summary>
+internal sealed class DataFolder
+{
+    private DataFolder(string path, CredentialAuthority authority, byte[] codeSecret)
+    {
+        Path = path;
+        Authority = authority;
+        CodeSecret = codeSecret;
+    }
+
+    public string Path { get; }
+
+    public CredentialAuthority Authority { get; }
+
+    public byte[] CodeSecret { get; }
+
+    public string OutboxDirectory => System.IO.Path.Combine(Path, "outbox");
+
+    public string TlsCertificatePath => System.IO.Path.Combine(Path, "tls.crt");
+
+    public string TlsKeyPath => System.IO.Path.Combine(Path, "tls.key");
+
+    public static DataFolder Open(string path, string name, TimeProvider time)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (!Directory.Exists(full))
+        {
+            PrivateFile.CreateDirectory(full);
+        }
+
+        var caCert = System.IO.Path.Combine(full, "ca.crt");
+        var caKey = System.IO.Path.Combine(full, "ca.key");
+        CredentialAuthority authority;
+        if (File.Exists(caCert) && File.Exists(caKey))
+        {
+            authority = CredentialAuthority.FromPem(File.ReadAllText(caCert), File.ReadAllText(caKey), time);
+        }
+        else
+        {
+            authority = CredentialAuthority.Create(name + " credential CA", TimeSpan.FromDays(3650), time);
+            PrivateFile.Write(caKey, authority.ExportPrivateKeyPem());
+            File.WriteAllText(caCert, authority.ExportCertificatePem());
+        }
+
+        var secretPath = System.IO.Path.Combine(full, "code.secret");
+        if (!File.Exists(secretPath))
+        {
+            PrivateFile.Write(secretPath, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        }
+
+        var folder = new DataFolder(full, authority, Convert.FromBase64String(File.ReadAllText(secretPath).Trim()));
+        folder.EnsureTlsCertificate(time);
+        return folder;
+    }
+
+    /// <summary>Loads the HTTPS certificate: the configured one, or the generated localhost one.</summary>
+    public X509Certificate2 LoadTlsCertificate(string? certificatePath, string? keyPath)
+    {
+        var certificate = X509Certificate2.CreateFromPemFile(certificatePath ?? TlsCertificatePath, keyPath ?? (certificatePath is null ? TlsKeyPath : null));
+        return certificate;
+    }
+
+    private void EnsureTlsCertificate(TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        if (File.Exists(TlsCertificatePath) && File.Exists(TlsKeyPath))
+        {
+            using var existing = X509Certificate2.CreateFromPemFile(TlsCertificatePath);
+            if (existing.NotAfter.ToUniversalTime() > now.UtcDateTime.AddDays(7))
+            {
+                return;
+            }
+        }
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(IPAddress.Loopback);
+        san.AddIpAddress(IPAddress.IPv6Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
+        PrivateFile.Write(TlsKeyPath, key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(TlsCertificatePath, certificate.ExportCertificatePem());
+    }
+}

@@ -1,0 +1,99 @@
+using MailKit.Security;
+
+namespace Mimi.Discovery.Server.Hosting;
+
+/// <summary>The DP's settings: configuration section <c>Discovery</c> (appsettings, <c>Discovery__…</c> environment variables) and the <c>serve</c> options.</summary>
+public sealed class DiscoveryOptions
+{
+    /// <summary>Data folder: database, CA key, TLS certificate, code secret, outbox. Created on first run.</summary>
+    public string DataDirectory { get; set; } = "mimi-data";
+
+    /// <summary>Database: empty for SQLite in the data folder; a PostgreSQL connection string or URI otherwise.</summary>
+    public string? Database { get; set; }
+
+    /// <summary>Development mode: codes go to the outbox folder instead of SMTP/SMS.</summary>
+    public bool Dev { get; set; }
+
+    /// <summary>Name used in code messages and the CA's subject.</summary>
+    public string Name { get; set; } = "Mimi Discovery";
+
+    /// <summary>PEM certificate (chain) for HTTPS; the generated localhost certificate when empty.</summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>PEM private key for <see cref="TlsCertificate"/>.</summary>
+    public string? TlsKey { get; set; }
+
+    /// <summary>PEM files of further credential CAs whose credentials this DP accepts in statements.</summary>
+    public IList<string> AcceptedCaFiles { get; } = [];
+
+    /// <summary>Most CSIs in one lookup.</summary>
+    public int MaxLookupBatch { get; set; } = 1000;
+
+    /// <summary>Largest request body, in bytes.</summary>
+    public int MaxRequestBytes { get; set; } = 256 * 1024;
+
+    /// <summary>How long a proof-of-control code is valid.</summary>
+    public TimeSpan CodeLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Answers a proof accepts before it is void.</summary>
+    public int MaxCodeAttempts { get; set; } = 5;
+
+    /// <summary>The window the send limits count over.</summary>
+    public TimeSpan SendWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Codes sent to one CSI per window.</summary>
+    public int MaxSendsPerCsi { get; set; } = 5;
+
+    /// <summary>Codes requested by one client address per window.</summary>
+    public int MaxSendsPerClient { get; set; } = 20;
+
+    /// <summary>Codes sent in total per window (the SMS-pumping backstop).</summary>
+    public int MaxSendsGlobal { get; set; } = 1000;
+
+    /// <summary>Lifetime of issued credentials.</summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Email delivery of codes; required for email CSIs outside development mode.</summary>
+    public SmtpOptions? Smtp { get; set; }
+
+    /// <summary>SMS delivery of codes through an HTTP gateway; required for phone CSIs outside development mode.</summary>
+    public SmsGatewayOptions? Sms { get; set; }
+}
+
+/// <summary>SMTP submission settings (MailKit).</summary>
+public sealed class SmtpOptions
+{
+    /// <summary>Server host.</summary>
+    public string Host { get; set; } = "localhost";
+
+    /// <summary>Server port: 587 submission with STARTTLS, 465 implicit TLS, 25 relay.</summary>
+    public int Port { get; set; } = 587;
+
+    /// <summary>TLS mode: <c>Auto</c>, <c>StartTls</c>, <c>SslOnConnect</c> or <c>None</c> (loopback relays only).</summary>
+    public SecureSocketOptions Security { get; set; } = SecureSocketOptions.Auto;
+
+    /// <summary>Envelope and header sender, e.g. <c>Mimi Discovery &lt;no-reply@dp.example&gt;</c>.</summary>
+    public string From { get; set; } = "no-reply@localhost";
+
+    /// <summary>User name, when the server requires authentication.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>Password for <see cref="Username"/>.</summary>
+    public string? Password { get; set; }
+}
+
+/// <summary>An HTTP SMS gateway: the DP POSTs a templated body to <see cref="Url"/>.</summary>
+public sealed class SmsGatewayOptions
+{
+    /// <summary>Gateway endpoint.</summary>
+    public Uri? Url { get; set; }
+
+    /// <summary>Body with placeholders <c>{to}</c> (E.164), <c>{text}</c> and <c>{code}</c>, escaped for <see cref="ContentType"/>.</summary>
+    public string BodyTemplate { get; set; } = """{"to":"{to}","text":"{text}"}""";
+
+    /// <summary><c>application/json</c> (values JSON-escaped) or <c>application/x-www-form-urlencoded</c> (values URL-encoded).</summary>
+    public string ContentType { get; set; } = "application/json";
+
+    /// <summary>Value of the Authorization header, e.g. <c>Bearer …</c>.</summary>
+    public string? Authorization { get; set; }
+}

@@ -1,0 +1,127 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Apis;
+using Mimi.Discovery.Server.Mappings;
+using Mimi.Discovery.Server.Proofs;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Verification;
+
+namespace Mimi.Discovery.Server.Hosting;
+
+/// <summary>Builds the Discovery Provider: HTTPS-only Kestrel, storage, proof of control, mappings, lookup.</summary>
+public static class DiscoveryServer
+{
+    /// <summary>Where the DP listens when no URL is configured.</summary>
+    public const string DefaultUrl = "https://127.0.0.1:8443";
+
+    /// <summary>
+    /// Builds the DP from configuration (<c>Discovery</c> section, <c>--urls</c>), applies
+    /// <paramref name="configure"/>, prepares the data folder and migrates the database.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A URL is not https, or the configuration is unusable.</exception>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, Action<IServiceCollection>? services = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var options = new DiscoveryOptions();
+        builder.Configuration.GetSection("Discovery").Bind(options);
+        configure?.Invoke(options);
+
+        var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.FirstOrDefault(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } plain)
+        {
+            throw new InvalidOperationException($"'{plain}' is not an https:// URL; the Discovery Provider only listens over HTTPS.");
+        }
+
+        builder.WebHost.UseUrls(urls);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var time = TimeProvider.System;
+        var folder = DataFolder.Open(options.DataDirectory, options.Name, time);
+        var tls = folder.LoadTlsCertificate(options.TlsCertificate, options.TlsKey);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = tls);
+        });
+
+        var store = StoreFactory.Create(options.Database, folder.Path);
+        await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+
+        var anchors = new List<X509Certificate2> { folder.Authority.Certificate };
+        foreach (var file in options.AcceptedCaFiles)
+        {
+            anchors.AddRange(TrustAnchors.FromPem(File.ReadAllText(file)).Certificates);
+        }
+
+        builder.Services.TryAddSingleton(time);
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(folder);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ChannelRouter>();
+        builder.Services.AddSingleton<ProofService>();
+        builder.Services.AddSingleton<MappingService>();
+        builder.Services.AddHostedService<ProofJanitor>();
+        builder.Services.AddHttpClient();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJson.Default);
+            json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        });
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemCodes.AddDefaults);
+        services?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapDiscoveryApi();
+        return app;
+    }
+}
+
+/// <summary>Gives problems the framework raises (bad JSON, size limits, unknown routes) the same stable codes as ours.</summary>
+internal static class ProblemCodes
+{
+    public static void AddDefaults(ProblemDetailsContext context)
+    {
+        var details = context.ProblemDetails;
+        if (details.Extensions.ContainsKey("code"))
+        {
+            return;
+        }
+
+        var (code, detail) = details.Status switch
+        {
+            StatusCodes.Status400BadRequest => ("invalid-request", "the request body is not JSON of the shape this endpoint takes; see /openapi/v1.json"),
+            StatusCodes.Status404NotFound => ("not-found", "no endpoint at this path; see /openapi/v1.json"),
+            StatusCodes.Status405MethodNotAllowed => ("method-not-allowed", "this endpoint does not take that method"),
+            StatusCodes.Status413PayloadTooLarge => ("payload-too-large", "the request body exceeds this DP's limit (see limits.maxRequestBytes in /.well-known/mimi-discovery)"),
+            StatusCodes.Status415UnsupportedMediaType => ("unsupported-media-type", "send the body as application/json"),
+            _ => ("server-error", "the DP failed to handle the request; try again later"),
+        };
+        details.Type = Problem.TypePrefix + code;
+        details.Detail ??= detail;
+        details.Extensions["code"] = code;
+    }
+}
+
+/// <summary>Deletes proofs once they no longer count towards any send limit.</summary>
+internal sealed class ProofJanitor(IDiscoveryStore store, IOptions<DiscoveryOptions> options, TimeProvider time) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(10), time);
+        do
+        {
+            var keep = options.Value.SendWindow > options.Value.CodeLifetime ? options.Value.SendWindow : options.Value.CodeLifetime;
+            await store.PurgeProofsAsync((time.GetUtcNow() - keep).ToUnixTimeSeconds(), stoppingToken).ConfigureAwait(false);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+}

@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Statements;
+using Mimi.Discovery.Verification;
+
+namespace Mimi.Discovery.Server.Mappings;
+
+/// <summary>
+/// Publishing, removal and lookup. Every statement is verified with the core library against the
+/// CAs this DP accepts before anything is stored; a rejected request changes nothing.
+/// </summary>
+internal sealed partial class MappingService(
+    IDiscoveryStore store,
+    StatementVerifier verifier,
+    IOptions<DiscoveryOptions> options,
+    TimeProvider time,
+    ILogger<MappingService> logger)
+{
+    public async Task<Outcome<PublishReceipt>> PublishAsync(StatementSubmission? submission, CancellationToken cancellationToken)
+    {
+        if (submission?.Statement is null)
+        {
+            return Problem.InvalidRequest("send {\"statement\": \"<compact JWS>\"}");
+        }
+
+        var verified = verifier.VerifyMapping(submission.Statement);
+        if (!verified.IsValid)
+        {
+            return Rejected(verified.Status, verified.Reason);
+        }
+
+        var s = verified.Statement;
+        var row = new StoredMapping
+        {
+            Csi = s.Csi.Uri,
+            MappingId = s.Id.ToString(),
+            KeyThumbprint = s.Id.KeyThumbprint,
+            Audience = s.Audience.Token,
+            Services = string.Join(' ', s.Entries.Select(e => e.Service).Distinct(StringComparer.Ordinal)),
+            Version = s.Version,
+            IssuedAt = s.IssuedAt.ToUnixTimeSeconds(),
+            ExpiresAt = s.ExpiresAt.ToUnixTimeSeconds(),
+            CredentialNotBefore = s.Credential.NotBefore.ToUnixTimeSeconds(),
+            OptOut = s.IsOptOut,
+            Statement = s.Token,
+        };
+        var result = await store.PublishAsync(row, s.Supersede, cancellationToken).ConfigureAwait(false);
+        switch (result.Status)
+        {
+            case PublishStatus.VersionNotNewer:
+                return new Problem("version-not-newer", StatusCodes.Status409Conflict,
+                    $"the stored version of this mapping is {result.CurrentVersion}; sign version {result.CurrentVersion + 1} or higher");
+            case PublishStatus.RemovedBefore:
+                return new Problem("statement-removed", StatusCodes.Status409Conflict,
+                    "this mapping was removed after the statement was signed; sign a new statement");
+            case PublishStatus.CredentialSuperseded:
+                return new Problem("credential-superseded", StatusCodes.Status403Forbidden,
+                    "a newer owner of this identifier has superseded credentials issued before theirs; prove control again for a new credential");
+        }
+
+        LogPublished(logger, row.MappingId, row.Version, result.Superseded.Count);
+        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded);
+    }
+
+    public async Task<Outcome<RemovalReceipt>> RemoveAsync(StatementSubmission? submission, CancellationToken cancellationToken)
+    {
+        if (submission?.Statement is null)
+        {
+            return Problem.InvalidRequest("send {\"statement\": \"<compact JWS>\"}");
+        }
+
+        var verified = verifier.VerifyRemoval(submission.Statement);
+        if (!verified.IsValid)
+        {
+            return Rejected(verified.Status, verified.Reason);
+        }
+
+        var removal = verified.Statement;
+        var rows = await store.GetMappingsAsync(removal.Csi.Uri, cancellationToken).ConfigureAwait(false);
+        var targets = rows
+            .Where(r => r.Statement is not null && MappingId.TryParse(r.MappingId, out var id)
+                        && removal.Covers(id, r.Version, DateTimeOffset.FromUnixTimeSeconds(r.IssuedAt), DateTimeOffset.FromUnixTimeSeconds(r.CredentialNotBefore)))
+            .Select(r => new RemovalTarget(r.MappingId, r.Version, Math.Max(r.Version, removal.Version ?? r.Version)))
+            .ToList();
+        if (targets.Count == 0)
+        {
+            return new Problem("nothing-to-remove", StatusCodes.Status404NotFound,
+                "no current mapping of this CSI is covered by the removal (check its target, version and signing key)");
+        }
+
+        long? floor = removal.Authority switch
+        {
+            RemovalAuthority.Successor => removal.Credential!.NotBefore.ToUnixTimeSeconds(),
+            RemovalAuthority.Csip when removal.Target is null => removal.IssuedAt.ToUnixTimeSeconds(),
+            _ => null,
+        };
+        var removed = await store.RemoveAsync(removal.Csi.Uri, targets, removal.IssuedAt.ToUnixTimeSeconds(), floor, cancellationToken).ConfigureAwait(false);
+        LogRemoved(logger, removed.Count, removal.Authority);
+        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed);
+    }
+
+    public async Task<Outcome<LookupResponse>> LookupAsync(LookupRequest? request, CancellationToken cancellationToken)
+    {
+        var max = options.Value.MaxLookupBatch;
+        if (request?.Csis is not { Count: > 0 } queries || queries.Any(q => q is null))
+        {
+            return Problem.InvalidRequest("send {\"csis\": [\"+15551234567\", \"bob@example.com\", …], \"service\": \"optional-querying-service\"}");
+        }
+
+        if (queries.Count > max)
+        {
+            return new Problem("batch-too-large", StatusCodes.Status413PayloadTooLarge, $"a lookup holds at most {max} CSIs; split the {queries.Count} into batches");
+        }
+
+        if (request.Service is not null && !MspEntry.IsValidServiceId(request.Service))
+        {
+            return Problem.InvalidRequest("service must be a service id: 1–64 of a-z 0-9 . - _");
+        }
+
+        var parsed = queries.Select(q => CsiParser.Parse(q)).ToList();
+        var csis = parsed.Where(p => p.Success).Select(p => p.Csi!.Uri).Distinct(StringComparer.Ordinal).ToList();
+        var rows = await store.LookupAsync(csis, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
+
+        var results = new List<LookupResult>(queries.Count);
+        for (var i = 0; i < queries.Count; i++)
+        {
+            if (!parsed[i].Success)
+            {
+                results.Add(new LookupResult(queries[i], null, LookupResultKinds.Invalid, [], parsed[i].Reason));
+                continue;
+            }
+
+            var csi = parsed[i].Csi!.Uri;
+            var visible = rows[csi].Where(r => Admits(r, request.Service)).ToList();
+            var kind = visible.Count == 0 ? LookupResultKinds.None
+                : visible.All(r => r.OptOut) ? LookupResultKinds.OptedOut
+                : LookupResultKinds.Found;
+            results.Add(new LookupResult(queries[i], csi, kind, visible.Select(r => r.Statement!).ToList()));
+        }
+
+        return new LookupResponse(results);
+    }
+
+    private static bool Admits(StoredMapping row, string? service) =>
+        Audience.TryParse(row.Audience, out var audience, out _)
+        && audience.Admits(service, row.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    private static Problem Rejected(VerificationStatus status, string reason) => status switch
+    {
+        VerificationStatus.UntrustedIssuer => new Problem("issuer-not-accepted", StatusCodes.Status403Forbidden,
+            $"this DP does not accept the statement's credential issuer ({reason}); get a credential from this DP"),
+        VerificationStatus.TooLarge => new Problem("statement-too-large", StatusCodes.Status413PayloadTooLarge, reason),
+        _ => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity, $"the statement does not verify: {status}: {reason}"),
+    };
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Published mapping {MappingId} version {Version}; superseded {Superseded}")]
+    private static partial void LogPublished(ILogger logger, string mappingId, long version, int superseded);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Removed {Count} mapping(s) on {Authority} authority")]
+    private static partial void LogRemoved(ILogger logger, int count, RemovalAuthority authority);
+}

@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Mimi.Discovery.Server.Storage;
+
+/// <summary>
+/// PostgreSQL storage for several stateless DP processes on one database. Conflicting publishes
+/// are decided by the conditional upsert under PostgreSQL's row locks; migrations take a
+/// transaction-scoped advisory lock so concurrent starts do not race.
+/// </summary>
+internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposable, IDisposable
+{
+    // An arbitrary constant naming "the Mimi Discovery schema" among advisory locks.
+    private const long MigrationLockKey = 0x4D494D4944495343;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresDiscoveryStore(string connectionString) => _dataSource = NpgsqlDataSource.Create(connectionString);
+
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    protected override Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", MigrationLockKey));
+
+    public override async Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var writer = await connection.BeginBinaryImportAsync(
+            "COPY mappings (csi, mapping_id, key_thumbprint, audience, services, version, issued_at, expires_at, credential_not_before, opt_out, statement) FROM STDIN (FORMAT BINARY)",
+            cancellationToken).ConfigureAwait(false);
+        foreach (var m in mappings)
+        {
+            await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.Csi, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.MappingId, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.KeyThumbprint, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.Audience, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.Services, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.Version, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.IssuedAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.ExpiresAt, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.CredentialNotBefore, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.OptOut ? 1 : 0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(m.Statement, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+        }
+
+        await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+}

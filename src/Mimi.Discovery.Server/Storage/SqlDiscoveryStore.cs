@@ -1,0 +1,355 @@
+using System.Data.Common;
+
+namespace Mimi.Discovery.Server.Storage;
+
+/// <summary>
+/// The storage logic shared by SQLite and PostgreSQL. Both speak the same SQL here (upsert with
+/// <c>ON CONFLICT … DO UPDATE … WHERE</c>, <c>RETURNING</c>, BIGINT Unix times, INTEGER flags), so
+/// only connections, migration locking and bulk loading differ.
+/// </summary>
+internal abstract class SqlDiscoveryStore : IDiscoveryStore
+{
+    private const string MappingColumns =
+        "csi, mapping_id, key_thumbprint, audience, services, version, issued_at, expires_at, credential_not_before, opt_out, statement, removed_before";
+
+    private const string ProofColumns = "id, csi, public_key, client, code_hash, created_at, expires_at, attempts, consumed";
+
+    /// <summary>Ordered schema migrations; the index + 1 is the schema version.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE mappings (
+            csi TEXT NOT NULL,
+            mapping_id TEXT NOT NULL,
+            key_thumbprint TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            services TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            issued_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            credential_not_before BIGINT NOT NULL,
+            opt_out INTEGER NOT NULL,
+            statement TEXT NULL,
+            removed_before BIGINT NULL,
+            PRIMARY KEY (csi, mapping_id)
+        );
+        CREATE TABLE csi_floors (
+            csi TEXT PRIMARY KEY,
+            not_before BIGINT NOT NULL
+        );
+        CREATE TABLE proofs (
+            id TEXT PRIMARY KEY,
+            csi TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            client TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            consumed INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX proofs_by_csi ON proofs (csi, created_at);
+        CREATE INDEX proofs_by_client ON proofs (client, created_at);
+        CREATE INDEX proofs_by_time ON proofs (created_at);
+        """,
+    ];
+
+    /// <summary>The schema version this code expects.</summary>
+    public static int SchemaVersion => Migrations.Length;
+
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs inside the migration transaction before the version is read, to keep other processes out.</summary>
+    protected virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public abstract Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken);
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await LockForMigrationAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+        var current = Convert.ToInt32(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_version", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > Migrations.Length)
+        {
+            throw new InvalidOperationException($"The database schema is version {current}, newer than this server's {Migrations.Length}; upgrade the server.");
+        }
+
+        for (var version = current + 1; version <= Migrations.Length; version++)
+        {
+            await ExecuteAsync(connection, transaction, Migrations[version - 1], cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "INSERT INTO schema_version (version) VALUES (@v)", cancellationToken, ("v", version)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            return Convert.ToInt32(await ScalarAsync(connection, null, "SELECT 1", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 1;
+        }
+        catch (DbException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<PublishResult> PublishAsync(StoredMapping m, bool supersede, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+        var floor = await ScalarAsync(connection, transaction, "SELECT not_before FROM csi_floors WHERE csi = @csi", cancellationToken, ("csi", m.Csi)).ConfigureAwait(false);
+        if (floor is not null and not DBNull && Convert.ToInt64(floor, System.Globalization.CultureInfo.InvariantCulture) > m.CredentialNotBefore)
+        {
+            return new PublishResult(PublishStatus.CredentialSuperseded, 0, []);
+        }
+
+        var stored = await ExecuteAsync(connection, transaction, $"""
+            INSERT INTO mappings ({MappingColumns})
+            VALUES (@csi, @id, @key, @audience, @services, @version, @iat, @exp, @cnb, @optout, @statement, NULL)
+            ON CONFLICT (csi, mapping_id) DO UPDATE SET
+                audience = excluded.audience, services = excluded.services, version = excluded.version,
+                issued_at = excluded.issued_at, expires_at = excluded.expires_at,
+                credential_not_before = excluded.credential_not_before, opt_out = excluded.opt_out,
+                statement = excluded.statement
+            WHERE mappings.version < excluded.version
+              AND (mappings.removed_before IS NULL OR excluded.issued_at > mappings.removed_before)
+            """, cancellationToken,
+            ("csi", m.Csi), ("id", m.MappingId), ("key", m.KeyThumbprint), ("audience", m.Audience), ("services", m.Services),
+            ("version", m.Version), ("iat", m.IssuedAt), ("exp", m.ExpiresAt), ("cnb", m.CredentialNotBefore),
+            ("optout", m.OptOut ? 1 : 0), ("statement", m.Statement)).ConfigureAwait(false);
+
+        if (stored == 0)
+        {
+            var existing = (await QueryMappingsAsync(connection, transaction, "csi = @csi AND mapping_id = @id", cancellationToken, ("csi", m.Csi), ("id", m.MappingId)).ConfigureAwait(false)).Single();
+            return existing.Version >= m.Version
+                ? new PublishResult(PublishStatus.VersionNotNewer, existing.Version, [])
+                : new PublishResult(PublishStatus.RemovedBefore, existing.Version, []);
+        }
+
+        IReadOnlyList<string> superseded = [];
+        if (supersede)
+        {
+            superseded = await ReadStringsAsync(connection, transaction, """
+                UPDATE mappings SET statement = NULL,
+                    removed_before = CASE WHEN removed_before IS NULL OR removed_before < @iat THEN @iat ELSE removed_before END
+                WHERE csi = @csi AND statement IS NOT NULL AND key_thumbprint <> @key AND credential_not_before < @cnb
+                RETURNING mapping_id
+                """, cancellationToken, ("csi", m.Csi), ("key", m.KeyThumbprint), ("cnb", m.CredentialNotBefore), ("iat", m.IssuedAt)).ConfigureAwait(false);
+            await RaiseFloorAsync(connection, transaction, m.Csi, m.CredentialNotBefore, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new PublishResult(PublishStatus.Stored, m.Version, superseded);
+    }
+
+    public async Task<IReadOnlyList<StoredMapping>> GetMappingsAsync(string csi, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryMappingsAsync(connection, null, "csi = @csi", cancellationToken, ("csi", csi)).ConfigureAwait(false);
+    }
+
+    public async Task<ILookup<string, StoredMapping>> LookupAsync(IReadOnlyCollection<string> csis, long now, CancellationToken cancellationToken)
+    {
+        if (csis.Count == 0)
+        {
+            return Array.Empty<StoredMapping>().ToLookup(m => m.Csi, StringComparer.Ordinal);
+        }
+
+        var names = csis.Select((_, i) => "@c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var parameters = csis.Select((c, i) => ("c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)c)).Append(("now", now)).ToArray();
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await QueryMappingsAsync(connection, null,
+            $"csi IN ({string.Join(", ", names)}) AND statement IS NOT NULL AND expires_at > @now", cancellationToken, parameters).ConfigureAwait(false);
+        return rows.ToLookup(m => m.Csi, StringComparer.Ordinal);
+    }
+
+    public async Task<IReadOnlyList<string>> RemoveAsync(string csi, IReadOnlyList<RemovalTarget> targets, long removedBefore, long? credentialFloor, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var removed = new List<string>();
+        foreach (var target in targets)
+        {
+            var changed = await ExecuteAsync(connection, transaction, """
+                UPDATE mappings SET statement = NULL, version = @newVersion,
+                    removed_before = CASE WHEN removed_before IS NULL OR removed_before < @rb THEN @rb ELSE removed_before END
+                WHERE csi = @csi AND mapping_id = @id AND version = @seen AND statement IS NOT NULL
+                """, cancellationToken, ("csi", csi), ("id", target.MappingId), ("seen", target.SeenVersion), ("newVersion", target.NewVersion), ("rb", removedBefore)).ConfigureAwait(false);
+            if (changed == 1)
+            {
+                removed.Add(target.MappingId);
+            }
+        }
+
+        if (credentialFloor is { } floor)
+        {
+            await RaiseFloorAsync(connection, transaction, csi, floor, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return removed;
+    }
+
+    public async Task<ProofLimitHit> CreateProofAsync(StoredProof proof, ProofLimits limits, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var command = Command(connection, transaction, """
+            SELECT (SELECT COUNT(*) FROM proofs WHERE csi = @csi AND created_at >= @since),
+                   (SELECT COUNT(*) FROM proofs WHERE client = @client AND created_at >= @since),
+                   (SELECT COUNT(*) FROM proofs WHERE created_at >= @since)
+            """, ("csi", proof.Csi), ("client", proof.Client), ("since", limits.WindowStart)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var hit = reader.GetInt64(0) >= limits.PerCsi ? ProofLimitHit.Csi
+                : reader.GetInt64(1) >= limits.PerClient ? ProofLimitHit.Client
+                : reader.GetInt64(2) >= limits.Global ? ProofLimitHit.Global
+                : ProofLimitHit.None;
+            if (hit != ProofLimitHit.None)
+            {
+                return hit;
+            }
+        }
+
+        await ExecuteAsync(connection, transaction, $"INSERT INTO proofs ({ProofColumns}) VALUES (@id, @csi, @key, @client, @hash, @created, @expires, 0, 0)", cancellationToken,
+            ("id", proof.Id), ("csi", proof.Csi), ("key", proof.PublicKey), ("client", proof.Client), ("hash", proof.CodeHash),
+            ("created", proof.CreatedAt), ("expires", proof.ExpiresAt)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return ProofLimitHit.None;
+    }
+
+    public async Task<StoredProof?> CountAttemptAsync(string id, int maxAttempts, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (await QueryProofsAsync(connection, $"""
+            UPDATE proofs SET attempts = attempts + 1
+            WHERE id = @id AND consumed = 0 AND attempts < @max AND expires_at > @now
+            RETURNING {ProofColumns}
+            """, cancellationToken, ("id", id), ("max", maxAttempts), ("now", now)).ConfigureAwait(false)).SingleOrDefault();
+    }
+
+    public async Task<StoredProof?> GetProofAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (await QueryProofsAsync(connection, $"SELECT {ProofColumns} FROM proofs WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false)).SingleOrDefault();
+    }
+
+    public async Task<bool> ConsumeProofAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "UPDATE proofs SET consumed = 1 WHERE id = @id AND consumed = 0", cancellationToken, ("id", id)).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<int> PurgeProofsAsync(long before, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM proofs WHERE created_at < @before", cancellationToken, ("before", before)).ConfigureAwait(false);
+    }
+
+    private static Task<int> RaiseFloorAsync(DbConnection connection, DbTransaction transaction, string csi, long floor, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, """
+            INSERT INTO csi_floors (csi, not_before) VALUES (@csi, @floor)
+            ON CONFLICT (csi) DO UPDATE SET not_before = excluded.not_before WHERE csi_floors.not_before < excluded.not_before
+            """, cancellationToken, ("csi", csi), ("floor", floor));
+
+    private static async Task<List<StoredMapping>> QueryMappingsAsync(DbConnection connection, DbTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, $"SELECT {MappingColumns} FROM mappings WHERE {where}", parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<StoredMapping>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new StoredMapping
+            {
+                Csi = reader.GetString(0),
+                MappingId = reader.GetString(1),
+                KeyThumbprint = reader.GetString(2),
+                Audience = reader.GetString(3),
+                Services = reader.GetString(4),
+                Version = reader.GetInt64(5),
+                IssuedAt = reader.GetInt64(6),
+                ExpiresAt = reader.GetInt64(7),
+                CredentialNotBefore = reader.GetInt64(8),
+                OptOut = reader.GetInt64(9) != 0,
+                Statement = reader.IsDBNull(10) ? null : reader.GetString(10),
+                RemovedBefore = reader.IsDBNull(11) ? null : reader.GetInt64(11),
+            });
+        }
+
+        return rows;
+    }
+
+    private static async Task<List<StoredProof>> QueryProofsAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, null, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<StoredProof>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new StoredProof
+            {
+                Id = reader.GetString(0),
+                Csi = reader.GetString(1),
+                PublicKey = reader.GetString(2),
+                Client = reader.GetString(3),
+                CodeHash = reader.GetString(4),
+                CreatedAt = reader.GetInt64(5),
+                ExpiresAt = reader.GetInt64(6),
+                Attempts = (int)reader.GetInt64(7),
+                Consumed = reader.GetInt64(8) != 0,
+            });
+        }
+
+        return rows;
+    }
+
+    private static async Task<List<string>> ReadStringsAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var values = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
+    protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+#pragma warning disable CA2100 // SQL text is built only from constants and generated parameter names, never from input.
+    protected static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+#pragma warning restore CA2100
+}
