@@ -1,16 +1,68 @@
+using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Mimi.Discovery.Client;
 
 namespace Mimi.Discovery.Cli;
 
 /// <summary>Conventions every command shares: a one-line reason on standard error and a non-zero exit.</summary>
 internal static class Cli
 {
+    public const int Failure = 1;
+    public const int Usage = 2;
+    public const int NotVerified = 3;
+
     public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static int Fail(string reason, int exitCode = 1)
+    public static int Fail(string reason, int exitCode = Failure)
     {
         Console.Error.WriteLine("mimi-discovery: " + reason);
         return exitCode;
     }
+
+    public static Option<string> DpOption() => new("--dp") { Description = "The Discovery Provider's https:// URL.", Required = true };
+
+    public static Option<FileInfo?> CaOption() => new("--ca") { Description = "PEM certificate to trust for the DP's TLS (e.g. mimi-data/tls.crt of a development DP)." };
+
+    /// <summary>An HTTPS client for the DP, trusting <paramref name="ca"/> when given, else the system store.</summary>
+    public static DiscoveryClient Connect(string dp, FileInfo? ca)
+    {
+        if (!Uri.TryCreate(dp, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new UsageException($"--dp '{dp}' is not an https:// URL");
+        }
+
+        if (ca is { Exists: false })
+        {
+            throw new UsageException($"--ca {ca.FullName} does not exist");
+        }
+
+        var handler = TlsTrust.CreateHandler(ca is null ? null : TlsTrust.LoadRoots(ca.FullName));
+        var http = new HttpClient(handler) { BaseAddress = new Uri(uri.GetLeftPart(UriPartial.Authority) + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        return new DiscoveryClient(http);
+    }
+
+    /// <summary>Runs a command body, turning the expected failures into one line and an exit code.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            return Fail(e.Message, Usage);
+        }
+        catch (DiscoveryException e)
+        {
+            return Fail(e.Status == 0 ? e.Detail : $"the DP refused: {e.Detail} ({e.Code})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or TaskCanceledException)
+        {
+            return Fail(e.Message);
+        }
+    }
 }
+
+/// <summary>Bad command-line input; reported with exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -3,6 +3,10 @@ using Mimi.Discovery.Cli.Commands;
 
 var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI discovery mappings.")
 {
+    ServeCommand.Create(),
+    RegisterCommand.Create(),
+    LookupCommand.Create(),
+    RemoveCommand.Create(),
     DemoCommand.Create(),
 };
 

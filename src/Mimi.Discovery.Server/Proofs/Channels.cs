@@ -136,7 +136,7 @@ internal sealed partial class DevOutboxChannel(string directory, ILogger<DevOutb
         Directory.CreateDirectory(directory);
         var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Interlocked.Increment(ref _sequence):D6}.json";
         var path = Path.Combine(directory, name);
-        var json = JsonSerializer.Serialize(new OutboxMessage(message.To.Uri, message.To.Kind == CsiKind.Email ? "email" : "sms", message.Text, message.Code), OutboxJson.Default.OutboxMessage);
+        var json = JsonSerializer.Serialize(new OutboxMessage(message.To.Uri, message.To.Kind == CsiKind.Email ? "email" : "sms", message.Text, message.Code), OutboxJson.Readable.OutboxMessage);
         var temporary = path + ".tmp";
         await File.WriteAllTextAsync(temporary, json, cancellationToken).ConfigureAwait(false);
         File.Move(temporary, path);
@@ -151,4 +151,7 @@ internal sealed record OutboxMessage(string To, string Channel, string Text, str
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(OutboxMessage))]
-internal sealed partial class OutboxJson : System.Text.Json.Serialization.JsonSerializerContext;
+internal sealed partial class OutboxJson : System.Text.Json.Serialization.JsonSerializerContext
+{
+    public static OutboxJson Readable { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Text.Json;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Verification;
+using Spectre.Console;
+
+namespace Mimi.Discovery.Cli.Commands;
+
+/// <summary>
+/// <c>mimi-discovery lookup</c>: asks a DP about CSIs and verifies every answer — signatures,
+/// credential chains to the chosen CAs, CSI binding, audience — before printing it.
+/// </summary>
+internal static class LookupCommand
+{
+    public static Command Create()
+    {
+        var csis = new Argument<string[]>("csi") { Description = "Phone numbers or email addresses to look up.", Arity = ArgumentArity.OneOrMore };
+        var dp = Cli.DpOption();
+        var ca = Cli.CaOption();
+        var asService = new Option<string?>("--as-service") { Description = "Look up on behalf of this querying service (audiences are matched against it)." };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
+        var trust = new Option<FileInfo[]>("--trust") { Description = "PEM file of credential CAs to trust (repeatable). Default: the CAs the DP advertises." };
+        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca };
+        command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
+        {
+            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var trustFiles = result.GetValue(trust) ?? [];
+            TrustAnchors anchors;
+            try
+            {
+                anchors = trustFiles.Length > 0
+                    ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
+                    : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException("--trust: " + e.Message);
+            }
+
+            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService), cancellationToken).ConfigureAwait(false);
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));
+            }
+            else
+            {
+                PrintTable(results);
+            }
+
+            return results.Any(r => r.Inconsistent) ? Cli.NotVerified : 0;
+        }));
+        return command;
+    }
+
+    private static void PrintTable(IReadOnlyList<VerifiedLookup> results)
+    {
+        var table = new Table().AddColumns("CSI", "result", "service", "account / endpoint", "priority", "tags", "verified");
+        foreach (var r in results)
+        {
+            var name = Markup.Escape(r.Csi?.Uri ?? r.Query);
+            var outcome = Markup.Escape(VerifiedLookup.OutcomeName(r.Outcome));
+            if (r.Outcome == LookupOutcome.Invalid)
+            {
+                table.AddRow(name, outcome, "", Markup.Escape(r.Reason ?? ""), "", "", "");
+                continue;
+            }
+
+            var rows = 0;
+            foreach (var (mapping, entry) in r.EntriesByPreference)
+            {
+                table.AddRow(rows++ == 0 ? name : "", rows == 1 ? outcome : "", Markup.Escape(entry.Service),
+                    Markup.Escape(entry.Account ?? entry.Endpoint?.ToString() ?? ""), entry.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Markup.Escape(string.Join(' ', entry.Tags)), $"[green]yes[/] (v{mapping.Version})");
+            }
+
+            if (rows == 0)
+            {
+                table.AddRow(name, outcome, "", "", "", "", r.Mappings.Count > 0 ? $"[green]yes[/] ({r.Mappings.Count} mapping(s))" : "");
+            }
+
+            foreach (var rejected in r.Rejected)
+            {
+                table.AddRow("", "", "", "", "", "", $"[red]no[/]: {Markup.Escape(rejected.Status + ": " + rejected.Reason)}");
+            }
+
+            if (r.Inconsistent && r.Rejected.Count == 0)
+            {
+                table.AddRow("", "", "", "", "", "", $"[red]DP claimed '{Markup.Escape(r.ClaimedResult)}'[/]");
+            }
+        }
+
+        if (Console.IsOutputRedirected)
+        {
+            // Not a terminal: there is no width to fit, so do not wrap cells into narrow columns.
+            AnsiConsole.Profile.Width = 200;
+        }
+
+        AnsiConsole.Write(table);
+    }
+
+    private static object ToJson(VerifiedLookup r) => new
+    {
+        query = r.Query,
+        csi = r.Csi?.Uri,
+        result = VerifiedLookup.OutcomeName(r.Outcome),
+        claimed = r.ClaimedResult,
+        consistent = !r.Inconsistent,
+        reason = r.Reason,
+        mappings = r.Mappings.Select(m => new
+        {
+            id = m.Id.ToString(),
+            version = m.Version,
+            audience = m.Audience.Token,
+            issuedAt = m.IssuedAt,
+            expiresAt = m.ExpiresAt,
+            entries = m.EntriesByPreference.Select(e => new { service = e.Service, endpoint = e.Endpoint?.ToString(), account = e.Account, priority = e.Priority, tags = e.Tags, pv = e.ProtocolVersion }),
+        }),
+        rejected = r.Rejected.Select(x => new { status = x.Status.ToString(), reason = x.Reason }),
+    };
+}

@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Credentials;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Statements;
+
+namespace Mimi.Discovery.Cli.Commands;
+
+/// <summary>
+/// <c>mimi-discovery register</c>: proves control of a CSI (once per credential), then signs and
+/// publishes a mapping of it to the given services. Running it again publishes version + 1.
+/// </summary>
+internal static class RegisterCommand
+{
+    public static Command Create()
+    {
+        var csiArgument = new Argument<string>("csi") { Description = "Phone number (+…) or email address to register." };
+        var dp = Cli.DpOption();
+        var ca = Cli.CaOption();
+        var services = new Option<string[]>("--service") { Description = "A service: name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V]. Repeat for several.", AllowMultipleArgumentsPerToken = false };
+        var optOut = new Option<bool>("--opt-out") { Description = "Publish \"reachable nowhere\" instead of services." };
+        var audience = new Option<string>("--audience") { Description = "Who may see it: any, same-service, or services joined by '+'.", DefaultValueFactory = _ => "any" };
+        var supersede = new Option<bool>("--supersede") { Description = "You are the identifier's new owner: remove mappings under older credentials." };
+        var home = KeysOption();
+        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services.") { csiArgument, dp, services, optOut, audience, supersede, ca, home };
+        command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
+        {
+            var csi = ParseCsi(result.GetValue(csiArgument)!);
+            var specs = result.GetValue(services) ?? [];
+            if (result.GetValue(optOut) == (specs.Length > 0))
+            {
+                throw new UsageException("give --service at least once, or --opt-out, but not both");
+            }
+
+            var entries = specs.Select(ServiceSpec.Parse).ToList();
+            if (!Audience.TryParse(result.GetValue(audience), out var parsedAudience, out var audienceProblem))
+            {
+                throw new UsageException("--audience: " + audienceProblem);
+            }
+
+            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var store = new KeyStore(result.GetValue(home)!.FullName);
+            using var key = store.GetOrCreateKey(out var created);
+            if (created)
+            {
+                Console.Error.WriteLine($"Created your signing key in {store.Path}");
+            }
+
+            var credential = await EnsureCredentialAsync(client, store, csi, key, cancellationToken).ConfigureAwait(false);
+            var signer = new StatementSigner(key, credential);
+            var mappingId = signer.MappingIdFor(parsedAudience).ToString();
+            var version = store.LoadVersions(csi).GetValueOrDefault(mappingId) + 1;
+            var statement = signer.SignMapping(new MappingDraft(csi, version, entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede) });
+            var receipt = await client.PublishAsync(statement, cancellationToken).ConfigureAwait(false);
+            store.SaveVersion(csi, receipt.MappingId, receipt.Version);
+
+            Console.WriteLine($"Published {csi} version {receipt.Version} ({(entries.Count == 0 ? "opted out" : string.Join(", ", entries.Select(e => e.Service)))}); mapping {receipt.MappingId}");
+            if (receipt.Superseded.Count > 0)
+            {
+                Console.WriteLine($"Superseded {receipt.Superseded.Count} older mapping(s)");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    internal static Option<DirectoryInfo> KeysOption() =>
+        new("--keys") { Description = "Your key folder.", DefaultValueFactory = _ => new DirectoryInfo(KeyStore.DefaultPath) };
+
+    internal static Csi ParseCsi(string input)
+    {
+        var parsed = CsiParser.Parse(input);
+        return parsed.Success ? parsed.Csi : throw new UsageException($"'{input}' is not a CSI: {parsed.Reason}");
+    }
+
+    /// <summary>Reuses a stored credential the DP issued that is valid for another hour, or proves control for a new one.</summary>
+    private static async Task<X509Certificate2> EnsureCredentialAsync(DiscoveryClient client, KeyStore store, Csi csi, ECDsa key, CancellationToken cancellationToken)
+    {
+        var metadata = await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
+        var stored = store.LoadCredential(csi);
+        if (stored is not null && Credential.TryParse(stored, out var parsed, out _)
+            && parsed.NotAfter > DateTimeOffset.UtcNow.AddHours(1)
+            && string.Equals(parsed.KeyThumbprint, Crypto.JwkThumbprint.Compute(key), StringComparison.Ordinal)
+            && IssuedByAny(stored, metadata.CredentialCas))
+        {
+            return stored;
+        }
+
+        var proof = await client.StartProofAsync(csi, key, cancellationToken).ConfigureAwait(false);
+        var code = ReadCode(proof.Channel, csi);
+        var issued = await client.AnswerProofAsync(proof.ProofId, code, cancellationToken).ConfigureAwait(false);
+        store.SaveCredential(csi, issued.Credential, issued.CaCertificate);
+        Console.Error.WriteLine($"Credential for {csi} stored in {store.Path}");
+        return X509Certificate2.CreateFromPem(issued.Credential);
+    }
+
+    private static bool IssuedByAny(X509Certificate2 credential, IEnumerable<string> caPems)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        foreach (var pem in caPems)
+        {
+            chain.ChainPolicy.CustomTrustStore.Add(X509Certificate2.CreateFromPem(pem));
+        }
+
+        return chain.Build(credential);
+    }
+
+    private static string ReadCode(string channel, Csi csi)
+    {
+        if (!Console.IsInputRedirected)
+        {
+            Console.Error.Write($"Code sent by {channel} to {csi}: ");
+        }
+
+        var line = Console.In.ReadLine();
+        return string.IsNullOrWhiteSpace(line)
+            ? throw new UsageException("no code on standard input")
+            : line.Trim();
+    }
+}

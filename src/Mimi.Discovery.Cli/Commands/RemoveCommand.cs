@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Credentials;
+using Mimi.Discovery.Statements;
+
+namespace Mimi.Discovery.Cli.Commands;
+
+/// <summary>
+/// <c>mimi-discovery remove</c>: signs an owner removal of every mapping your key published for a
+/// CSI, under your credential while it is valid and with the bare key after it expired.
+/// </summary>
+internal static class RemoveCommand
+{
+    public static Command Create()
+    {
+        var csiArgument = new Argument<string>("csi") { Description = "The CSI whose mappings (signed by your key) to remove." };
+        var dp = Cli.DpOption();
+        var ca = Cli.CaOption();
+        var home = RegisterCommand.KeysOption();
+        var command = new Command("remove", "Remove your mappings of a CSI.") { csiArgument, dp, ca, home };
+        command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
+        {
+            var csi = RegisterCommand.ParseCsi(result.GetValue(csiArgument)!);
+            var store = new KeyStore(result.GetValue(home)!.FullName);
+            using var key = store.LoadKey() ?? throw new UsageException($"no key in {store.Path}; nothing of yours can be published there");
+            var versions = store.LoadVersions(csi);
+            if (versions.Count == 0)
+            {
+                throw new UsageException($"{store.Path} records no mapping of {csi}; register it first (or use the key folder you published with)");
+            }
+
+            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var draft = new RemovalDraft(csi) { Version = versions.Values.Max() };
+            var credential = store.LoadCredential(csi);
+            var statement = credential is not null && Credential.TryParse(credential, out var parsed, out _) && parsed.NotAfter > DateTimeOffset.UtcNow
+                ? new StatementSigner(key, credential).SignRemoval(draft)
+                : StatementSigner.SignOwnerRemoval(key, draft);
+            var receipt = await client.RemoveAsync(statement, cancellationToken).ConfigureAwait(false);
+            Console.WriteLine($"Removed {receipt.Removed.Count} mapping(s) of {receipt.Csi}");
+            return 0;
+        }));
+        return command;
+    }
+}

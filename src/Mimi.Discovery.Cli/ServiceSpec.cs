@@ -1,0 +1,48 @@
+using System.Globalization;
+using Mimi.Discovery.Statements;
+
+namespace Mimi.Discovery.Cli;
+
+/// <summary>Parses <c>name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V]</c> into an MSP entry.</summary>
+internal static class ServiceSpec
+{
+    public static MspEntry Parse(string spec)
+    {
+        var parts = spec.Split(',');
+        var entry = new MspEntry(parts[0].Trim());
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var part in parts.Skip(1))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new UsageException($"'{part}' in --service '{spec}' is not key=value");
+            }
+
+            var (key, value) = (part[..eq].Trim(), part[(eq + 1)..]);
+            if (!seen.Add(key))
+            {
+                throw new UsageException($"'{key}' appears twice in --service '{spec}'");
+            }
+
+            entry = key switch
+            {
+                "endpoint" when Uri.TryCreate(value, UriKind.Absolute, out var uri) => entry with { Endpoint = uri },
+                "endpoint" => throw new UsageException($"endpoint '{value}' is not an absolute URI"),
+                "account" => entry with { Account = value },
+                "priority" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var priority) => entry with { Priority = priority },
+                "priority" => throw new UsageException($"priority '{value}' is not a number 0–65535"),
+                "tags" => entry with { Tags = value.Split('+', StringSplitOptions.RemoveEmptyEntries) },
+                "pv" => entry with { ProtocolVersion = value },
+                _ => throw new UsageException($"unknown key '{key}' in --service '{spec}' (use endpoint, account, priority, tags, pv)"),
+            };
+        }
+
+        if (entry.Validate() is { } problem)
+        {
+            throw new UsageException(problem);
+        }
+
+        return entry;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Identifiers;
+
+namespace Mimi.Discovery.Client;
+
+/// <summary>
+/// A person's key folder: one P-256 signing key (<c>key.pem</c>, mode 0600), and per CSI the
+/// credential the DP issued, its CA, and the last version published per mapping. The default
+/// folder is <c>$MIMI_DISCOVERY_HOME</c>, else <c>$XDG_CONFIG_HOME/mimi-discovery</c>, else
+/// <c>~/.config/mimi-discovery</c>.
+/// </summary>
+public sealed class KeyStore
+{
+    /// <summary>Opens (without creating) a key folder.</summary>
+    public KeyStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = System.IO.Path.GetFullPath(path);
+    }
+
+    /// <summary>The folder.</summary>
+    public string Path { get; }
+
+    /// <summary>The default folder for the current user.</summary>
+    public static string DefaultPath =>
+        Environment.GetEnvironmentVariable("MIMI_DISCOVERY_HOME") is { Length: > 0 } home ? home
+        : System.IO.Path.Combine(
+            Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } config ? config
+                : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config"),
+            "mimi-discovery");
+
+    private string KeyPath => System.IO.Path.Combine(Path, "key.pem");
+
+    /// <summary>Loads the signing key, creating it on first use.</summary>
+    public ECDsa GetOrCreateKey(out bool created)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        if (File.Exists(KeyPath))
+        {
+            key.ImportFromPem(File.ReadAllText(KeyPath));
+            created = false;
+            return key;
+        }
+
+        PrivateFile.CreateDirectory(Path);
+        PrivateFile.Write(KeyPath, key.ExportPkcs8PrivateKeyPem());
+        created = true;
+        return key;
+    }
+
+    /// <summary>Loads the signing key if one exists.</summary>
+    public ECDsa? LoadKey()
+    {
+        if (!File.Exists(KeyPath))
+        {
+            return null;
+        }
+
+        var key = ECDsa.Create();
+        key.ImportFromPem(File.ReadAllText(KeyPath));
+        return key;
+    }
+
+    /// <summary>The stored credential for <paramref name="csi"/>, or null.</summary>
+    public X509Certificate2? LoadCredential(Csi csi)
+    {
+        var path = System.IO.Path.Combine(CsiFolder(csi), "credential.pem");
+        return File.Exists(path) ? X509Certificate2.CreateFromPem(File.ReadAllText(path)) : null;
+    }
+
+    /// <summary>Stores a credential and its CA for <paramref name="csi"/>.</summary>
+    public void SaveCredential(Csi csi, string credentialPem, string caPem)
+    {
+        var folder = CsiFolder(csi);
+        PrivateFile.CreateDirectory(folder);
+        File.WriteAllText(System.IO.Path.Combine(folder, "credential.pem"), credentialPem);
+        File.WriteAllText(System.IO.Path.Combine(folder, "ca.pem"), caPem);
+    }
+
+    /// <summary>The last version published per mapping id for <paramref name="csi"/>.</summary>
+    public IReadOnlyDictionary<string, long> LoadVersions(Csi csi)
+    {
+        var path = System.IO.Path.Combine(CsiFolder(csi), "versions.json");
+        if (!File.Exists(path))
+        {
+            return new Dictionary<string, long>();
+        }
+
+        return JsonSerializer.Deserialize(File.ReadAllText(path), KeyStoreJson.Default.DictionaryStringInt64) ?? [];
+    }
+
+    /// <summary>Records that version <paramref name="version"/> of <paramref name="mappingId"/> was published.</summary>
+    public void SaveVersion(Csi csi, string mappingId, long version)
+    {
+        var versions = new Dictionary<string, long>(LoadVersions(csi)) { [mappingId] = version };
+        var folder = CsiFolder(csi);
+        PrivateFile.CreateDirectory(folder);
+        var path = System.IO.Path.Combine(folder, "versions.json");
+        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(versions, KeyStoreJson.Default.DictionaryStringInt64));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    // A readable, reversible folder name: characters outside [A-Za-z0-9@+._-] are %-escaped.
+    private string CsiFolder(Csi csi)
+    {
+        ArgumentNullException.ThrowIfNull(csi);
+        var name = new StringBuilder();
+        foreach (var c in csi.Uri)
+        {
+            if (char.IsAsciiLetterOrDigit(c) || c is '@' or '+' or '.' or '_' or '-')
+            {
+                name.Append(c);
+            }
+            else
+            {
+                name.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return System.IO.Path.Combine(Path, "csi", name.ToString());
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, long>))]
+internal sealed partial class KeyStoreJson : System.Text.Json.Serialization.JsonSerializerContext;
