@@ -78,7 +78,7 @@ internal sealed class DataFolder
         var now = time.GetUtcNow();
         if (File.Exists(TlsCertificatePath) && File.Exists(TlsKeyPath))
         {
-            using var existing = X509Certificate2.CreateFromPemFile(TlsCertificatePath);
+            using var existing = X509Certificate2.CreateFromPem(File.ReadAllText(TlsCertificatePath));
             if (existing.NotAfter.ToUniversalTime() > now.UtcDateTime.AddDays(7))
             {
                 return;

@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Apis;
@@ -20,8 +19,12 @@ public static class DiscoveryServer
     /// Builds the DP from configuration (<c>Discovery</c> section, <c>--urls</c>), applies
     /// <paramref name="configure"/>, prepares the data folder and migrates the database.
     /// </summary>
+    /// <param name="args">Command-line style configuration, e.g. <c>--urls</c>.</param>
+    /// <param name="configure">Overrides applied after configuration is read.</param>
+    /// <param name="time">The clock for codes, credentials and expiry; the system clock when omitted.</param>
+    /// <param name="cancellationToken">Cancels start-up (migration).</param>
     /// <exception cref="InvalidOperationException">A URL is not https, or the configuration is unusable.</exception>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, Action<IServiceCollection>? services = null, CancellationToken cancellationToken = default)
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(args);
         var options = new DiscoveryOptions();
@@ -37,7 +40,7 @@ public static class DiscoveryServer
         builder.WebHost.UseUrls(urls);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
-        var time = TimeProvider.System;
+        time ??= TimeProvider.System;
         var folder = DataFolder.Open(options.DataDirectory, options.Name, time);
         var tls = folder.LoadTlsCertificate(options.TlsCertificate, options.TlsKey);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -56,7 +59,7 @@ public static class DiscoveryServer
             anchors.AddRange(TrustAnchors.FromPem(File.ReadAllText(file)).Certificates);
         }
 
-        builder.Services.TryAddSingleton(time);
+        builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(folder);
         builder.Services.AddSingleton(store);
@@ -73,7 +76,6 @@ public static class DiscoveryServer
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemCodes.AddDefaults);
-        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());

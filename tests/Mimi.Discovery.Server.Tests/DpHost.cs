@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Time.Testing;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Credentials;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Statements;
+
+namespace Mimi.Discovery.Server.Tests;
+
+/// <summary>A real DP on an ephemeral loopback HTTPS port, with its own data folder and a controllable clock.</summary>
+internal sealed class DpHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private DpHost(WebApplication app, string dataDirectory, FakeTimeProvider time)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        Time = time;
+        BaseAddress = new Uri(app.Urls.Single() + "/");
+        Http = new HttpClient(TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(dataDirectory, "tls.crt")))) { BaseAddress = BaseAddress };
+        Client = new DiscoveryClient(Http);
+    }
+
+    public string DataDirectory { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Http { get; }
+
+    public DiscoveryClient Client { get; }
+
+    public string OutboxDirectory => Path.Combine(DataDirectory, "outbox");
+
+    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null)
+    {
+        var data = Directory.CreateTempSubdirectory("mimi-dp-").FullName;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0"], o =>
+        {
+            o.DataDirectory = data;
+            o.Dev = true;
+            o.Database = database;
+            configure?.Invoke(o);
+            data = o.DataDirectory;
+        }, time).ConfigureAwait(false);
+        await app.StartAsync().ConfigureAwait(false);
+        return new DpHost(app, data, time);
+    }
+
+    /// <summary>The credential CA in the data folder, to issue CSIP or test credentials directly.</summary>
+    public CredentialAuthority LoadAuthority() =>
+        CredentialAuthority.FromPem(File.ReadAllText(Path.Combine(DataDirectory, "ca.crt")), File.ReadAllText(Path.Combine(DataDirectory, "ca.key")), Time);
+
+    /// <summary>Every outbox message so far, oldest first.</summary>
+    public IReadOnlyList<JsonElement> Outbox() =>
+        Directory.Exists(OutboxDirectory)
+            ? Directory.GetFiles(OutboxDirectory, "*.json").Order(StringComparer.Ordinal)
+                .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.Clone()).ToList()
+            : [];
+
+    public string LastCode() => Outbox()[^1].GetProperty("code").GetString()!;
+
+    /// <summary>Proves control through the outbox and returns a signer for the credential.</summary>
+    public async Task<Recipient> RegisterAsync(string csi)
+    {
+        var parsed = CsiParser.ParseOrThrow(csi);
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var proof = await Client.StartProofAsync(parsed, key).ConfigureAwait(false);
+        var issued = await Client.AnswerProofAsync(proof.ProofId, LastCode()).ConfigureAwait(false);
+        var credential = X509Certificate2.CreateFromPem(issued.Credential);
+        return new Recipient(parsed, key, credential, new StatementSigner(key, credential, time: Time));
+    }
+
+    public Task<HttpResponseMessage> PostJsonAsync(string path, string json) =>
+        Http.PostAsync(path, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+    public async Task<JsonElement> LookupJsonAsync(string csi, string? service = null)
+    {
+        var response = await Client.LookupRawAsync([csi], service).ConfigureAwait(false);
+        return JsonSerializer.SerializeToElement(response.Results[0], ProtocolJson.Default.LookupResult);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by a closing connection; the temp folder is cleaned later.
+        }
+    }
+
+    internal sealed record Recipient(Csi Csi, ECDsa Key, X509Certificate2 Credential, StatementSigner Signer)
+    {
+        public string Sign(long version, IReadOnlyList<MspEntry>? entries = null, Audience? audience = null, bool supersede = false) =>
+            Signer.SignMapping(new MappingDraft(Csi, version, entries ?? [new MspEntry("wire") { Account = "@x", Priority = 10, Tags = ["default"] }])
+            {
+                Audience = audience ?? Audience.Any,
+                Supersede = supersede,
+            });
+    }
+}
+
+internal static class ProblemAssert
+{
+    /// <summary>Asserts a problem+json response with the given status and stable code, and returns its detail.</summary>
+    public static async Task<string> IsProblemAsync(HttpResponseMessage response, int status, string code)
+    {
+        var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        Assert.True(status == (int)response.StatusCode, $"expected HTTP {status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Equal("urn:mimi-discovery:problem:" + code, problem.GetProperty("type").GetString());
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.False(string.IsNullOrWhiteSpace(detail));
+        return detail!;
+    }
+
+    public static async Task<DiscoveryException> ThrowsAsync(int status, string code, Func<Task> action)
+    {
+        var e = await Assert.ThrowsAsync<DiscoveryException>(action).ConfigureAwait(false);
+        Assert.Equal(status, e.Status);
+        Assert.Equal(code, e.Code);
+        return e;
+    }
+}
