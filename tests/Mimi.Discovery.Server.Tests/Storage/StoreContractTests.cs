@@ -1,0 +1,310 @@
+using Mimi.Discovery.Server.Storage;
+using Npgsql;
+
+namespace Mimi.Discovery.Server.Tests.Storage;
+
+/// <summary>
+/// One contract every <see cref="IDiscoveryStore"/> keeps, run against SQLite and PostgreSQL.
+/// The PostgreSQL run needs MIMI_TEST_POSTGRES (a connection string of a role that may create
+/// databases); CI sets it, and locally the tests skip with that reason when it is absent.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    private protected IDiscoveryStore Store { get; private set; } = null!;
+
+    /// <summary>A second store on the same database: another DP process.</summary>
+    private protected IDiscoveryStore OtherProcess { get; private set; } = null!;
+
+    private protected abstract Task<(IDiscoveryStore First, IDiscoveryStore Second)> CreateAsync();
+
+    public virtual async ValueTask InitializeAsync()
+    {
+        (Store, OtherProcess) = await CreateAsync();
+        await Store.MigrateAsync(default);
+        await OtherProcess.MigrateAsync(default);
+    }
+
+    public virtual ValueTask DisposeAsync()
+    {
+        (Store as IDisposable)?.Dispose();
+        (OtherProcess as IDisposable)?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static StoredMapping Mapping(string csi = "tel:+33612345678", string key = "k1", long version = 1, long iat = 1000, long cnb = 100, string? statement = "jws", long exp = 10_000) => new()
+    {
+        Csi = csi,
+        MappingId = key + "/any",
+        KeyThumbprint = key,
+        Audience = "any",
+        Services = "wire",
+        Version = version,
+        IssuedAt = iat,
+        ExpiresAt = exp,
+        CredentialNotBefore = cnb,
+        OptOut = false,
+        Statement = statement + "-v" + version,
+    };
+
+    [Fact]
+    public async Task Migrate_Twice_IsIdempotent()
+    {
+        await Store.MigrateAsync(default);
+        await OtherProcess.MigrateAsync(default);
+        Assert.True(await Store.IsHealthyAsync(default));
+    }
+
+    [Fact]
+    public async Task Publish_NewerVersionReplacesOlder_OlderIsRefused()
+    {
+        Assert.Equal(PublishStatus.Stored, (await Store.PublishAsync(Mapping(version: 1), false, default)).Status);
+        Assert.Equal(PublishStatus.Stored, (await Store.PublishAsync(Mapping(version: 3), false, default)).Status);
+
+        var refused = await Store.PublishAsync(Mapping(version: 2), false, default);
+
+        Assert.Equal(PublishStatus.VersionNotNewer, refused.Status);
+        Assert.Equal(3, refused.CurrentVersion);
+        Assert.Equal("jws-v3", Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default)).Statement);
+    }
+
+    [Fact]
+    public async Task Publish_ConcurrentSameVersionFromTwoProcesses_ExactlyOneWins()
+    {
+        for (var round = 1; round <= 10; round++)
+        {
+            var results = await Task.WhenAll(
+                Task.Run(() => Store.PublishAsync(Mapping(version: round, statement: "a"), false, default)),
+                Task.Run(() => OtherProcess.PublishAsync(Mapping(version: round, statement: "b"), false, default)));
+
+            Assert.Equal(1, results.Count(r => r.Status == PublishStatus.Stored));
+            Assert.Equal(1, results.Count(r => r.Status == PublishStatus.VersionNotNewer));
+            var stored = Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default));
+            Assert.Equal(round, stored.Version);
+        }
+    }
+
+    [Fact]
+    public async Task Publish_ManyConcurrentVersions_HighestEndsStored()
+    {
+        var versions = Enumerable.Range(1, 20).Reverse().ToList();
+        await Task.WhenAll(versions.Select((v, i) => Task.Run(() => (i % 2 == 0 ? Store : OtherProcess).PublishAsync(Mapping(version: v), false, default))));
+
+        Assert.Equal(20, Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default)).Version);
+    }
+
+    [Fact]
+    public async Task Lookup_ReturnsLiveUnexpiredRowsOfTheAskedCsisOnly()
+    {
+        await Store.PublishAsync(Mapping(key: "a"), false, default);
+        await Store.PublishAsync(Mapping(key: "b", exp: 500), false, default);
+        await Store.PublishAsync(Mapping(csi: "mailto:bob@example.com", key: "c"), false, default);
+        await Store.PublishAsync(Mapping(csi: "tel:+33612345679", key: "d"), false, default);
+
+        var rows = await Store.LookupAsync(["tel:+33612345678", "mailto:bob@example.com", "tel:+10000000000"], 600, default);
+
+        Assert.Equal(["a/any"], rows["tel:+33612345678"].Select(r => r.MappingId));
+        Assert.Equal(["c/any"], rows["mailto:bob@example.com"].Select(r => r.MappingId));
+        Assert.Empty(rows["tel:+10000000000"]);
+        Assert.Empty(rows["tel:+33612345679"]);
+    }
+
+    [Fact]
+    public async Task Remove_ErasesStatementAndBlocksReplayOfOlderStatements()
+    {
+        await Store.PublishAsync(Mapping(version: 2, iat: 1000), false, default);
+
+        var removed = await Store.RemoveAsync("tel:+33612345678", [new RemovalTarget("k1/any", 2, 2)], 1500, null, default);
+
+        Assert.Equal(["k1/any"], removed);
+        var row = Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default));
+        Assert.Null(row.Statement);
+        Assert.Empty((await Store.LookupAsync(["tel:+33612345678"], 0, default))["tel:+33612345678"]);
+        Assert.Equal(PublishStatus.RemovedBefore, (await Store.PublishAsync(Mapping(version: 3, iat: 1400), false, default)).Status);
+        Assert.Equal(PublishStatus.Stored, (await Store.PublishAsync(Mapping(version: 3, iat: 1600), false, default)).Status);
+    }
+
+    [Fact]
+    public async Task Remove_VersionChangedMeanwhile_IsSkipped()
+    {
+        await Store.PublishAsync(Mapping(version: 1), false, default);
+        await OtherProcess.PublishAsync(Mapping(version: 2), false, default);
+
+        var removed = await Store.RemoveAsync("tel:+33612345678", [new RemovalTarget("k1/any", 1, 1)], 2000, null, default);
+
+        Assert.Empty(removed);
+        Assert.NotNull(Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default)).Statement);
+    }
+
+    [Fact]
+    public async Task Supersede_RemovesOlderCredentialsAndRaisesTheFloor()
+    {
+        await Store.PublishAsync(Mapping(key: "old", cnb: 100), false, default);
+        await Store.PublishAsync(Mapping(key: "older", cnb: 50), false, default);
+
+        var result = await Store.PublishAsync(Mapping(key: "new", cnb: 200, iat: 2000), true, default);
+
+        Assert.Equal(["old/any", "older/any"], result.Superseded.Order(StringComparer.Ordinal));
+        Assert.Equal(PublishStatus.CredentialSuperseded, (await Store.PublishAsync(Mapping(key: "old", cnb: 100, version: 2, iat: 3000), false, default)).Status);
+        Assert.Equal(PublishStatus.Stored, (await Store.PublishAsync(Mapping(key: "another", cnb: 250), false, default)).Status);
+    }
+
+    [Fact]
+    public async Task RemoveWithFloor_BlocksOlderCredentials()
+    {
+        await Store.PublishAsync(Mapping(key: "old", cnb: 100), false, default);
+        await Store.RemoveAsync("tel:+33612345678", [new RemovalTarget("old/any", 1, 1)], 2000, 150, default);
+
+        Assert.Equal(PublishStatus.CredentialSuperseded, (await Store.PublishAsync(Mapping(key: "other", cnb: 120), false, default)).Status);
+    }
+
+    private static StoredProof Proof(string id, string csi = "tel:+33612345678", string client = "127.0.0.1", long created = 1000) => new()
+    {
+        Id = id,
+        Csi = csi,
+        PublicKey = "spki",
+        Client = client,
+        CodeHash = "hash",
+        CreatedAt = created,
+        ExpiresAt = created + 600,
+    };
+
+    [Fact]
+    public async Task CreateProof_LimitsPerCsiClientAndGlobal()
+    {
+        var limits = new ProofLimits(0, PerCsi: 2, PerClient: 3, Global: 4);
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("1"), limits, default));
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("2"), limits, default));
+        Assert.Equal(ProofLimitHit.Csi, await Store.CreateProofAsync(Proof("3"), limits, default));
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("4", csi: "tel:+1"), limits, default));
+        Assert.Equal(ProofLimitHit.Client, await Store.CreateProofAsync(Proof("5", csi: "tel:+2"), limits, default));
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("6", csi: "tel:+3", client: "other"), limits, default));
+        Assert.Equal(ProofLimitHit.Global, await Store.CreateProofAsync(Proof("7", csi: "tel:+4", client: "third"), limits, default));
+        Assert.Null(await Store.GetProofAsync("3", default));
+
+        // Outside the window nothing counts.
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("8", created: 5000), limits with { WindowStart = 4000 }, default));
+    }
+
+    [Fact]
+    public async Task CountAttempt_StopsAtMaxAndAfterExpiry()
+    {
+        await Store.CreateProofAsync(Proof("p"), new ProofLimits(0, 9, 9, 9), default);
+
+        Assert.Equal(1, (await Store.CountAttemptAsync("p", 2, 1100, default))!.Attempts);
+        Assert.Equal(2, (await Store.CountAttemptAsync("p", 2, 1100, default))!.Attempts);
+        Assert.Null(await Store.CountAttemptAsync("p", 2, 1100, default));
+        Assert.Equal(2, (await Store.GetProofAsync("p", default))!.Attempts);
+
+        await Store.CreateProofAsync(Proof("q"), new ProofLimits(0, 9, 9, 9), default);
+        Assert.Null(await Store.CountAttemptAsync("q", 5, 1600, default));
+        Assert.Null(await Store.CountAttemptAsync("missing", 5, 1100, default));
+    }
+
+    [Fact]
+    public async Task ConsumeProof_ConcurrentAnswers_ExactlyOneSucceeds()
+    {
+        await Store.CreateProofAsync(Proof("p"), new ProofLimits(0, 9, 9, 9), default);
+
+        var results = await Task.WhenAll(
+            Task.Run(() => Store.ConsumeProofAsync("p", default)),
+            Task.Run(() => OtherProcess.ConsumeProofAsync("p", default)));
+
+        Assert.Single(results, r => r);
+        Assert.True((await Store.GetProofAsync("p", default))!.Consumed);
+        Assert.Null(await Store.CountAttemptAsync("p", 5, 1100, default));
+    }
+
+    [Fact]
+    public async Task PurgeProofs_DeletesOnlyOldOnes()
+    {
+        await Store.CreateProofAsync(Proof("old", created: 100), new ProofLimits(0, 9, 9, 9), default);
+        await Store.CreateProofAsync(Proof("new", created: 900), new ProofLimits(0, 9, 9, 9), default);
+
+        Assert.Equal(1, await Store.PurgeProofsAsync(500, default));
+        Assert.Null(await Store.GetProofAsync("old", default));
+        Assert.NotNull(await Store.GetProofAsync("new", default));
+    }
+
+    [Fact]
+    public async Task BulkInsert_RowsAreLookedUp()
+    {
+        var rows = Enumerable.Range(0, 500).Select(i => Mapping(csi: $"tel:+3361234{i:D4}", key: "k" + i)).ToList();
+
+        await Store.BulkInsertAsync(rows, default);
+
+        var found = await Store.LookupAsync(["tel:+33612340042", "tel:+33612340499"], 0, default);
+        Assert.Equal(["k42/any"], found["tel:+33612340042"].Select(r => r.MappingId));
+        Assert.Single(found["tel:+33612340499"]);
+    }
+}
+
+public sealed class SqliteStoreContractTests : StoreContractTests
+{
+    private string _directory = null!;
+
+    private protected override Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
+    {
+        _directory = Directory.CreateTempSubdirectory("mimi-store-").FullName;
+        var file = Path.Combine(_directory, "test.db");
+        return Task.FromResult<(IDiscoveryStore, IDiscoveryStore)>((new SqliteDiscoveryStore("Data Source=" + file), new SqliteDiscoveryStore("Data Source=" + file)));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+public sealed class PostgresStoreContractTests : StoreContractTests
+{
+    public const string Variable = "MIMI_TEST_POSTGRES";
+
+    private string? _database;
+
+    internal static string? AdminConnectionString => Environment.GetEnvironmentVariable(Variable);
+
+    internal static async Task<string> CreateDatabaseAsync()
+    {
+        var name = "mimi_test_" + Guid.NewGuid().ToString("N")[..12];
+        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
+        await command.ExecuteNonQueryAsync();
+        return name;
+    }
+
+    internal static string ConnectionStringFor(string database) => new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ToString();
+
+    internal static async Task DropDatabaseAsync(string database)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public override async ValueTask InitializeAsync()
+    {
+        Assert.SkipWhen(AdminConnectionString is null, $"PostgreSQL not configured: set {Variable} to a connection string of a role that may create databases (CI does)");
+        await base.InitializeAsync();
+    }
+
+    private protected override async Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
+    {
+        _database = await CreateDatabaseAsync();
+        var connection = ConnectionStringFor(_database);
+        return (new PostgresDiscoveryStore(connection), new PostgresDiscoveryStore(connection));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await DropDatabaseAsync(_database);
+        }
+    }
+}
