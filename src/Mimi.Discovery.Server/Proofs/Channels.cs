@@ -74,7 +74,7 @@ internal sealed class SmtpChannel(SmtpOptions options) : IChallengeChannel
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or MailKit.ProtocolException or MailKit.CommandException or MailKit.Security.AuthenticationException or System.Security.Authentication.AuthenticationException)
         {
-            throw new ChannelException($"the mail server {options.Host}:{options.Port} did not accept the message ({e.GetType().Name})", e);
+            throw new ChannelException($"the mail server {options.Host}:{options.Port} did not accept the message: {e.Message}", e);
         }
     }
 }
