@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Mimi.Discovery.Cli.Tests;
+
+/// <summary>
+/// The README walk-through, verbatim, with the real <c>mimi-discovery</c> command in separate
+/// processes: <c>serve --dev</c>, then <c>register</c> (code read from the outbox), <c>lookup</c>,
+/// <c>register --opt-out</c>, <c>remove</c>, a second key, and a supersede takeover.
+/// </summary>
+public sealed class WalkthroughTests : IAsyncLifetime
+{
+    private const string Csi = "+33612345678";
+    private readonly string _work = Directory.CreateTempSubdirectory("mimi-walk-").FullName;
+    private Process _server = null!;
+    private string _dp = null!;
+
+    private static string Dll => Path.Combine(AppContext.BaseDirectory, "mimi-discovery.dll");
+
+    private string Ca => Path.Combine(_work, "mimi-data", "tls.crt");
+
+    private string Outbox => Path.Combine(_work, "mimi-data", "outbox");
+
+    public async ValueTask InitializeAsync()
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        _dp = $"https://localhost:{port}";
+        _server = Start(Path.Combine(_work, "unused-home"), "serve", "--dev", "--urls", $"https://127.0.0.1:{port}");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(Ca) && (await RunAsync("unused", null, "lookup", "+33612345679", "--dp", _dp, "--ca", Ca)).Exit == 0)
+            {
+                return;
+            }
+
+            if (_server.HasExited)
+            {
+                throw new InvalidOperationException("serve exited: " + await _server.StandardError.ReadToEndAsync());
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("the DP did not come up");
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!_server.HasExited)
+        {
+            _server.Kill(entireProcessTree: true);
+            _server.WaitForExit();
+        }
+
+        _server.Dispose();
+        Directory.Delete(_work, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+
+    private Process Start(string home, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet", [Dll, .. args])
+        {
+            WorkingDirectory = _work,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["MIMI_DISCOVERY_HOME"] = Path.Combine(_work, home);
+        return Process.Start(info)!;
+    }
+
+    /// <summary>Runs the command; when <paramref name="answerFromOutbox"/> is set, types the newest outbox code once it arrives.</summary>
+    private async Task<(int Exit, string Out, string Err)> RunAsync(string home, bool? answerFromOutbox, params string[] args)
+    {
+        var before = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json").Length : 0;
+        using var process = Start(home, args);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (answerFromOutbox == true)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            string[] files;
+            while ((files = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json") : []).Length <= before)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no code arrived in the outbox");
+                if (process.HasExited)
+                {
+                    Assert.Fail("register exited before reading a code: " + await error);
+                }
+
+                await Task.Delay(100);
+            }
+
+            var code = JsonDocument.Parse(await File.ReadAllTextAsync(files.Order(StringComparer.Ordinal).Last())).RootElement.GetProperty("code").GetString();
+            await process.StandardInput.WriteLineAsync(code);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"'{string.Join(' ', args)}' did not finish: {await error}");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
+    private async Task<JsonElement> LookupJsonAsync(params string[] extra)
+    {
+        var (exit, output, error) = await RunAsync("sender", null, ["lookup", Csi, "--dp", _dp, "--ca", Ca, "--json", .. extra]);
+        Assert.True(exit == 0, error);
+        return JsonDocument.Parse(output).RootElement[0];
+    }
+
+    [Fact]
+    public async Task ReadmeWalkthrough_RegisterLookupOptOutRemoveTwoKeysAndSupersede()
+    {
+        var register = await RunAsync("bob", true, "register", Csi, "--dp", _dp, "--ca", Ca,
+            "--service", "wire,account=@bob,priority=10,tags=default", "--service", "matrix.org,account=@bob:matrix.example,priority=20");
+        Assert.True(register.Exit == 0, register.Err);
+        Assert.Contains("version 1", register.Out, StringComparison.Ordinal);
+
+        var table = await RunAsync("sender", null, "lookup", Csi, "--dp", _dp, "--ca", Ca);
+        Assert.True(table.Exit == 0, table.Err);
+        Assert.Contains("found", table.Out, StringComparison.Ordinal);
+        Assert.Contains("@bob:matrix.example", table.Out, StringComparison.Ordinal);
+
+        var found = await LookupJsonAsync();
+        Assert.Equal("found", found.GetProperty("result").GetString());
+        Assert.True(found.GetProperty("consistent").GetBoolean());
+        Assert.Equal(["wire", "matrix.org"], found.GetProperty("mappings")[0].GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("service").GetString()));
+
+        // Registering again reuses the credential (no code) and publishes version 2.
+        var optOut = await RunAsync("bob", false, "register", Csi, "--dp", _dp, "--ca", Ca, "--opt-out");
+        Assert.True(optOut.Exit == 0, optOut.Err);
+        Assert.Contains("version 2", optOut.Out, StringComparison.Ordinal);
+        Assert.Equal("opted-out", (await LookupJsonAsync()).GetProperty("result").GetString());
+
+        var remove = await RunAsync("bob", null, "remove", Csi, "--dp", _dp, "--ca", Ca);
+        Assert.True(remove.Exit == 0, remove.Err);
+        Assert.Equal("none", (await LookupJsonAsync()).GetProperty("result").GetString());
+
+        // Two keys (two devices) for one CSI: two mappings.
+        Assert.Equal(0, (await RunAsync("bob", false, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "wire,account=@bob")).Exit);
+        Assert.Equal(0, (await RunAsync("bob-laptop", true, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "signal")).Exit);
+        Assert.Equal(2, (await LookupJsonAsync()).GetProperty("mappings").GetArrayLength());
+
+        // The number is reassigned: the new owner's newer credential supersedes both.
+        await Task.Delay(1100);
+        var takeover = await RunAsync("carol", true, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "threema", "--supersede");
+        Assert.True(takeover.Exit == 0, takeover.Err);
+        Assert.Contains("Superseded 2", takeover.Out, StringComparison.Ordinal);
+        var after = await LookupJsonAsync();
+        Assert.Equal("threema", after.GetProperty("mappings").EnumerateArray().Single().GetProperty("entries")[0].GetProperty("service").GetString());
+
+        // Bob's old credential can no longer publish.
+        var refused = await RunAsync("bob", false, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "wire");
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("credential-superseded", refused.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Register_WrongCode_FailsWithOneLineAndPublishesNothing()
+    {
+        var before = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox).Length : 0;
+        using var process = Start("mallory", "register", "+33612345670", "--dp", _dp, "--ca", Ca, "--service", "wire");
+        while ((Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json").Length : 0) <= before)
+        {
+            await Task.Delay(100);
+        }
+
+        await process.StandardInput.WriteLineAsync("not-the-code");
+        process.StandardInput.Close();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Single(error.Trim().Split('\n'), l => l.StartsWith("mimi-discovery: ", StringComparison.Ordinal));
+        Assert.Contains("code-mismatch", error, StringComparison.Ordinal);
+        var lookup = await RunAsync("sender", null, "lookup", "+33612345670", "--dp", _dp, "--ca", Ca, "--json");
+        Assert.Equal("none", JsonDocument.Parse(lookup.Out).RootElement[0].GetProperty("result").GetString());
+    }
+
+    [Theory]
+    [InlineData("lookup|+33612345678|--dp|http://localhost:1", "not an https:// URL")]
+    [InlineData("register|+33612345678|--dp|https://localhost:1|--opt-out|--service|wire", "not both")]
+    [InlineData("register|nonsense|--dp|https://localhost:1|--service|wire", "is not a CSI")]
+    [InlineData("register|+33612345678|--dp|https://localhost:1|--service|wire,priority=high", "priority 'high'")]
+    [InlineData("register|+33612345678|--dp|https://localhost:1|--service|wire|--audience|Not+Valid", "--audience")]
+    [InlineData("remove|+33612345678|--dp|https://localhost:1", "no key")]
+    public async Task BadInput_ExitsTwoWithAReason(string args, string reason)
+    {
+        var (exit, _, error) = await RunAsync("nobody", null, args.Split('|'));
+
+        Assert.Equal(2, exit);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Lookup_WithoutTrustingTheDevCertificate_FailsTls()
+    {
+        var (exit, _, error) = await RunAsync("sender", null, "lookup", Csi, "--dp", _dp);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("SSL", error, StringComparison.Ordinal);
+    }
+}
