@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Statements;
+using Spectre.Console;
+
+// The load benchmark, in two roles that run as separate processes:
+//   seed  --data DIR [--database PG] --from A --to B   real signed statements for CSIs A..B-1, bulk-loaded
+//   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]   lookups over HTTPS keep-alive
+// bench/load.sh runs the whole matrix and prints the table in docs/benchmarks.md.
+return args.FirstOrDefault() switch
+{
+    "seed" => await SeedAsync(Options.Parse(args[1..])),
+    "drive" => await DriveAsync(Options.Parse(args[1..])),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: seed --data DIR [--database CONN] --from A --to B | drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]");
+    return 2;
+}
+
+// CSI number i maps to a valid French mobile number, +33 6 followed by 8 digits.
+static Csi CsiFor(long i) => CsiParser.ParseOrThrow("+336" + i.ToString("D8", CultureInfo.InvariantCulture));
+
+static async Task<int> SeedAsync(Options o)
+{
+    var folder = DataFolder.Open(o.Get("data"), "Mimi Discovery", TimeProvider.System);
+    var store = StoreFactory.Create(o.Find("database"), folder.Path);
+    await store.MigrateAsync(default);
+    long from = o.Long("from"), to = o.Long("to");
+    const int Batch = 10_000;
+
+    // One recipient key signs every statement (each CSI still gets its own credential): key
+    // generation is not what a DP's lookup path costs, and it would dominate seeding time.
+    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    var entries = new[] { new MspEntry("wire") { Account = "@user", Priority = 10, Tags = ["default"] }, new MspEntry("matrix.org") { Account = "@user:matrix.example", Priority = 20 } };
+    await AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+        .StartAsync(async context =>
+        {
+            var task = context.AddTask($"seeding {from:N0}..{to:N0}", maxValue: to - from);
+            for (var start = from; start < to; start += Batch)
+            {
+                var end = Math.Min(start + Batch, to);
+                var rows = new StoredMapping[end - start];
+                Parallel.For(start, end, i =>
+                {
+                    var csi = CsiFor(i);
+                    using var credential = folder.Authority.IssueCredential(csi, key);
+                    var signer = new StatementSigner(key, credential);
+                    var statement = signer.SignMapping(new MappingDraft(csi, 1, entries));
+                    rows[i - start] = new StoredMapping
+                    {
+                        Csi = csi.Uri,
+                        MappingId = signer.MappingIdFor(Audience.Any).ToString(),
+                        KeyThumbprint = signer.Credential.KeyThumbprint,
+                        Audience = "any",
+                        Services = "wire matrix.org",
+                        Version = 1,
+                        IssuedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+                        ExpiresAt = signer.Credential.NotAfter.ToUnixTimeSeconds(),
+                        CredentialNotBefore = signer.Credential.NotBefore.ToUnixTimeSeconds(),
+                        OptOut = false,
+                        Statement = statement,
+                    };
+                });
+                await store.BulkInsertAsync(rows, default);
+                task.Increment(end - start);
+            }
+        });
+    (store as IDisposable)?.Dispose();
+    return 0;
+}
+
+static async Task<int> DriveAsync(Options o)
+{
+    var count = o.Long("count");
+    var seconds = o.Long("seconds", 20);
+    var concurrency = (int)o.Long("concurrency", 16);
+    var handler = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
+    handler.MaxConnectionsPerServer = concurrency;
+    using var http = new HttpClient(handler) { BaseAddress = new Uri(o.Get("dp")) };
+
+    // Warm up: connections, JIT, database caches.
+    var warmEnd = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3;
+    var latencies = new List<double>[concurrency];
+    var errors = 0L;
+    var notFound = 0L;
+    var measureStart = 0L;
+    async Task WorkerAsync(int worker, long until, bool record)
+    {
+        var random = new Random(worker * 7919 + (record ? 1 : 0));
+        var mine = latencies[worker] ??= [];
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            var csi = "+336" + random.NextInt64(count).ToString("D8", CultureInfo.InvariantCulture);
+            var t0 = Stopwatch.GetTimestamp();
+            try
+            {
+                using var response = await http.PostAsJsonAsync("v1/lookup", new LookupRequest([csi]), ProtocolJson.Default.LookupRequest);
+                var body = await response.Content.ReadFromJsonAsync(ProtocolJson.Default.LookupResponse);
+                if (!response.IsSuccessStatusCode)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+                else if (record && body!.Results[0].Result != LookupResultKinds.Found)
+                {
+                    Interlocked.Increment(ref notFound);
+                }
+            }
+            catch (HttpRequestException)
+            {
+                Interlocked.Increment(ref errors);
+            }
+
+            if (record)
+            {
+                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+        }
+    }
+
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => WorkerAsync(w, warmEnd, record: false)));
+    foreach (var list in latencies)
+    {
+        list.Clear();
+    }
+
+    errors = 0;
+    measureStart = Stopwatch.GetTimestamp();
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => WorkerAsync(w, measureStart + Stopwatch.Frequency * seconds, record: true)));
+    var elapsed = Stopwatch.GetElapsedTime(measureStart).TotalSeconds;
+    var all = latencies.SelectMany(l => l).Order().ToArray();
+    double Percentile(double p) => all[Math.Min(all.Length - 1, (int)(p * all.Length))];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} errors={errors} not_found={notFound}"));
+    return errors == 0 && notFound == 0 ? 0 : 1;
+}
+
+internal sealed class Options(Dictionary<string, string> values)
+{
+    public static Options Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            values[args[i].TrimStart('-')] = args[i + 1];
+        }
+
+        return new Options(values);
+    }
+
+    public string? Find(string name) => values.GetValueOrDefault(name);
+
+    public string Get(string name) => Find(name) ?? throw new ArgumentException($"--{name} is required");
+
+    public long Long(string name, long? fallback = null) =>
+        Find(name) is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : fallback ?? throw new ArgumentException($"--{name} is required");
+}
