@@ -37,7 +37,7 @@ internal sealed partial class ProofService(
         var parsed = CsiParser.Parse(request.Csi);
         if (!parsed.Success)
         {
-            return Problem.InvalidCsi($"'{Shorten(request.Csi)}' is not a CSI: {parsed.Reason}");
+            return Problem.InvalidCsi($"'{HostName.Printable(request.Csi)}' is not a CSI: {parsed.Reason}");
         }
 
         if (!TryImportKey(request.PublicKey, out var publicKey))
@@ -166,8 +166,6 @@ internal sealed partial class ProofService(
             return false;
         }
     }
-
-    private static string Shorten(string s) => s.Length > 64 ? s[..64] + "…" : s;
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Proof of control started for a {Kind} CSI through {Channel}")]
     private static partial void LogStarted(ILogger logger, CsiKind kind, string channel);

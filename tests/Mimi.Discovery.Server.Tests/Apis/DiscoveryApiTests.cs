@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Mimi.Discovery.Client;
 using Mimi.Discovery.Server.Hosting;
 
 namespace Mimi.Discovery.Server.Tests.Apis;
@@ -71,6 +74,39 @@ public sealed class DiscoveryApiTests : IAsyncLifetime
         using var plain = new HttpClient { BaseAddress = new Uri("http://" + _dp.BaseAddress.Authority + "/") };
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => plain.GetAsync("health"));
         await Assert.ThrowsAsync<InvalidOperationException>(() => DiscoveryServer.BuildAsync(["--urls", "http://127.0.0.1:0"], o => o.DataDirectory = _dp.DataDirectory));
+    }
+
+    [Fact]
+    public async Task ConfiguredCertificate_IsServedInsteadOfTheGeneratedOne()
+    {
+        // A stand-in for a real certificate: a leaf for 127.0.0.1 under a CA only this client trusts.
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=Test Web CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var leafRequest = new CertificateRequest("CN=dp.example", leafKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        leafRequest.CertificateExtensions.Add(san.Build());
+        using var leaf = leafRequest.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), [1, 2, 3]);
+        var directory = Directory.CreateTempSubdirectory("mimi-tls-").FullName;
+        var certificatePath = Path.Combine(directory, "fullchain.pem");
+        var keyPath = Path.Combine(directory, "privkey.pem");
+        await File.WriteAllTextAsync(certificatePath, leaf.ExportCertificatePem());
+        await File.WriteAllTextAsync(keyPath, leafKey.ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(Path.Combine(directory, "ca.pem"), ca.ExportCertificatePem());
+
+        await using var dp = await DpHost.StartAsync(o =>
+        {
+            o.TlsCertificate = certificatePath;
+            o.TlsKey = keyPath;
+        });
+        using var client = new HttpClient(TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(directory, "ca.pem")))) { BaseAddress = dp.BaseAddress };
+
+        Assert.Equal("""{"status":"ok"}""", await client.GetStringAsync("health"));
+        // The generated localhost certificate is no longer what the DP presents.
+        await Assert.ThrowsAsync<HttpRequestException>(() => dp.Http.GetAsync("health"));
     }
 
     [Fact]
