@@ -135,12 +135,12 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
         IReadOnlyList<string> superseded = [];
         if (supersede)
         {
-            superseded = await ReadStringsAsync(connection, transaction, """
+            superseded = await QueryAsync(connection, transaction, """
                 UPDATE mappings SET statement = NULL,
                     removed_before = CASE WHEN removed_before IS NULL OR removed_before < @iat THEN @iat ELSE removed_before END
                 WHERE csi = @csi AND statement IS NOT NULL AND key_thumbprint <> @key AND credential_not_before < @cnb
                 RETURNING mapping_id
-                """, cancellationToken, ("csi", m.Csi), ("key", m.KeyThumbprint), ("cnb", m.CredentialNotBefore), ("iat", m.IssuedAt)).ConfigureAwait(false);
+                """, reader => reader.GetString(0), cancellationToken, ("csi", m.Csi), ("key", m.KeyThumbprint), ("cnb", m.CredentialNotBefore), ("iat", m.IssuedAt)).ConfigureAwait(false);
             await RaiseFloorAsync(connection, transaction, m.Csi, m.CredentialNotBefore, cancellationToken).ConfigureAwait(false);
         }
 
@@ -259,68 +259,48 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
             ON CONFLICT (csi) DO UPDATE SET not_before = excluded.not_before WHERE csi_floors.not_before < excluded.not_before
             """, cancellationToken, ("csi", csi), ("floor", floor));
 
-    private static async Task<List<StoredMapping>> QueryMappingsAsync(DbConnection connection, DbTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, transaction, $"SELECT {MappingColumns} FROM mappings WHERE {where}", parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = new List<StoredMapping>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+    private static Task<List<StoredMapping>> QueryMappingsAsync(DbConnection connection, DbTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        QueryAsync(connection, transaction, $"SELECT {MappingColumns} FROM mappings WHERE {where}", reader => new StoredMapping
         {
-            rows.Add(new StoredMapping
-            {
-                Csi = reader.GetString(0),
-                MappingId = reader.GetString(1),
-                KeyThumbprint = reader.GetString(2),
-                Audience = reader.GetString(3),
-                Services = reader.GetString(4),
-                Version = reader.GetInt64(5),
-                IssuedAt = reader.GetInt64(6),
-                ExpiresAt = reader.GetInt64(7),
-                CredentialNotBefore = reader.GetInt64(8),
-                OptOut = reader.GetInt64(9) != 0,
-                Statement = reader.IsDBNull(10) ? null : reader.GetString(10),
-                RemovedBefore = reader.IsDBNull(11) ? null : reader.GetInt64(11),
-            });
-        }
+            Csi = reader.GetString(0),
+            MappingId = reader.GetString(1),
+            KeyThumbprint = reader.GetString(2),
+            Audience = reader.GetString(3),
+            Services = reader.GetString(4),
+            Version = reader.GetInt64(5),
+            IssuedAt = reader.GetInt64(6),
+            ExpiresAt = reader.GetInt64(7),
+            CredentialNotBefore = reader.GetInt64(8),
+            OptOut = reader.GetInt64(9) != 0,
+            Statement = reader.IsDBNull(10) ? null : reader.GetString(10),
+            RemovedBefore = reader.IsDBNull(11) ? null : reader.GetInt64(11),
+        }, cancellationToken, parameters);
 
-        return rows;
-    }
-
-    private static async Task<List<StoredProof>> QueryProofsAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = Command(connection, null, sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var rows = new List<StoredProof>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+    private static Task<List<StoredProof>> QueryProofsAsync(DbConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        QueryAsync(connection, null, sql, reader => new StoredProof
         {
-            rows.Add(new StoredProof
-            {
-                Id = reader.GetString(0),
-                Csi = reader.GetString(1),
-                PublicKey = reader.GetString(2),
-                Client = reader.GetString(3),
-                CodeHash = reader.GetString(4),
-                CreatedAt = reader.GetInt64(5),
-                ExpiresAt = reader.GetInt64(6),
-                Attempts = (int)reader.GetInt64(7),
-                Consumed = reader.GetInt64(8) != 0,
-            });
-        }
+            Id = reader.GetString(0),
+            Csi = reader.GetString(1),
+            PublicKey = reader.GetString(2),
+            Client = reader.GetString(3),
+            CodeHash = reader.GetString(4),
+            CreatedAt = reader.GetInt64(5),
+            ExpiresAt = reader.GetInt64(6),
+            Attempts = (int)reader.GetInt64(7),
+            Consumed = reader.GetInt64(8) != 0,
+        }, cancellationToken, parameters);
 
-        return rows;
-    }
-
-    private static async Task<List<string>> ReadStringsAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    private static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction? transaction, string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var values = new List<string>();
+        var rows = new List<T>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            values.Add(reader.GetString(0));
+            rows.Add(read(reader));
         }
 
-        return values;
+        return rows;
     }
 
     protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
