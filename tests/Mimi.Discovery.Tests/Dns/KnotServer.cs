@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Mimi.Discovery.Dns;
+
+namespace Mimi.Discovery.Tests.Dns;
+
+/// <summary>
+/// A real authoritative DNS server for the tests: Knot DNS (Debian package <c>knot</c>) started
+/// unprivileged on 127.0.0.1 at a free high port, serving zones this fixture writes. Locally the
+/// DNS tests skip with a reason when <c>knotd</c> is absent; CI installs it.
+/// </summary>
+public sealed class KnotServer : IAsyncLifetime
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("mimi-knot-").FullName;
+    private Process? _process;
+
+    public int Port { get; private set; }
+
+    public string? Unavailable { get; private set; }
+
+    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+    private static string? FindKnotd() =>
+        new[] { "/usr/sbin/knotd", "/usr/local/sbin/knotd" }.FirstOrDefault(File.Exists)
+        ?? Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(p => Path.Combine(p, "knotd")).FirstOrDefault(File.Exists);
+
+    /// <summary>RFC 3597 generic form of a private-type record holding <paramref name="text"/> as TXT RDATA.</summary>
+    public static string Generic(string text)
+    {
+        var data = TxtWire.Encode(text);
+        return $"\\# {data.Length} {Convert.ToHexString(data)}";
+    }
+
+    private static readonly Dictionary<string, string> Zones = new()
+    {
+        ["example.net"] = $"""
+            _mimi.bob TXT "v=MIMI1; p=2; a=+15551234567; e=mimi.whatsapp.com; s=whatsapp"
+            _mimi.bob TXT "v=MIMI1; p=1; a=myname99; e=im.telegram.org; s=telegram"
+            bob TYPE65280 {Generic("v=MIMI1; p=3; a=bob; e=mimi.example.net; s=matrix")}
+            bob TYPE65280 {Generic("v=MIMI1; p=1; a=myname99; e=im.telegram.org; s=telegram")}
+            _mimi.broken TXT "v=MIMI2; a=x; e=y.example"
+            _mimi.broken TXT "v=MIMI1; a=x"
+            _mimi.broken TXT "v=MIMI1; a=ok; e=ok.example"
+            _mimi.empty TXT "not a mimi record"
+            _mimi.split TXT "v=MIMI1; a=split;" " e=split.example"
+            _mimi.mailbox.mimi TXT "v=MIMI1; a=mailbox; e=mail.example"
+            _mimi.x--mjxwek3umftq.mimi TXT "v=MIMI1; a=bob+tag; e=mail.example"
+            {string.Join('\n', Enumerable.Range(1, 30).Select(i => $"_mimi.many TXT \"v=MIMI1; p={i}; a=account-number-{i:D2}-with-a-long-name; e=endpoint-{i:D2}.service.example\""))}
+            """,
+        ["example.com"] = """
+            _mimix TXT "mimi.example.net"
+            """,
+        ["example.org"] = $"""
+            @ TYPE65281 {Generic("mimi.example.net")}
+            """,
+        ["badmimix.example"] = """
+            _mimix TXT "not a domain!"
+            """,
+        ["nomimix.example"] = "",
+        ["e164.arpa"] = """
+            _mimi.8.7.6.5.4.3.2.1.6.3.3 TXT "v=MIMI1; a=+33612345678; e=wa.example; s=whatsapp"
+            8.7.6.5.4.3.2.1.6.3.3 TYPE65280 \# 4 03613d62
+            """,
+    };
+
+    public async ValueTask InitializeAsync()
+    {
+        var knotd = FindKnotd();
+        if (knotd is null)
+        {
+            Unavailable = "Knot DNS is not installed: apt-get install knot (CI does)";
+            return;
+        }
+
+        Port = FreePort();
+        var zones = Path.Combine(_directory, "zones");
+        Directory.CreateDirectory(zones);
+        Directory.CreateDirectory(Path.Combine(_directory, "run"));
+        Directory.CreateDirectory(Path.Combine(_directory, "db"));
+        foreach (var (zone, records) in Zones)
+        {
+            var content = $"""
+                $ORIGIN {zone}.
+                $TTL 300
+                @ SOA ns.{zone}. hostmaster.{zone}. 1 3600 600 86400 300
+                @ NS ns.{zone}.
+                ns A 127.0.0.1
+                {records}
+
+                """;
+            await File.WriteAllTextAsync(Path.Combine(zones, zone + ".zone"), content);
+        }
+
+        var config = new StringBuilder($"""
+            server:
+                rundir: "{_directory}/run"
+                listen: 127.0.0.1@{Port}
+            database:
+                storage: "{_directory}/db"
+            template:
+              - id: default
+                storage: "{zones}"
+                file: "%s.zone"
+            zone:
+
+            """);
+        foreach (var zone in Zones.Keys)
+        {
+            config.Append("  - domain: ").Append(zone).Append('\n');
+        }
+
+        var configPath = Path.Combine(_directory, "knot.conf");
+        await File.WriteAllTextAsync(configPath, config.ToString());
+        _process = Process.Start(new ProcessStartInfo(knotd, ["-c", configPath]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+
+        using var probe = new DnsDiscoveryResolver(EndPoint, new DnsDiscoveryOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await probe.ResolveMuiAsync("bob.example.net")).Outcome == DnsOutcome.Found)
+            {
+                return;
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException("knotd exited; check the zone files in " + _directory);
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("knotd did not answer");
+    }
+
+    public static int FreePort()
+    {
+        // Knot listens on UDP and TCP; a port free for TCP is taken, and UDP checked too.
+        while (true)
+        {
+            using var tcp = new TcpListener(IPAddress.Loopback, 0);
+            tcp.Start();
+            var port = ((IPEndPoint)tcp.LocalEndpoint).Port;
+            try
+            {
+                using var udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+                // taken for UDP; try another
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process?.Dispose();
+        Directory.Delete(_directory, recursive: true);
+        return ValueTask.CompletedTask;
+    }
+}
