@@ -6,6 +6,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     ServeCommand.Create(),
     RegisterCommand.Create(),
     LookupCommand.Create(),
+    ResolveCommand.Create(),
     RemoveCommand.Create(),
     DemoCommand.Create(),
 };

@@ -197,7 +197,48 @@ public sealed class WalkthroughTests : IAsyncLifetime
         Assert.Equal("none", JsonDocument.Parse(lookup.Out).RootElement[0].GetProperty("result").GetString());
     }
 
+    [Fact]
+    public async Task Resolve_DnsFirstThenTheDp_SaysWhereEachAnswerCameFrom()
+    {
+        await using var knot = new Mimi.Discovery.Tests.Dns.KnotServer();
+        await knot.InitializeAsync();
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        var dns = $"127.0.0.1:{knot.Port}";
+
+        // In the DNS: a MUI, an email through MIMIX, a phone number through ENUM.
+        var mui = await RunAsync("sender", null, "resolve", "bob.example.net", "--dns", dns);
+        Assert.True(mui.Exit == 0, mui.Err);
+        Assert.Contains("bob.example.net: found via DNS bob.example.net", mui.Out, StringComparison.Ordinal);
+        Assert.Contains("not DNSSEC-validated", mui.Out, StringComparison.Ordinal);
+        Assert.Contains("telegram", mui.Out, StringComparison.Ordinal);
+
+        var email = await RunAsync("sender", null, "resolve", "mailbox@example.com", "--dns", dns, "--dp", _dp, "--ca", Ca, "--json");
+        Assert.True(email.Exit == 0, email.Err);
+        var emailJson = JsonDocument.Parse(email.Out).RootElement;
+        Assert.Equal("Dns", emailJson.GetProperty("source").GetString());
+        Assert.Equal("mailbox.mimi.example.net", emailJson.GetProperty("sourceName").GetString());
+
+        var phone = await RunAsync("sender", null, "resolve", "+33 6 12 34 56 78", "--dns", dns, "--json");
+        Assert.Equal("whatsapp", JsonDocument.Parse(phone.Out).RootElement.GetProperty("services")[0].GetProperty("Service").GetString());
+
+        // Not in the DNS: the DP answers with a verified signed mapping.
+        Assert.Equal(0, (await RunAsync("dana", true, "register", "dana@nomimix.example", "--dp", _dp, "--ca", Ca, "--service", "wire,account=@dana")).Exit);
+        var fromDp = await RunAsync("sender", null, "resolve", "dana@nomimix.example", "--dns", dns, "--dp", _dp, "--ca", Ca, "--json");
+        Assert.True(fromDp.Exit == 0, fromDp.Err);
+        var dpJson = JsonDocument.Parse(fromDp.Out).RootElement;
+        Assert.Equal("DiscoveryProvider", dpJson.GetProperty("source").GetString());
+        Assert.Equal("SignedMapping", dpJson.GetProperty("authentication").GetString());
+        Assert.Contains(dpJson.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("NoMimix", StringComparison.Ordinal));
+
+        // Nowhere.
+        var none = await RunAsync("sender", null, "resolve", "nobody@nomimix.example", "--dns", dns, "--dp", _dp, "--ca", Ca);
+        Assert.Equal(0, none.Exit);
+        Assert.Contains("none (no source has it)", none.Out, StringComparison.Ordinal);
+    }
+
     [Theory]
+    [InlineData("resolve|not an identifier!|--dns|127.0.0.1:1", "neither a CSI nor a MUI")]
+    [InlineData("resolve|bob.example.net|--dns|nonsense:port", "is not HOST:PORT")]
     [InlineData("lookup|+33612345678|--dp|http://localhost:1", "not an https:// URL")]
     [InlineData("register|+33612345678|--dp|https://localhost:1|--opt-out|--service|wire", "not both")]
     [InlineData("register|nonsense|--dp|https://localhost:1|--service|wire", "is not a CSI")]

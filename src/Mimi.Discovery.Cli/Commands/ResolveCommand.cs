@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Net;
+using System.Text.Json;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Dns;
+using Mimi.Discovery.Verification;
+using Spectre.Console;
+
+namespace Mimi.Discovery.Cli.Commands;
+
+/// <summary>
+/// <c>mimi-discovery resolve</c>: the DNS first (MUI, MIMIX, ENUM), then each <c>--dp</c> in
+/// turn; says where the answer came from and how it was authenticated.
+/// </summary>
+internal static class ResolveCommand
+{
+    public static Command Create()
+    {
+        var identifier = new Argument<string>("id") { Description = "A phone number, an email address or a MUI (domain name)." };
+        var dnsServer = new Option<string?>("--dns") { Description = "DNS server as HOST:PORT or HOST (port 53). Default: the system's first name server." };
+        var enumApex = new Option<string>("--enum-apex") { Description = "ENUM apex for phone numbers.", DefaultValueFactory = _ => DiscoveryNames.PublicEnumApex };
+        var dps = new Option<string[]>("--dp") { Description = "A Discovery Provider to ask when the DNS has nothing (repeatable, asked in order)." };
+        var ca = Cli.CaOption();
+        var trust = new Option<FileInfo[]>("--trust") { Description = "PEM file of credential CAs to trust (repeatable). Default: each DP's advertised CAs." };
+        var asService = new Option<string?>("--as-service") { Description = "Resolve on behalf of this querying service." };
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, enumApex, dps, ca, trust, asService, json };
+        command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
+        {
+            using var dns = new DnsDiscoveryResolver(ParseServer(result.GetValue(dnsServer)), new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)! });
+            var providers = new List<ProviderEndpoint>();
+            foreach (var url in result.GetValue(dps) ?? [])
+            {
+                var client = Cli.Connect(url, result.GetValue(ca));
+                var trustFiles = result.GetValue(trust) ?? [];
+                var anchors = trustFiles.Length > 0
+                    ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
+                    : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
+                providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(anchors)));
+            }
+
+            var resolution = await new DiscoveryResolver(dns, providers).ResolveAsync(result.GetValue(identifier)!, result.GetValue(asService), cancellationToken).ConfigureAwait(false);
+            if (resolution.Outcome == LookupOutcome.Invalid)
+            {
+                throw new UsageException($"'{resolution.Identifier}' is neither a CSI nor a MUI: {(resolution.Notes.Count > 0 ? resolution.Notes[0] : "")}");
+            }
+
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    identifier = resolution.Identifier,
+                    kind = resolution.Kind,
+                    result = VerifiedLookup.OutcomeName(resolution.Outcome),
+                    source = resolution.Source?.ToString(),
+                    sourceName = resolution.SourceName,
+                    authentication = resolution.Authentication?.ToString(),
+                    services = resolution.Services,
+                    notes = resolution.Notes,
+                }, Cli.Indented));
+                return 0;
+            }
+
+            Print(resolution);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static IPEndPoint ParseServer(string? text)
+    {
+        if (text is null)
+        {
+            var system = ARSoft.Tools.Net.Dns.DnsClient.GetLocalConfiguredDnsServers().FirstOrDefault()
+                         ?? throw new UsageException("no system DNS server is configured; give --dns HOST:PORT");
+            return new IPEndPoint(system, 53);
+        }
+
+        if (IPEndPoint.TryParse(text, out var endpoint))
+        {
+            return endpoint.Port == 0 ? new IPEndPoint(endpoint.Address, 53) : endpoint;
+        }
+
+        var colon = text.LastIndexOf(':');
+        var host = colon > 0 ? text[..colon] : text;
+        var port = colon > 0 && int.TryParse(text[(colon + 1)..], out var p) && p is > 0 and < 65536 ? p : colon > 0 ? -1 : 53;
+        IPAddress? address;
+        try
+        {
+            address = port > 0 ? System.Net.Dns.GetHostAddresses(host).FirstOrDefault() : null;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            address = null;
+        }
+
+        return address is not null ? new IPEndPoint(address, port) : throw new UsageException($"--dns '{text}' is not HOST:PORT");
+    }
+
+    private static void Print(Resolution r)
+    {
+        var how = r.Authentication switch
+        {
+            AnswerAuthentication.SignedMapping => "signed mapping, verified",
+            AnswerAuthentication.DnsNotValidated => "DNS, not DNSSEC-validated",
+            _ => "",
+        };
+        Console.WriteLine(r.Source is null
+            ? $"{r.Identifier}: {VerifiedLookup.OutcomeName(r.Outcome)} (no source has it)"
+            : $"{r.Identifier}: {VerifiedLookup.OutcomeName(r.Outcome)} via {(r.Source == AnswerSource.Dns ? "DNS" : "DP")} {r.SourceName} ({how})");
+        if (r.Services.Count > 0)
+        {
+            var table = new Table().AddColumns("service", "account", "endpoint", "priority", "tags");
+            foreach (var s in r.Services)
+            {
+                table.AddRow(Markup.Escape(s.Service ?? ""), Markup.Escape(s.Account ?? ""), Markup.Escape(s.Endpoint ?? ""),
+                    s.Priority?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", Markup.Escape(string.Join(' ', s.Tags)));
+            }
+
+            if (Console.IsOutputRedirected)
+            {
+                AnsiConsole.Profile.Width = 200;
+            }
+
+            AnsiConsole.Write(table);
+        }
+
+        foreach (var note in r.Notes)
+        {
+            Console.Error.WriteLine("  note: " + note);
+        }
+    }
+}
