@@ -22,6 +22,12 @@ public sealed class KnotServer : IAsyncLifetime
 
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
+    /// <summary>The TSIG key the server accepts dynamic updates under (zones <c>dyn.example</c> and <c>e164.test</c>).</summary>
+    public TsigKey Key { get; } = new("mimi-update", System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Zones that accept updates signed with <see cref="Key"/>.</summary>
+    public static readonly string[] UpdatableZones = ["dyn.example", "e164.test"];
+
     private static string? FindKnotd() =>
         new[] { "/usr/sbin/knotd", "/usr/local/sbin/knotd" }.FirstOrDefault(File.Exists)
         ?? Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(p => Path.Combine(p, "knotd")).FirstOrDefault(File.Exists);
@@ -59,6 +65,10 @@ public sealed class KnotServer : IAsyncLifetime
             _mimix TXT "not a domain!"
             """,
         ["nomimix.example"] = "",
+        ["lines.example"] = string.Join('\n', DnsPublisher.MimiZoneLines("alice.lines.example",
+            [new MimiRecord("alice", "chat.example", 1, "wire", null), new MimiRecord("al\"ice", "x.example", 2, null, "2")])),
+        ["dyn.example"] = "",
+        ["e164.test"] = "",
         ["e164.arpa"] = """
             _mimi.8.7.6.5.4.3.2.1.6.3.3 TXT "v=MIMI1; a=+33612345678; e=wa.example; s=whatsapp"
             8.7.6.5.4.3.2.1.6.3.3 TYPE65280 \# 4 03613d62
@@ -99,6 +109,14 @@ public sealed class KnotServer : IAsyncLifetime
                 listen: 127.0.0.1@{Port}
             database:
                 storage: "{_directory}/db"
+            key:
+              - id: {Key.Name}
+                algorithm: {Key.Algorithm}
+                secret: {Convert.ToBase64String(Key.Secret)}
+            acl:
+              - id: update
+                key: {Key.Name}
+                action: update
             template:
               - id: default
                 storage: "{zones}"
@@ -109,6 +127,10 @@ public sealed class KnotServer : IAsyncLifetime
         foreach (var zone in Zones.Keys)
         {
             config.Append("  - domain: ").Append(zone).Append('\n');
+            if (UpdatableZones.Contains(zone))
+            {
+                config.Append("    acl: update\n");
+            }
         }
 
         var configPath = Path.Combine(_directory, "knot.conf");

@@ -1,0 +1,124 @@
+using Mimi.Discovery.Dns;
+using Mimi.Discovery.Identifiers;
+
+namespace Mimi.Discovery.Tests.Dns;
+
+public sealed class DnsPublisherTests(KnotServer knot) : IClassFixture<KnotServer>
+{
+    private (DnsPublisher Publisher, DnsDiscoveryResolver Resolver) Connect(TsigKey? key = null, DnsDiscoveryOptions? options = null)
+    {
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        return (new DnsPublisher(knot.EndPoint, key ?? knot.Key, options), new DnsDiscoveryResolver(knot.EndPoint, options));
+    }
+
+    [Fact]
+    public async Task ReplaceMimi_PublishUpdateDelete_RoundTripThroughTheServer()
+    {
+        var (publisher, resolver) = Connect();
+        using var p = publisher;
+        using var r = resolver;
+
+        var first = await publisher.ReplaceMimiAsync("dyn.example", "carol.dyn.example", [new MimiRecord("carol", "chat.example", 1, "wire", null)]);
+        Assert.True(first.Succeeded, first.Detail);
+        var published = await resolver.ResolveMuiAsync("carol.dyn.example");
+        Assert.Equal(DnsEncodings.Txt | DnsEncodings.PrivateType, Assert.Single(published.Records).Encodings);
+
+        var update = await publisher.ReplaceMimiAsync("dyn.example", "carol.dyn.example",
+            [new MimiRecord("carol", "chat.example", 2, "wire", null), new MimiRecord("@carol:m", "matrix.example", 1, "matrix", "1.1")]);
+        Assert.True(update.Succeeded, update.Detail);
+        Assert.Equal(["matrix", "wire"], (await resolver.ResolveMuiAsync("carol.dyn.example")).Records.Select(x => x.Record.Service));
+
+        var delete = await publisher.ReplaceMimiAsync("dyn.example", "carol.dyn.example", []);
+        Assert.True(delete.Succeeded, delete.Detail);
+        Assert.NotEqual(DnsOutcome.Found, (await resolver.ResolveMuiAsync("carol.dyn.example")).Outcome);
+    }
+
+    [Theory]
+    [InlineData(DnsEncodings.Txt)]
+    [InlineData(DnsEncodings.PrivateType)]
+    public async Task ReplaceMimi_OneEncoding_PublishesOnlyThat(DnsEncodings encoding)
+    {
+        var (publisher, resolver) = Connect();
+        using var p = publisher;
+        using var r = resolver;
+        var mui = $"only-{encoding}.dyn.example".ToLowerInvariant();
+
+        Assert.True((await publisher.ReplaceMimiAsync("dyn.example", mui, [new MimiRecord("x", "y.example", null, null, null)], encoding)).Succeeded);
+
+        Assert.Equal(encoding, Assert.Single((await resolver.ResolveMuiAsync(mui)).Records).Encodings);
+    }
+
+    [Fact]
+    public async Task ReplaceMimix_ThenEmailResolvesThroughIt()
+    {
+        var (publisher, resolver) = Connect();
+        using var p = publisher;
+        using var r = resolver;
+        Assert.True((await publisher.ReplaceMimixAsync("dyn.example", "dyn.example", "mimi.dyn.example")).Succeeded);
+        Assert.True((await publisher.ReplaceMimiAsync("dyn.example", "erin.mimi.dyn.example", [new MimiRecord("erin", "e.example", null, "wire", null)])).Succeeded);
+
+        var result = await resolver.ResolveAsync(CsiParser.ParseOrThrow("erin@dyn.example"));
+
+        Assert.Equal(DnsOutcome.Found, result.Outcome);
+        Assert.Equal("erin.mimi.dyn.example", result.Name);
+    }
+
+    [Fact]
+    public async Task ReplaceMimi_PrivateEnumTree_ResolvesThePhone()
+    {
+        var options = new DnsDiscoveryOptions { EnumApex = "e164.test" };
+        var (publisher, resolver) = Connect(options: options);
+        using var p = publisher;
+        using var r = resolver;
+        var phone = CsiParser.ParseOrThrow("+44 20 7946 0148");
+
+        Assert.True((await publisher.ReplaceMimiAsync("e164.test", DiscoveryNames.EnumName(phone, "e164.test"), [new MimiRecord("+442079460148", "wa.example", null, "whatsapp", null)])).Succeeded);
+
+        Assert.Equal("whatsapp", Assert.Single((await resolver.ResolveAsync(phone)).Records).Record.Service);
+    }
+
+    [Fact]
+    public async Task Update_WithTheWrongKey_IsRefusedAndChangesNothing()
+    {
+        var (publisher, resolver) = Connect(new TsigKey("mimi-update", new byte[32]));
+        using var p = publisher;
+        using var r = resolver;
+
+        var result = await publisher.ReplaceMimiAsync("dyn.example", "mallory.dyn.example", [new MimiRecord("m", "evil.example", null, null, null)]);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(DnsOutcome.NameNotFound, (await resolver.ResolveMuiAsync("mallory.dyn.example")).Outcome);
+    }
+
+    [Fact]
+    public async Task Update_ToAZoneWithoutUpdateAcl_IsRefused()
+    {
+        var (publisher, resolver) = Connect();
+        using var p = publisher;
+        using var r = resolver;
+
+        var result = await publisher.ReplaceMimiAsync("example.net", "mallory.example.net", [new MimiRecord("m", "evil.example", null, null, null)]);
+
+        Assert.False(result.Succeeded);
+    }
+
+    [Fact]
+    public async Task ZoneLines_AreLoadedByKnotAndResolve()
+    {
+        var (publisher, resolver) = Connect();
+        using var p = publisher;
+        using var r = resolver;
+
+        var result = await resolver.ResolveMuiAsync("alice.lines.example");
+
+        Assert.Equal(2, result.Records.Count);
+        Assert.Equal("al\"ice", result.Records[1].Record.Account);
+        Assert.All(result.Records, x => Assert.Equal(DnsEncodings.Txt | DnsEncodings.PrivateType, x.Encodings));
+    }
+
+    [Fact]
+    public void TsigKey_UnknownAlgorithm_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => new DnsPublisher(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 53), new TsigKey("k", new byte[32], "hmac-md5")));
+    }
+}
