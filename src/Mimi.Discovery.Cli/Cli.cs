@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Mimi.Discovery.Client;
@@ -40,6 +41,37 @@ internal static class Cli
         var handler = TlsTrust.CreateHandler(ca is null ? null : TlsTrust.LoadRoots(ca.FullName));
         var http = new HttpClient(handler) { BaseAddress = new Uri(uri.GetLeftPart(UriPartial.Authority) + "/"), Timeout = TimeSpan.FromSeconds(30) };
         return new DiscoveryClient(http);
+    }
+
+    /// <summary>Reads HOST:PORT or HOST (port 53); null means the system's first configured name server.</summary>
+    public static IPEndPoint ParseDnsServer(string? text, string option)
+    {
+        if (text is null)
+        {
+            var system = ARSoft.Tools.Net.Dns.DnsClient.GetLocalConfiguredDnsServers().FirstOrDefault()
+                         ?? throw new UsageException($"no system DNS server is configured; give {option} HOST:PORT");
+            return new IPEndPoint(system, 53);
+        }
+
+        if (IPEndPoint.TryParse(text, out var endpoint))
+        {
+            return endpoint.Port == 0 ? new IPEndPoint(endpoint.Address, 53) : endpoint;
+        }
+
+        var colon = text.LastIndexOf(':');
+        var host = colon > 0 ? text[..colon] : text;
+        var port = colon > 0 && int.TryParse(text[(colon + 1)..], out var p) && p is > 0 and < 65536 ? p : colon > 0 ? -1 : 53;
+        IPAddress? address;
+        try
+        {
+            address = port > 0 ? System.Net.Dns.GetHostAddresses(host).FirstOrDefault() : null;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            address = null;
+        }
+
+        return address is not null ? new IPEndPoint(address, port) : throw new UsageException($"{option} '{text}' is not HOST:PORT");
     }
 
     /// <summary>Runs a command body, turning the expected failures into one line and an exit code.</summary>

@@ -7,6 +7,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     RegisterCommand.Create(),
     LookupCommand.Create(),
     ResolveCommand.Create(),
+    DnsCommand.Create(),
     RemoveCommand.Create(),
     DemoCommand.Create(),
 };

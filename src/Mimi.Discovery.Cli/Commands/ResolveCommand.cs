@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net;
 using System.Text.Json;
 using Mimi.Discovery.Client;
 using Mimi.Discovery.Dns;
@@ -27,7 +26,7 @@ internal static class ResolveCommand
         var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, enumApex, dps, ca, trust, asService, json };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            using var dns = new DnsDiscoveryResolver(ParseServer(result.GetValue(dnsServer)), new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)! });
+            using var dns = new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)! });
             var providers = new List<ProviderEndpoint>();
             foreach (var url in result.GetValue(dps) ?? [])
             {
@@ -65,36 +64,6 @@ internal static class ResolveCommand
             return 0;
         }));
         return command;
-    }
-
-    private static IPEndPoint ParseServer(string? text)
-    {
-        if (text is null)
-        {
-            var system = ARSoft.Tools.Net.Dns.DnsClient.GetLocalConfiguredDnsServers().FirstOrDefault()
-                         ?? throw new UsageException("no system DNS server is configured; give --dns HOST:PORT");
-            return new IPEndPoint(system, 53);
-        }
-
-        if (IPEndPoint.TryParse(text, out var endpoint))
-        {
-            return endpoint.Port == 0 ? new IPEndPoint(endpoint.Address, 53) : endpoint;
-        }
-
-        var colon = text.LastIndexOf(':');
-        var host = colon > 0 ? text[..colon] : text;
-        var port = colon > 0 && int.TryParse(text[(colon + 1)..], out var p) && p is > 0 and < 65536 ? p : colon > 0 ? -1 : 53;
-        IPAddress? address;
-        try
-        {
-            address = port > 0 ? System.Net.Dns.GetHostAddresses(host).FirstOrDefault() : null;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            address = null;
-        }
-
-        return address is not null ? new IPEndPoint(address, port) : throw new UsageException($"--dns '{text}' is not HOST:PORT");
     }
 
     private static void Print(Resolution r)
