@@ -58,6 +58,9 @@ public sealed class DiscoveryOptions
 
     /// <summary>SMS delivery of codes through an HTTP gateway; required for phone CSIs outside development mode.</summary>
     public SmsGatewayOptions? Sms { get; set; }
+
+    /// <summary>A DNS zone to keep in step with the mappings, if any.</summary>
+    public DnsSyncOptions? Dns { get; set; }
 }
 
 /// <summary>SMTP submission settings (MailKit).</summary>
@@ -96,4 +99,36 @@ public sealed class SmsGatewayOptions
 
     /// <summary>Value of the Authorization header, e.g. <c>Bearer …</c>.</summary>
     public string? Authorization { get; set; }
+}
+
+/// <summary>
+/// Keeps a DNS zone the operator is authoritative for (e.g. a private ENUM tree) in step with the
+/// DP: every publish and removal becomes a TSIG-signed dynamic update of the CSI's MIMI records.
+/// Only statements visible to everyone (audience <c>any</c>) are put in the DNS.
+/// </summary>
+public sealed class DnsSyncOptions
+{
+    /// <summary>The authoritative server, <c>HOST:PORT</c>.</summary>
+    public string Server { get; set; } = string.Empty;
+
+    /// <summary>The zone to update; CSIs whose DNS name falls outside it are not synced.</summary>
+    public string Zone { get; set; } = string.Empty;
+
+    /// <summary>TSIG key name.</summary>
+    public string TsigName { get; set; } = string.Empty;
+
+    /// <summary>TSIG secret, base64.</summary>
+    public string TsigSecret { get; set; } = string.Empty;
+
+    /// <summary>TSIG algorithm.</summary>
+    public string TsigAlgorithm { get; set; } = "hmac-sha256";
+
+    /// <summary>ENUM apex under which phone numbers are published.</summary>
+    public string EnumApex { get; set; } = Mimi.Discovery.Dns.DiscoveryNames.PublicEnumApex;
+
+    /// <summary>Resolution domain for email CSIs (what the email domain's MIMIX names); emails are not synced without it.</summary>
+    public string? EmailResolutionDomain { get; set; }
+
+    /// <summary>TTL of the records.</summary>
+    public int Ttl { get; set; } = 300;
 }

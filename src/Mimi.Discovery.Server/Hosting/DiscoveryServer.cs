@@ -67,6 +67,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<MappingService>();
+        builder.Services.AddSingleton<DnsZoneSync>();
         builder.Services.AddHostedService<ProofJanitor>();
         builder.Services.AddHttpClient();
         builder.Services.AddOpenApi();

@@ -15,6 +15,7 @@ namespace Mimi.Discovery.Server.Mappings;
 internal sealed partial class MappingService(
     IDiscoveryStore store,
     StatementVerifier verifier,
+    DnsZoneSync dnsZone,
     IOptions<DiscoveryOptions> options,
     TimeProvider time,
     ILogger<MappingService> logger)
@@ -62,6 +63,7 @@ internal sealed partial class MappingService(
         }
 
         LogPublished(logger, row.MappingId, row.Version, result.Superseded.Count);
+        await dnsZone.SyncAsync(s.Csi, cancellationToken).ConfigureAwait(false);
         return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded);
     }
 
@@ -99,6 +101,7 @@ internal sealed partial class MappingService(
         };
         var removed = await store.RemoveAsync(removal.Csi.Uri, targets, removal.IssuedAt.ToUnixTimeSeconds(), floor, cancellationToken).ConfigureAwait(false);
         LogRemoved(logger, removed.Count, removal.Authority);
+        await dnsZone.SyncAsync(removal.Csi, cancellationToken).ConfigureAwait(false);
         return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed);
     }
 

@@ -1,0 +1,97 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Dns;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Statements;
+using Mimi.Discovery.Verification;
+
+namespace Mimi.Discovery.Server.Mappings;
+
+/// <summary>
+/// Mirrors a CSI's public mappings into the operator's DNS zone after every change: the MIMI
+/// records of its DNS name (ENUM for phones, the resolution domain for email) are replaced with
+/// one record per entry of each live audience-<c>any</c> statement. The DNS is a second copy, so a
+/// failed update is logged and does not fail the publish.
+/// </summary>
+internal sealed partial class DnsZoneSync : IDisposable
+{
+    private readonly DnsSyncOptions? _options;
+    private readonly DnsPublisher? _publisher;
+    private readonly IDiscoveryStore _store;
+    private readonly StatementVerifier _verifier;
+    private readonly TimeProvider _time;
+    private readonly ILogger<DnsZoneSync> _logger;
+
+    public DnsZoneSync(IOptions<DiscoveryOptions> options, IDiscoveryStore store, StatementVerifier verifier, TimeProvider time, ILogger<DnsZoneSync> logger)
+    {
+        _options = options.Value.Dns;
+        _store = store;
+        _verifier = verifier;
+        _time = time;
+        _logger = logger;
+        if (_options is not null)
+        {
+            if (!IPEndPoint.TryParse(_options.Server, out var server) || server.Port == 0)
+            {
+                throw new InvalidOperationException($"Discovery:Dns:Server '{_options.Server}' is not IP:PORT.");
+            }
+
+            _publisher = new DnsPublisher(server, new TsigKey(_options.TsigName, Convert.FromBase64String(_options.TsigSecret), _options.TsigAlgorithm));
+        }
+    }
+
+    /// <summary>The DNS name the CSI's records live at, or null when it falls outside the zone.</summary>
+    public string? NameFor(Csi csi)
+    {
+        if (_options is null)
+        {
+            return null;
+        }
+
+        var name = csi.Kind == CsiKind.Phone ? DiscoveryNames.EnumName(csi, _options.EnumApex)
+            : _options.EmailResolutionDomain is { } domain ? DiscoveryNames.EmailMui(csi, domain)
+            : null;
+        var zone = _options.Zone.TrimEnd('.');
+        return name is not null && (name == zone || name.EndsWith("." + zone, StringComparison.Ordinal)) ? name : null;
+    }
+
+    public async Task SyncAsync(Csi csi, CancellationToken cancellationToken)
+    {
+        if (_publisher is null || NameFor(csi) is not { } name)
+        {
+            return;
+        }
+
+        var rows = (await _store.LookupAsync([csi.Uri], _time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false))[csi.Uri];
+        var records = new List<MimiRecord>();
+        foreach (var row in rows.Where(r => r.Audience == Audience.Any.Token))
+        {
+            var statement = _verifier.VerifyMapping(row.Statement);
+            if (statement.IsValid)
+            {
+                records.AddRange(statement.Statement.Entries.Where(e => e.Account is not null && e.Endpoint is not null)
+                    .Select(e => new MimiRecord(e.Account!, e.Endpoint!.IsAbsoluteUri && e.Endpoint.IdnHost.Length > 0 ? e.Endpoint.IdnHost : e.Endpoint.OriginalString, e.Priority, e.Service, e.ProtocolVersion)));
+            }
+        }
+
+        var result = await _publisher.ReplaceMimiAsync(_options!.Zone, name, records.Distinct().ToList(), ttl: _options.Ttl, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            LogSynced(_logger, name, records.Count);
+        }
+        else
+        {
+            LogSyncFailed(_logger, name, result.Detail);
+        }
+    }
+
+    public void Dispose() => _publisher?.Dispose();
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "DNS zone: {Name} now holds {Count} MIMI record(s)")]
+    private static partial void LogSynced(ILogger logger, string name, int count);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "DNS zone: updating {Name} failed: {Reason}")]
+    private static partial void LogSyncFailed(ILogger logger, string name, string reason);
+}
