@@ -23,19 +23,32 @@ internal static class ResolveCommand
         var trust = new Option<FileInfo[]>("--trust") { Description = "PEM file of credential CAs to trust (repeatable). Default: each DP's advertised CAs." };
         var asService = new Option<string?>("--as-service") { Description = "Resolve on behalf of this querying service." };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
-        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, enumApex, dps, ca, trust, asService, json };
+        var dnssec = new Option<bool>("--dnssec") { Description = "Validate DNS answers with DNSSEC from the IANA root anchor (or --trust-anchor); bogus answers are discarded." };
+        var trustAnchors = new Option<string[]>("--trust-anchor") { Description = "A DS record to validate from, e.g. '. DS 20326 8 2 E06D…' (repeatable; implies --dnssec)." };
+        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            using var dns = new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)! });
+            List<DnsTrustAnchor>? anchors = null;
+            try
+            {
+                var given = (result.GetValue(trustAnchors) ?? []).Select(DnsTrustAnchor.Parse).ToList();
+                anchors = given.Count > 0 ? given : result.GetValue(dnssec) ? [DnsTrustAnchor.IanaRoot] : null;
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException("--trust-anchor: " + e.Message);
+            }
+
+            using var dns = new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)!, TrustAnchors = anchors });
             var providers = new List<ProviderEndpoint>();
             foreach (var url in result.GetValue(dps) ?? [])
             {
                 var client = Cli.Connect(url, result.GetValue(ca));
                 var trustFiles = result.GetValue(trust) ?? [];
-                var anchors = trustFiles.Length > 0
+                var credentialCas = trustFiles.Length > 0
                     ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
                     : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
-                providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(anchors)));
+                providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(credentialCas)));
             }
 
             var resolution = await new DiscoveryResolver(dns, providers).ResolveAsync(result.GetValue(identifier)!, result.GetValue(asService), cancellationToken).ConfigureAwait(false);
@@ -72,6 +85,8 @@ internal static class ResolveCommand
         {
             AnswerAuthentication.SignedMapping => "signed mapping, verified",
             AnswerAuthentication.DnsNotValidated => "DNS, not DNSSEC-validated",
+            AnswerAuthentication.DnsValidated => "DNS, DNSSEC-validated",
+            AnswerAuthentication.DnsInsecure => "DNS, unsigned zone (DNSSEC-insecure)",
             _ => "",
         };
         Console.WriteLine(r.Source is null

@@ -20,6 +20,12 @@ public enum AnswerAuthentication
     /// <summary>DNS records taken as the server sent them, without DNSSEC validation.</summary>
     DnsNotValidated,
 
+    /// <summary>DNS records validated by DNSSEC from the caller's trust anchors.</summary>
+    DnsValidated,
+
+    /// <summary>DNS records under a provably unsigned delegation: as good as plain DNS.</summary>
+    DnsInsecure,
+
     /// <summary>Signed mapping statements that verified against the caller's trust anchors.</summary>
     SignedMapping,
 }
@@ -88,7 +94,13 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
             if (answer.Outcome == DnsOutcome.Found)
             {
                 var services = answer.Records.Select(r => new ReachableAt(r.Record.Service, r.Record.Account, r.Record.Endpoint, r.Record.Priority, [], r.Record.ProtocolVersion)).ToList();
-                return new Resolution(identifier, kind, LookupOutcome.Found, AnswerSource.Dns, answer.Name, AnswerAuthentication.DnsNotValidated, services, notes);
+                var authentication = answer.Dnssec switch
+                {
+                    DnssecStatus.Validated => AnswerAuthentication.DnsValidated,
+                    DnssecStatus.Insecure => AnswerAuthentication.DnsInsecure,
+                    _ => AnswerAuthentication.DnsNotValidated,
+                };
+                return new Resolution(identifier, kind, LookupOutcome.Found, AnswerSource.Dns, answer.Name, authentication, services, notes);
             }
 
             notes.Add($"DNS: {answer.Outcome} at {answer.Name}");

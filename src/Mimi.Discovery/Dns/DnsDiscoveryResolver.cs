@@ -30,6 +30,62 @@ public sealed record DnsDiscoveryOptions
 
     /// <summary>Per-query timeout.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// DNSSEC trust anchors (e.g. <see cref="DnsTrustAnchor.IanaRoot"/>). When set, every answer is
+    /// validated from them and reported as validated, unsigned or bogus; bogus answers are discarded.
+    /// </summary>
+    public IReadOnlyList<DnsTrustAnchor>? TrustAnchors { get; init; }
+}
+
+/// <summary>What DNSSEC says about an answer.</summary>
+public enum DnssecStatus
+{
+    /// <summary>No validation was asked for.</summary>
+    NotChecked,
+
+    /// <summary>Validated from a trust anchor: a secure answer.</summary>
+    Validated,
+
+    /// <summary>Provably unsigned (an insecure delegation): the answer is as good as plain DNS.</summary>
+    Insecure,
+
+    /// <summary>Signed but failed validation: the answer was discarded.</summary>
+    Bogus,
+}
+
+/// <summary>A DNSSEC trust anchor: a DS record (RFC 4034 §5) for a zone, usually the root.</summary>
+public sealed record DnsTrustAnchor(string Zone, ushort KeyTag, byte Algorithm, byte DigestType, byte[] Digest)
+{
+    /// <summary>The IANA root zone KSK-2017 (key tag 20326), the anchor of the public DNS.</summary>
+    public static DnsTrustAnchor IanaRoot { get; } = Parse(". DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D");
+
+    /// <summary>Parses <c>zone DS keytag algorithm digesttype hexdigest</c> (the <c>DS</c> and a TTL/class are optional).</summary>
+    /// <exception cref="FormatException">The text is not a DS record.</exception>
+    public static DnsTrustAnchor Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        var ds = Array.FindIndex(tokens, t => string.Equals(t, "DS", StringComparison.OrdinalIgnoreCase));
+        if (tokens.Length == 0 || ds < 1 || tokens.Length - ds < 5)
+        {
+            throw new FormatException($"'{text}' is not a DS record: expected zone DS keytag algorithm digesttype digest");
+        }
+
+        try
+        {
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            return new DnsTrustAnchor(tokens[0], ushort.Parse(tokens[ds + 1], culture), byte.Parse(tokens[ds + 2], culture),
+                byte.Parse(tokens[ds + 3], culture), Convert.FromHexString(string.Concat(tokens[(ds + 4)..])));
+        }
+        catch (Exception e) when (e is OverflowException or FormatException)
+        {
+            throw new FormatException($"'{text}' is not a DS record: {e.Message}", e);
+        }
+    }
+
+    internal DsRecord ToArSoft() =>
+        new(DomainName.Parse(Zone), RecordClass.INet, 0, KeyTag, (DnsSecAlgorithm)Algorithm, (DnsSecDigestType)DigestType, Digest);
 }
 
 /// <summary>What a DNS lookup ended with.</summary>
@@ -60,15 +116,16 @@ public enum DnsOutcome
     NotResolvable,
 }
 
-/// <summary>One MIMI record found in the DNS, and how it was published.</summary>
-public sealed record DnsMimiRecord(MimiRecord Record, DnsEncodings Encodings);
+/// <summary>One MIMI record found in the DNS, how it was published, and what DNSSEC said of it.</summary>
+public sealed record DnsMimiRecord(MimiRecord Record, DnsEncodings Encodings, DnssecStatus Dnssec = DnssecStatus.NotChecked);
 
 /// <summary>The result of resolving one identifier in the DNS.</summary>
 /// <param name="Name">The MUI whose records were queried (for email, under the MIMIX domain; for phones, the ENUM name).</param>
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Records">Valid records, deduplicated across encodings, ordered by priority.</param>
 /// <param name="Diagnostics">Why records were ignored, and other notes the caller may show.</param>
-public sealed record DnsDiscoveryResult(string Name, DnsOutcome Outcome, IReadOnlyList<DnsMimiRecord> Records, IReadOnlyList<string> Diagnostics);
+/// <param name="Dnssec">The weakest DNSSEC status among the records (or the answers, when none): Bogus, then Insecure, then Validated.</param>
+public sealed record DnsDiscoveryResult(string Name, DnsOutcome Outcome, IReadOnlyList<DnsMimiRecord> Records, IReadOnlyList<string> Diagnostics, DnssecStatus Dnssec = DnssecStatus.NotChecked);
 
 /// <summary>
 /// Resolves MUIs, email addresses (through MIMIX) and phone numbers (through ENUM) to MIMI
@@ -79,6 +136,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
 {
     private readonly DnsClient _client;
     private readonly DnsDiscoveryOptions _options;
+    private readonly SelfValidatingInternalDnsSecStubResolver? _validator;
 
     /// <summary>A resolver that asks the server at <paramref name="server"/> (UDP, then TCP on truncation).</summary>
     public DnsDiscoveryResolver(IPEndPoint server, DnsDiscoveryOptions? options = null)
@@ -86,6 +144,17 @@ public sealed class DnsDiscoveryResolver : IDisposable
         ArgumentNullException.ThrowIfNull(server);
         _options = options ?? new DnsDiscoveryOptions();
         _client = new DnsClient([server.Address], [new UdpClientTransport(server.Port), new TcpClientTransport(server.Port)], false, (int)_options.Timeout.TotalMilliseconds);
+        if (_options.TrustAnchors is { Count: > 0 } anchors)
+        {
+            _validator = new SelfValidatingInternalDnsSecStubResolver(_client, new AnchorHints([.. anchors.Select(a => a.ToArSoft())], server.Address));
+        }
+    }
+
+    private sealed class AnchorHints(IReadOnlyList<DsRecord> keys, IPAddress server) : IResolverHintStore
+    {
+        public IReadOnlyList<IPAddress> RootServers { get; } = [server];
+
+        public IReadOnlyList<DsRecord> RootKeys => keys;
     }
 
     /// <inheritdoc/>
@@ -104,16 +173,25 @@ public sealed class DnsDiscoveryResolver : IDisposable
     public async Task<DnsDiscoveryResult> ResolveMuiAsync(string mui, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(mui);
+        _validator?.ClearCache();
         var diagnostics = new List<string>();
         var (txt, typed) = await QueryBothAsync(DiscoveryNames.MimiTxtName(mui), mui, _options.MimiType, cancellationToken).ConfigureAwait(false);
         var records = new Dictionary<MimiRecord, DnsEncodings>();
+        var security = new Dictionary<MimiRecord, DnssecStatus>();
         foreach (var (answer, encoding) in new[] { (txt, DnsEncodings.Txt), (typed, DnsEncodings.PrivateType) })
         {
+            if (answer.Dnssec == DnssecStatus.Bogus)
+            {
+                diagnostics.Add($"{mui}: the {(encoding == DnsEncodings.Txt ? "TXT" : "private-type")} answer failed DNSSEC validation and was discarded");
+            }
+
             foreach (var text in answer.Texts)
             {
                 if (MimiRecord.TryParse(text, out var record, out var diagnostic))
                 {
                     records[record] = records.GetValueOrDefault(record) | encoding;
+                    // Validated in either encoding authenticates the record.
+                    security[record] = security.TryGetValue(record, out var seen) && seen == DnssecStatus.Validated ? seen : answer.Dnssec;
                     if (diagnostic.Length > 0)
                     {
                         diagnostics.Add($"{mui}: {diagnostic}");
@@ -126,12 +204,14 @@ public sealed class DnsDiscoveryResolver : IDisposable
             }
         }
 
-        var ordered = MimiRecord.ByPreference(records.Keys).Select(r => new DnsMimiRecord(r, records[r])).ToList();
-        return new DnsDiscoveryResult(mui, ordered.Count > 0 ? DnsOutcome.Found : Combine(txt.Outcome, typed.Outcome), ordered, diagnostics);
+        var ordered = MimiRecord.ByPreference(records.Keys).Select(r => new DnsMimiRecord(r, records[r], security[r])).ToList();
+        var dnssec = ordered.Count > 0 ? Weakest(ordered.Select(r => r.Dnssec)) : Weakest([txt.Dnssec, typed.Dnssec]);
+        return new DnsDiscoveryResult(mui, ordered.Count > 0 ? DnsOutcome.Found : Combine(txt.Outcome, typed.Outcome), ordered, diagnostics, dnssec);
     }
 
     private async Task<DnsDiscoveryResult> ResolveEmailAsync(Csi email, CancellationToken cancellationToken)
     {
+        _validator?.ClearCache();
         var domain = email.EmailDomain!;
         var (txt, typed) = await QueryBothAsync(DiscoveryNames.MimixTxtName(domain), domain, _options.MimixType, cancellationToken).ConfigureAwait(false);
         var diagnostics = new List<string>();
@@ -154,7 +234,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
         if (targets.Count == 0)
         {
             var outcome = Combine(txt.Outcome, typed.Outcome);
-            return new DnsDiscoveryResult(domain, outcome is DnsOutcome.NoRecords or DnsOutcome.NameNotFound ? DnsOutcome.NoMimix : outcome, [], diagnostics);
+            return new DnsDiscoveryResult(domain, outcome is DnsOutcome.NoRecords or DnsOutcome.NameNotFound ? DnsOutcome.NoMimix : outcome, [], diagnostics, Weakest([txt.Dnssec, typed.Dnssec]));
         }
 
         if (targets.Count > 1)
@@ -170,10 +250,68 @@ public sealed class DnsDiscoveryResolver : IDisposable
         }
 
         var result = await ResolveMuiAsync(mui, cancellationToken).ConfigureAwait(false);
-        return result with { Diagnostics = [.. diagnostics, .. result.Diagnostics] };
+
+        // The MUI is only as trustworthy as the MIMIX answer that named it.
+        var mimixSecurity = Weakest(new[] { txt, typed }.Where(a => a.Texts.Count > 0).Select(a => a.Dnssec));
+        return result with { Diagnostics = [.. diagnostics, .. result.Diagnostics], Dnssec = Weakest([result.Dnssec, mimixSecurity]) };
     }
 
-    private readonly record struct Answer(DnsOutcome Outcome, IReadOnlyList<string> Texts);
+    private readonly record struct Answer(DnsOutcome Outcome, IReadOnlyList<string> Texts, DnssecStatus Dnssec = DnssecStatus.NotChecked);
+
+    private static DnssecStatus Weakest(IEnumerable<DnssecStatus> statuses)
+    {
+        var list = statuses.ToList();
+        return list.Contains(DnssecStatus.Bogus) ? DnssecStatus.Bogus
+            : list.Contains(DnssecStatus.NotChecked) ? DnssecStatus.NotChecked
+            : list.Contains(DnssecStatus.Insecure) ? DnssecStatus.Insecure
+            : list.Count > 0 ? DnssecStatus.Validated : DnssecStatus.NotChecked;
+    }
+
+    private async Task<Answer> QueryValidatedAsync(DomainName domain, RecordType type, CancellationToken cancellationToken)
+    {
+        try
+        {
+            List<string> texts;
+            DnsSecValidationResult validation;
+            if (type == RecordType.Txt)
+            {
+                var result = await _validator!.ResolveSecureAsync<TxtRecord>(domain, type, RecordClass.INet, cancellationToken).ConfigureAwait(false);
+                (texts, validation) = (result.Records.Select(r => string.Concat(r.TextParts)).ToList(), result.ValidationResult);
+            }
+            else
+            {
+                var result = await _validator!.ResolveSecureAsync<UnknownRecord>(domain, type, RecordClass.INet, cancellationToken).ConfigureAwait(false);
+                texts = [];
+                foreach (var record in result.Records)
+                {
+                    if (TxtWire.TryDecode(record.RecordData, out var text))
+                    {
+                        texts.Add(text);
+                    }
+                }
+
+                validation = result.ValidationResult;
+            }
+
+            var status = validation switch
+            {
+                DnsSecValidationResult.Signed => DnssecStatus.Validated,
+                DnsSecValidationResult.Bogus => DnssecStatus.Bogus,
+                _ => DnssecStatus.Insecure,
+            };
+            return status == DnssecStatus.Bogus
+                ? new Answer(DnsOutcome.NoRecords, [], status)
+                : new Answer(texts.Count > 0 ? DnsOutcome.Found : DnsOutcome.NoRecords, texts, status);
+        }
+        catch (DnsSecValidationException)
+        {
+            return new Answer(DnsOutcome.NoRecords, [], DnssecStatus.Bogus);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return new Answer(DnsOutcome.Timeout, []);
+        }
+    }
 
     private async Task<(Answer Txt, Answer Typed)> QueryBothAsync(string txtName, string typedName, ushort type, CancellationToken cancellationToken)
     {
@@ -192,6 +330,11 @@ public sealed class DnsDiscoveryResolver : IDisposable
         catch (ArgumentException)
         {
             return new Answer(DnsOutcome.NotResolvable, []);
+        }
+
+        if (_validator is not null)
+        {
+            return await QueryValidatedAsync(domain, type, cancellationToken).ConfigureAwait(false);
         }
 
         DnsMessage? response;

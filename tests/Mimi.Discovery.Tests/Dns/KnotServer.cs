@@ -11,7 +11,7 @@ namespace Mimi.Discovery.Tests.Dns;
 /// unprivileged on 127.0.0.1 at a free high port, serving zones this fixture writes. Locally the
 /// DNS tests skip with a reason when <c>knotd</c> is absent; CI installs it.
 /// </summary>
-public sealed class KnotServer : IAsyncLifetime
+public class KnotServer : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("mimi-knot-").FullName;
     private Process? _process;
@@ -39,7 +39,21 @@ public sealed class KnotServer : IAsyncLifetime
         return $"\\# {data.Length} {Convert.ToHexString(data)}";
     }
 
-    private static readonly Dictionary<string, string> Zones = new()
+    /// <summary>Zone name → records (the SOA, NS and glue are added).</summary>
+    protected virtual IReadOnlyDictionary<string, string> Zones => DefaultZones;
+
+    /// <summary>Extra lines under each zone's entry in knot.conf.</summary>
+    protected virtual string ZoneSettings(string zone) => UpdatableZones.Contains(zone) ? "    acl: update\n" : string.Empty;
+
+    /// <summary>Extra top-level knot.conf sections.</summary>
+    protected virtual string ExtraConfig => string.Empty;
+
+    /// <summary>Runs after the server answers.</summary>
+    protected virtual Task AfterStartAsync() => Task.CompletedTask;
+
+    protected string ConfigPath => Path.Combine(_directory, "knot.conf");
+
+    private static readonly Dictionary<string, string> DefaultZones = new()
     {
         ["example.net"] = $"""
             _mimi.bob TXT "v=MIMI1; p=2; a=+15551234567; e=mimi.whatsapp.com; s=whatsapp"
@@ -91,16 +105,18 @@ public sealed class KnotServer : IAsyncLifetime
         Directory.CreateDirectory(Path.Combine(_directory, "db"));
         foreach (var (zone, records) in Zones)
         {
+            var origin = zone == "." ? "." : zone + ".";
+            var ns = zone == "." ? "ns.root." : "ns." + origin;
             var content = $"""
-                $ORIGIN {zone}.
+                $ORIGIN {origin}
                 $TTL 300
-                @ SOA ns.{zone}. hostmaster.{zone}. 1 3600 600 86400 300
-                @ NS ns.{zone}.
-                ns A 127.0.0.1
+                @ SOA {ns} hostmaster.{(zone == "." ? "root." : origin)} 1 3600 600 86400 300
+                @ NS {ns}
+                {ns} A 127.0.0.1
                 {records}
 
                 """;
-            await File.WriteAllTextAsync(Path.Combine(zones, zone + ".zone"), content);
+            await File.WriteAllTextAsync(Path.Combine(zones, (zone == "." ? "root" : zone) + ".zone"), content);
         }
 
         var config = new StringBuilder($"""
@@ -117,23 +133,21 @@ public sealed class KnotServer : IAsyncLifetime
               - id: update
                 key: {Key.Name}
                 action: update
+            {ExtraConfig}
             template:
               - id: default
                 storage: "{zones}"
-                file: "%s.zone"
             zone:
 
             """);
         foreach (var zone in Zones.Keys)
         {
             config.Append("  - domain: ").Append(zone).Append('\n');
-            if (UpdatableZones.Contains(zone))
-            {
-                config.Append("    acl: update\n");
-            }
+            config.Append("    file: ").Append(zone == "." ? "root" : zone).Append(".zone\n");
+            config.Append(ZoneSettings(zone));
         }
 
-        var configPath = Path.Combine(_directory, "knot.conf");
+        var configPath = ConfigPath;
         await File.WriteAllTextAsync(configPath, config.ToString());
         _process = Process.Start(new ProcessStartInfo(knotd, ["-c", configPath]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         _process.BeginErrorReadLine();
@@ -143,8 +157,9 @@ public sealed class KnotServer : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < deadline)
         {
-            if ((await probe.ResolveMuiAsync("bob.example.net")).Outcome == DnsOutcome.Found)
+            if ((await probe.ResolveMuiAsync(ProbeName)).Outcome == DnsOutcome.Found)
             {
+                await AfterStartAsync();
                 return;
             }
 
@@ -157,6 +172,20 @@ public sealed class KnotServer : IAsyncLifetime
         }
 
         throw new TimeoutException("knotd did not answer");
+    }
+
+    /// <summary>A MUI with records, to know the server is up.</summary>
+    protected virtual string ProbeName => "bob.example.net";
+
+    /// <summary>Runs a Knot tool (knotc, keymgr) against this server's configuration and returns its output.</summary>
+    protected async Task<string> ToolAsync(string tool, params string[] args)
+    {
+        var path = new[] { "/usr/sbin/" + tool, "/usr/bin/" + tool }.First(File.Exists);
+        using var process = Process.Start(new ProcessStartInfo(path, ["-c", ConfigPath, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: {error}{output}");
     }
 
     public static int FreePort()
