@@ -40,6 +40,25 @@ public sealed class ResolveDnssecTests(SignedKnotServer knot) : IClassFixture<Si
         Assert.Contains("(DNS, not DNSSEC-validated)", plain.Out, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--doh|http://127.0.0.1/dns-query", "not an https:// URL")]
+    [InlineData("--doh|https://127.0.0.1/dns-query|--dnssec", "needs --dns")]
+    public async Task Resolve_BadDohUse_ExitsTwo(string extra, string reason)
+    {
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        using var process = Process.Start(new ProcessStartInfo("dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "mimi-discovery.dll"), "resolve", "bob.example.net", .. extra.Split('|')])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Resolve_MalformedTrustAnchor_ExitsTwo()
     {

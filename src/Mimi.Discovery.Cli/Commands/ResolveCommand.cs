@@ -25,7 +25,9 @@ internal static class ResolveCommand
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var dnssec = new Option<bool>("--dnssec") { Description = "Validate DNS answers with DNSSEC from the IANA root anchor (or --trust-anchor); bogus answers are discarded." };
         var trustAnchors = new Option<string[]>("--trust-anchor") { Description = "A DS record to validate from, e.g. '. DS 20326 8 2 E06D…' (repeatable; implies --dnssec)." };
-        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors };
+        var doh = new Option<string?>("--doh") { Description = "Ask this DNS-over-HTTPS server (RFC 8484) instead of --dns, e.g. https://dns.example/dns-query." };
+        var dohCa = new Option<FileInfo?>("--doh-ca") { Description = "PEM certificate to trust for the DoH server's TLS." };
+        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, doh, dohCa, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             List<DnsTrustAnchor>? anchors = null;
@@ -39,7 +41,9 @@ internal static class ResolveCommand
                 throw new UsageException("--trust-anchor: " + e.Message);
             }
 
-            using var dns = new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)!, TrustAnchors = anchors });
+            var dnsOptions = new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)!, TrustAnchors = anchors };
+            using var dns = result.GetValue(doh) is { } dohUrl ? DohResolver(dohUrl, result.GetValue(dohCa), dnsOptions, result.GetValue(dnsServer) is not null)
+                : new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), dnsOptions);
             var providers = new List<ProviderEndpoint>();
             foreach (var url in result.GetValue(dps) ?? [])
             {
@@ -77,6 +81,27 @@ internal static class ResolveCommand
             return 0;
         }));
         return command;
+    }
+
+    private static DnsDiscoveryResolver DohResolver(string url, FileInfo? ca, DnsDiscoveryOptions options, bool dnsGiven)
+    {
+        if (dnsGiven)
+        {
+            throw new UsageException("give --dns or --doh, not both");
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new UsageException($"--doh '{url}' is not an https:// URL");
+        }
+
+        if (options.TrustAnchors is not null)
+        {
+            throw new UsageException("DNSSEC validation (--dnssec, --trust-anchor) needs --dns, not --doh");
+        }
+
+        var handler = Client.TlsTrust.CreateHandler(ca is null ? null : Client.TlsTrust.LoadRoots(ca.FullName));
+        return new DnsDiscoveryResolver(uri, new HttpClient(handler), options);
     }
 
     private static void Print(Resolution r)

@@ -134,7 +134,8 @@ public sealed record DnsDiscoveryResult(string Name, DnsOutcome Outcome, IReadOn
 /// </summary>
 public sealed class DnsDiscoveryResolver : IDisposable
 {
-    private readonly DnsClient _client;
+    private readonly DnsClient? _client;
+    private readonly DohTransport? _doh;
     private readonly DnsDiscoveryOptions _options;
     private readonly SelfValidatingInternalDnsSecStubResolver? _validator;
 
@@ -150,6 +151,33 @@ public sealed class DnsDiscoveryResolver : IDisposable
         }
     }
 
+    /// <summary>
+    /// A resolver that asks a DNS-over-HTTPS server (RFC 8484, POST <c>application/dns-message</c>),
+    /// so the network path sees only HTTPS to that server. DNSSEC validation is not offered over
+    /// DoH here: a <see cref="DnsDiscoveryOptions.TrustAnchors"/> setting is refused.
+    /// </summary>
+    /// <param name="dohEndpoint">The DoH URI, e.g. <c>https://dns.example/dns-query</c>.</param>
+    /// <param name="httpClient">The client to send with (its handler decides TLS trust).</param>
+    /// <param name="options">Settings.</param>
+    /// <exception cref="ArgumentException">The URI is not https, or trust anchors were given.</exception>
+    public DnsDiscoveryResolver(Uri dohEndpoint, HttpClient httpClient, DnsDiscoveryOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dohEndpoint);
+        ArgumentNullException.ThrowIfNull(httpClient);
+        if (dohEndpoint.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException("DNS over HTTPS needs an https:// URI.", nameof(dohEndpoint));
+        }
+
+        _options = options ?? new DnsDiscoveryOptions();
+        if (_options.TrustAnchors is { Count: > 0 })
+        {
+            throw new ArgumentException("DNSSEC validation is available over UDP/TCP only.", nameof(options));
+        }
+
+        _doh = new DohTransport(dohEndpoint, httpClient, _options.Timeout);
+    }
+
     private sealed class AnchorHints(IReadOnlyList<DsRecord> keys, IPAddress server) : IResolverHintStore
     {
         public IReadOnlyList<IPAddress> RootServers { get; } = [server];
@@ -158,7 +186,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => ((IDisposable)_client).Dispose();
+    public void Dispose() => ((IDisposable?)_client)?.Dispose();
 
     /// <summary>Resolves a CSI: email through its domain's MIMIX record, phone through its ENUM name.</summary>
     public Task<DnsDiscoveryResult> ResolveAsync(Csi csi, CancellationToken cancellationToken = default)
@@ -340,7 +368,9 @@ public sealed class DnsDiscoveryResolver : IDisposable
         DnsMessage? response;
         try
         {
-            response = await _client.ResolveAsync(domain, type, RecordClass.INet, null, cancellationToken).ConfigureAwait(false);
+            response = _doh is not null
+                ? await _doh.QueryAsync(domain, type, cancellationToken).ConfigureAwait(false)
+                : await _client!.ResolveAsync(domain, type, RecordClass.INet, null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
         {
