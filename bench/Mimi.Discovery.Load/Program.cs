@@ -18,12 +18,13 @@ return args.FirstOrDefault() switch
 {
     "seed" => await SeedAsync(Options.Parse(args[1..])),
     "drive" => await DriveAsync(Options.Parse(args[1..])),
+    "dns-drive" => await DnsDriveAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed --data DIR [--database CONN] --from A --to B | drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]");
+    Console.Error.WriteLine("usage: seed --data DIR [--database CONN] --from A --to B | drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C] | dns-drive --server IP:PORT --count N [--seconds S] [--concurrency C]");
     return 2;
 }
 
@@ -142,6 +143,32 @@ static async Task<int> DriveAsync(Options o)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} errors={errors} not_found={notFound}"));
     return errors == 0 && notFound == 0 ? 0 : 1;
+}
+
+// The SDK's resolver against an authoritative server: one resolution = the TXT and the
+// private-type query of a phone number's ENUM name, both parsed.
+static async Task<int> DnsDriveAsync(Options o)
+{
+    var count = o.Long("count");
+    var seconds = o.Long("seconds", 20);
+    var concurrency = (int)o.Long("concurrency", 16);
+    using var resolver = new Mimi.Discovery.Dns.DnsDiscoveryResolver(System.Net.IPEndPoint.Parse(o.Get("server")));
+    var found = 0L;
+    var missed = 0L;
+    var start = Stopwatch.GetTimestamp();
+    var until = start + Stopwatch.Frequency * seconds;
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async worker =>
+    {
+        var random = new Random(worker);
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            var result = await resolver.ResolveAsync(CsiFor(random.NextInt64(count)));
+            Interlocked.Increment(ref result.Outcome == Mimi.Discovery.Dns.DnsOutcome.Found ? ref found : ref missed);
+        }
+    }));
+    var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resolutions={found + missed} seconds={elapsed:F1} per_second={(found + missed) / elapsed:F0} not_found={missed}"));
+    return missed == 0 ? 0 : 1;
 }
 
 internal sealed class Options(Dictionary<string, string> values)
