@@ -76,6 +76,12 @@ public sealed class DnsDiscoveryResolverTests(KnotServer knot) : IClassFixture<K
     }
 
     [Fact]
+    public async Task ResolveMui_ZoneThatFailedToLoad_IsServerFailure()
+    {
+        Assert.Equal(DnsOutcome.ServerFailure, (await Resolver.ResolveMuiAsync("bob.servfail.example")).Outcome);
+    }
+
+    [Fact]
     public async Task ResolveMui_ZoneTheServerDoesNotServe_IsRefused()
     {
         Assert.Equal(DnsOutcome.Refused, (await Resolver.ResolveMuiAsync("bob.elsewhere.test")).Outcome);

@@ -79,6 +79,8 @@ public class KnotServer : IAsyncLifetime
             _mimix TXT "not a domain!"
             """,
         ["nomimix.example"] = "",
+        // A zone whose file does not load: Knot answers SERVFAIL for names in it.
+        ["servfail.example"] = "@ TXT",
         ["lines.example"] = string.Join('\n', DnsPublisher.MimiZoneLines("alice.lines.example",
             [new MimiRecord("alice", "chat.example", 1, "wire", null), new MimiRecord("al\"ice", "x.example", 2, null, "2")])),
         ["dyn.example"] = "",
