@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # DNS against DP, side by side in one run on the same 10^6 identifiers (+336 00000000 … +336 00999999):
 #   1. Knot serves a TXT MIMI record at the ENUM name of each; dnsperf queries random ones.
-#   2. The SDK's DnsDiscoveryResolver resolves random ones against the same Knot (TXT + private type).
+#   2. The SDK's DnsDiscoveryResolver resolves random ones against the same Knot (TXT + private type),
+#      and the two DNS libraries served here (ARSoft.Tools.Net, DnsClient.NET) query TXT side by side.
 #   3. A DP on SQLite holds a signed mapping for each; the load driver looks random ones up over HTTPS.
 # Needs: knot, dnsperf (Debian packages).  bench/dns-load.sh [COUNT]
 set -euo pipefail
@@ -54,6 +55,7 @@ dns_qps=$(echo "$dnsperf_out" | awk '/Queries per second/ {print $4}')
 dns_lat=$(echo "$dnsperf_out" | awk '/Average Latency/ {print $4}')
 echo "knot+dnsperf n=$count qps=$dns_qps avg_latency_s=$dns_lat lost=$(echo "$dnsperf_out" | awk '/Queries lost/ {print $3}')"
 echo "sdk-resolver n=$count $($load dns-drive --server 127.0.0.1:$dns_port --count "$count" --seconds "$seconds" --concurrency "$concurrency")"
+$load dns-libraries --server 127.0.0.1:$dns_port --count "$count" --seconds 10 --concurrency "$concurrency" | sed "s/^/libraries n=$count /"
 kill $knot; wait $knot 2>/dev/null || true
 
 $load seed --data "$work/dp" --from 0 --to "$count" >/dev/null

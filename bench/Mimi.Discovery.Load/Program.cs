@@ -19,6 +19,7 @@ return args.FirstOrDefault() switch
     "seed" => await SeedAsync(Options.Parse(args[1..])),
     "drive" => await DriveAsync(Options.Parse(args[1..])),
     "dns-drive" => await DnsDriveAsync(Options.Parse(args[1..])),
+    "dns-libraries" => await DnsLibrariesAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -169,6 +170,54 @@ static async Task<int> DnsDriveAsync(Options o)
     var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resolutions={found + missed} seconds={elapsed:F1} per_second={(found + missed) / elapsed:F0} not_found={missed}"));
     return missed == 0 ? 0 : 1;
+}
+
+// The two DNS libraries served here, side by side: plain TXT queries for random ENUM names.
+static async Task<int> DnsLibrariesAsync(Options o)
+{
+    var count = o.Long("count");
+    var seconds = o.Long("seconds", 10);
+    var concurrency = (int)o.Long("concurrency", 16);
+    var server = System.Net.IPEndPoint.Parse(o.Get("server"));
+    static string Name(long i) => "_mimi." + Mimi.Discovery.Dns.DiscoveryNames.EnumName(CsiFor(i));
+
+    async Task<double> RunAsync(Func<string, Task<int>> query)
+    {
+        var done = 0L;
+        var bad = 0L;
+        var until = Stopwatch.GetTimestamp() + Stopwatch.Frequency * seconds;
+        var start = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async w =>
+        {
+            var random = new Random(w);
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var answers = await query(Name(random.NextInt64(count)));
+                Interlocked.Increment(ref done);
+                if (answers != 1)
+                {
+                    Interlocked.Increment(ref bad);
+                }
+            }
+        }));
+        if (bad > 0)
+        {
+            throw new InvalidOperationException($"{bad} queries did not return exactly one TXT record");
+        }
+
+        return done / Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    using var arsoft = new ARSoft.Tools.Net.Dns.DnsClient([server.Address], [new ARSoft.Tools.Net.Dns.UdpClientTransport(server.Port), new ARSoft.Tools.Net.Dns.TcpClientTransport(server.Port)], false, 3000);
+    var dnsClient = new DnsClient.LookupClient(new DnsClient.LookupClientOptions(server) { UseCache = false, Timeout = TimeSpan.FromSeconds(3) });
+    for (var round = 0; round < 2; round++)
+    {
+        var a = await RunAsync(async name => (await arsoft.ResolveAsync(ARSoft.Tools.Net.DomainName.Parse(name), ARSoft.Tools.Net.Dns.RecordType.Txt))?.AnswerRecords.Count ?? 0);
+        var d = await RunAsync(async name => (await dnsClient.QueryAsync(name, DnsClient.QueryType.TXT)).Answers.Count);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round={round + 1} arsoft_qps={a:F0} dnsclient_qps={d:F0} ratio_arsoft_to_dnsclient={a / d:F2}"));
+    }
+
+    return 0;
 }
 
 internal sealed class Options(Dictionary<string, string> values)
