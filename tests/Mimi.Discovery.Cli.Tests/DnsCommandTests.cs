@@ -1,22 +1,10 @@
-using System.Diagnostics;
 using Mimi.Discovery.Tests.Dns;
 
 namespace Mimi.Discovery.Cli.Tests;
 
 public sealed class DnsCommandTests(KnotServer knot) : IClassFixture<KnotServer>
 {
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "mimi-discovery.dll"), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => CliProcess.RunAsync(args);
 
     private string SecretFile()
     {

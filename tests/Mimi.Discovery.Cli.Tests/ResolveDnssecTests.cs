@@ -1,23 +1,13 @@
-using System.Diagnostics;
 using Mimi.Discovery.Tests.Dns;
 
 namespace Mimi.Discovery.Cli.Tests;
 
 public sealed class ResolveDnssecTests(SignedKnotServer knot) : IClassFixture<SignedKnotServer>
 {
-    private async Task<(int Exit, string Out, string Err)> ResolveAsync(string name, params string[] extra)
+    private Task<(int Exit, string Out, string Err)> ResolveAsync(string name, params string[] extra)
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var process = Process.Start(new ProcessStartInfo("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "mimi-discovery.dll"), "resolve", name, "--dns", $"127.0.0.1:{knot.Port}", .. extra])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output, await error);
+        return CliProcess.RunAsync(["resolve", name, "--dns", $"127.0.0.1:{knot.Port}", .. extra]);
     }
 
     private string Anchor => $". DS {knot.Anchor!.KeyTag} {knot.Anchor.Algorithm} {knot.Anchor.DigestType} {Convert.ToHexString(knot.Anchor.Digest)}";
@@ -46,16 +36,9 @@ public sealed class ResolveDnssecTests(SignedKnotServer knot) : IClassFixture<Si
     public async Task Resolve_BadDohUse_ExitsTwo(string extra, string reason)
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var process = Process.Start(new ProcessStartInfo("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "mimi-discovery.dll"), "resolve", "bob.example.net", .. extra.Split('|')])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        var (exit, _, error) = await CliProcess.RunAsync(["resolve", "bob.example.net", .. extra.Split('|')]);
 
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exit);
         Assert.Contains(reason, error, StringComparison.Ordinal);
     }
 
