@@ -1,0 +1,169 @@
+// RFC 9381 §5: ECVRF-P256-SHA256-TAI (suite 0x01). Encode-to-curve by try-and-increment (§5.4.1.1),
+// nonce by RFC 6979 (§5.4.2.1), challenge generation (§5.4.3), proof to hash (§5.2), verify (§5.3).
+// Curve arithmetic comes from BouncyCastle; hashing from the BCL.
+using System.Security.Cryptography;
+using Org.BouncyCastle.Asn1.X9;
+using Org.BouncyCastle.Crypto.Digests;
+using Org.BouncyCastle.Crypto.Signers;
+using Org.BouncyCastle.Math;
+using ECPoint = Org.BouncyCastle.Math.EC.ECPoint;
+
+namespace Mimi.Discovery.Transparency;
+
+/// <summary>The ECVRF-P256-SHA256-TAI verifiable random function of RFC 9381.</summary>
+public static class EcVrf
+{
+    /// <summary>Proof length: Gamma (33) || c (16) || s (32).</summary>
+    public const int ProofSize = 81;
+
+    private const byte Suite = 0x01;
+    private const int ChallengeLength = 16;
+
+    private static readonly X9ECParameters Curve = ECNamedCurveTable.GetByName("secp256r1");
+
+    /// <summary>The compressed public key (33 bytes) of a 32-byte secret scalar.</summary>
+    /// <exception cref="ArgumentException">The secret is not a scalar in [1, q-1].</exception>
+    public static byte[] PublicKey(ReadOnlySpan<byte> secretKey) => Curve.G.Multiply(Scalar(secretKey)).Normalize().GetEncoded(true);
+
+    /// <summary>Proves <paramref name="alpha"/> under <paramref name="secretKey"/>: pi (81 bytes).</summary>
+    /// <exception cref="ArgumentException">The secret is not a scalar in [1, q-1].</exception>
+    public static byte[] Prove(ReadOnlySpan<byte> secretKey, ReadOnlySpan<byte> alpha)
+    {
+        var x = Scalar(secretKey);
+        var y = Curve.G.Multiply(x).Normalize();
+        var h = EncodeToCurve(y.GetEncoded(true), alpha) ?? throw new CryptographicException("no curve point found for this input");
+        var hString = h.GetEncoded(true);
+        var gamma = h.Multiply(x).Normalize();
+
+        var nonce = new HMacDsaKCalculator(new Sha256Digest());
+        nonce.Init(Curve.N, x, SHA256.HashData(hString));
+        var k = nonce.NextK();
+
+        var c = Challenge(y, h, gamma, Curve.G.Multiply(k).Normalize(), h.Multiply(k).Normalize());
+        var s = k.Add(c.Multiply(x)).Mod(Curve.N);
+
+        var proof = new byte[ProofSize];
+        gamma.GetEncoded(true).CopyTo(proof, 0);
+        c.ToByteArrayUnsigned().CopyTo(proof, 33 + ChallengeLength - c.ToByteArrayUnsigned().Length);
+        var sBytes = s.ToByteArrayUnsigned();
+        sBytes.CopyTo(proof, ProofSize - sBytes.Length);
+        return proof;
+    }
+
+    /// <summary>beta = ECVRF_proof_to_hash(pi) (32 bytes), without verifying; null if pi is malformed.</summary>
+    public static byte[]? ProofToHash(ReadOnlySpan<byte> proof) =>
+        Decode(proof) is { } decoded ? Beta(decoded.Gamma) : null;
+
+    /// <summary>Verifies pi for <paramref name="alpha"/> under the compressed <paramref name="publicKey"/>; returns beta, or null when invalid. Never throws for bad input.</summary>
+    public static byte[]? Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> alpha, ReadOnlySpan<byte> proof)
+    {
+        ECPoint y;
+        try
+        {
+            y = Curve.Curve.DecodePoint(publicKey.ToArray()).Normalize();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        if (y.IsInfinity || Decode(proof) is not { } d)
+        {
+            return null;
+        }
+
+        var h = EncodeToCurve(y.GetEncoded(true), alpha);
+        if (h is null)
+        {
+            return null;
+        }
+
+        var u = Curve.G.Multiply(d.S).Subtract(y.Multiply(d.C)).Normalize();
+        var v = h.Multiply(d.S).Subtract(d.Gamma.Multiply(d.C)).Normalize();
+        return Challenge(y, h, d.Gamma, u, v).Equals(d.C) ? Beta(d.Gamma) : null;
+    }
+
+    private readonly record struct DecodedProof(ECPoint Gamma, BigInteger C, BigInteger S);
+
+    // §5.4.4 ECVRF_decode_proof.
+    private static DecodedProof? Decode(ReadOnlySpan<byte> proof)
+    {
+        if (proof.Length != ProofSize)
+        {
+            return null;
+        }
+
+        ECPoint gamma;
+        try
+        {
+            gamma = Curve.Curve.DecodePoint(proof[..33].ToArray()).Normalize();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        var c = new BigInteger(1, proof[33..(33 + ChallengeLength)].ToArray());
+        var s = new BigInteger(1, proof[(33 + ChallengeLength)..].ToArray());
+        return s.CompareTo(Curve.N) >= 0 ? null : new DecodedProof(gamma, c, s);
+    }
+
+    // §5.4.1.1 try-and-increment: the first ctr for which 0x02 || H(suite || 0x01 || salt || alpha || ctr || 0x00) is a point.
+    private static ECPoint? EncodeToCurve(byte[] salt, ReadOnlySpan<byte> alpha)
+    {
+        var input = new byte[2 + salt.Length + alpha.Length + 2];
+        input[0] = Suite;
+        input[1] = 0x01;
+        salt.CopyTo(input, 2);
+        alpha.CopyTo(input.AsSpan(2 + salt.Length));
+        var candidate = new byte[33];
+        candidate[0] = 0x02;
+        for (var ctr = 0; ctr < 256; ctr++)
+        {
+            input[^2] = (byte)ctr;
+            SHA256.HashData(input, candidate.AsSpan(1));
+            try
+            {
+                return Curve.Curve.DecodePoint(candidate).Normalize();
+            }
+            catch (ArgumentException)
+            {
+                // not an x-coordinate on the curve; try the next counter
+            }
+        }
+
+        return null;
+    }
+
+    // §5.4.3: c = first 16 bytes of H(suite || 0x02 || Y || H || Gamma || U || V || 0x00).
+    private static BigInteger Challenge(ECPoint y, ECPoint h, ECPoint gamma, ECPoint u, ECPoint v)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData([Suite, 0x02]);
+        foreach (var point in new[] { y, h, gamma, u, v })
+        {
+            hash.AppendData(point.GetEncoded(true));
+        }
+
+        hash.AppendData([0x00]);
+        return new BigInteger(1, hash.GetHashAndReset().AsSpan(0, ChallengeLength).ToArray());
+    }
+
+    // §5.2: beta = H(suite || 0x03 || Gamma || 0x00) (the cofactor of P-256 is 1).
+    private static byte[] Beta(ECPoint gamma)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData([Suite, 0x03]);
+        hash.AppendData(gamma.GetEncoded(true));
+        hash.AppendData([0x00]);
+        return hash.GetHashAndReset();
+    }
+
+    private static BigInteger Scalar(ReadOnlySpan<byte> secretKey)
+    {
+        var x = new BigInteger(1, secretKey.ToArray());
+        return secretKey.Length == 32 && x.SignValue > 0 && x.CompareTo(Curve.N) < 0
+            ? x
+            : throw new ArgumentException("A P-256 secret key is a 32-byte scalar in [1, q-1].", nameof(secretKey));
+    }
+}
