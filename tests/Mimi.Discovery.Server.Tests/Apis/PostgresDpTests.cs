@@ -35,4 +35,18 @@ public sealed class PostgresDpTests : IAsyncLifetime
         Assert.Equal(LookupResultKinds.Found, (await first.Client.LookupRawAsync(["+33612345678"])).Results[0].Result);
         await ProblemAssert.ThrowsAsync(409, "version-not-newer", () => first.Client.PublishAsync(bob.Sign(1)));
     }
+
+    [Fact]
+    public async Task Health_DatabaseGone_IsServiceUnavailable()
+    {
+        await using var dp = await DpHost.StartAsync(database: PostgresStoreContractTests.ConnectionStringFor(_database!));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await dp.Http.GetAsync("health")).StatusCode);
+
+        await PostgresStoreContractTests.DropDatabaseAsync(_database!);
+        _database = null;
+
+        var response = await dp.Http.GetAsync("health");
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("""{"status":"database-unavailable"}""", await response.Content.ReadAsStringAsync());
+    }
 }
