@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Mimi.Discovery.Client;
+using Mimi.Discovery.Verification;
 
 namespace Mimi.Discovery.Cli;
 
@@ -24,6 +25,27 @@ internal static class Cli
     public static Option<string> DpOption() => new("--dp") { Description = "The Discovery Provider's https:// URL.", Required = true };
 
     public static Option<FileInfo?> CaOption() => new("--ca") { Description = "PEM certificate to trust for the DP's TLS (e.g. mimi-data/tls.crt of a development DP)." };
+
+    public static Option<FileInfo[]> TrustOption() =>
+        new("--trust") { Description = "PEM file of credential CAs to trust (repeatable). Default: the CAs each DP advertises." };
+
+    /// <summary>
+    /// The credential CAs a sender verifies statements against: the <c>--trust</c> files when given,
+    /// otherwise the CAs the DP advertises (fetched over its verified TLS connection).
+    /// </summary>
+    public static async Task<TrustAnchors> CredentialAnchorsAsync(DiscoveryClient client, FileInfo[]? trustFiles, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return trustFiles is { Length: > 0 }
+                ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
+                : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException("--trust: " + e.Message);
+        }
+    }
 
     /// <summary>An HTTPS client for the DP, trusting <paramref name="ca"/> when given, else the system store.</summary>
     public static DiscoveryClient Connect(string dp, FileInfo? ca)

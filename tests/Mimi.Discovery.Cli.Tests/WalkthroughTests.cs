@@ -240,6 +240,8 @@ public sealed class WalkthroughTests : IAsyncLifetime
     [InlineData("resolve|not an identifier!|--dns|127.0.0.1:1", "neither a CSI nor a MUI")]
     [InlineData("resolve|bob.example.net|--dns|nonsense:port", "is not HOST:PORT")]
     [InlineData("lookup|+33612345678|--dp|http://localhost:1", "not an https:// URL")]
+    [InlineData("lookup|+33612345678|--dp|https://localhost:1|--trust|/etc/hostname", "--trust")]
+    [InlineData("resolve|+33612345678|--dns|127.0.0.1:1|--dp|https://localhost:1|--trust|/etc/hostname", "--trust")]
     [InlineData("register|+33612345678|--dp|https://localhost:1|--opt-out|--service|wire", "not both")]
     [InlineData("register|nonsense|--dp|https://localhost:1|--service|wire", "is not a CSI")]
     [InlineData("register|+33612345678|--dp|https://localhost:1|--service|wire,priority=high", "priority 'high'")]

@@ -19,23 +19,12 @@ internal static class LookupCommand
         var ca = Cli.CaOption();
         var asService = new Option<string?>("--as-service") { Description = "Look up on behalf of this querying service (audiences are matched against it)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var trust = new Option<FileInfo[]>("--trust") { Description = "PEM file of credential CAs to trust (repeatable). Default: the CAs the DP advertises." };
+        var trust = Cli.TrustOption();
         var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
-            var trustFiles = result.GetValue(trust) ?? [];
-            TrustAnchors anchors;
-            try
-            {
-                anchors = trustFiles.Length > 0
-                    ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
-                    : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException("--trust: " + e.Message);
-            }
+            var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
 
             var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService), cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))

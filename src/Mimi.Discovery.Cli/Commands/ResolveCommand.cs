@@ -20,7 +20,7 @@ internal static class ResolveCommand
         var enumApex = new Option<string>("--enum-apex") { Description = "ENUM apex for phone numbers.", DefaultValueFactory = _ => DiscoveryNames.PublicEnumApex };
         var dps = new Option<string[]>("--dp") { Description = "A Discovery Provider to ask when the DNS has nothing (repeatable, asked in order)." };
         var ca = Cli.CaOption();
-        var trust = new Option<FileInfo[]>("--trust") { Description = "PEM file of credential CAs to trust (repeatable). Default: each DP's advertised CAs." };
+        var trust = Cli.TrustOption();
         var asService = new Option<string?>("--as-service") { Description = "Resolve on behalf of this querying service." };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var dnssec = new Option<bool>("--dnssec") { Description = "Validate DNS answers with DNSSEC from the IANA root anchor (or --trust-anchor); bogus answers are discarded." };
@@ -48,10 +48,7 @@ internal static class ResolveCommand
             foreach (var url in result.GetValue(dps) ?? [])
             {
                 var client = Cli.Connect(url, result.GetValue(ca));
-                var trustFiles = result.GetValue(trust) ?? [];
-                var credentialCas = trustFiles.Length > 0
-                    ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
-                    : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
+                var credentialCas = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
                 providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(credentialCas)));
             }
 
