@@ -67,11 +67,8 @@ internal sealed class DataFolder
     }
 
     /// <summary>Loads the HTTPS certificate: the configured one, or the generated localhost one.</summary>
-    public X509Certificate2 LoadTlsCertificate(string? certificatePath, string? keyPath)
-    {
-        var certificate = X509Certificate2.CreateFromPemFile(certificatePath ?? TlsCertificatePath, keyPath ?? (certificatePath is null ? TlsKeyPath : null));
-        return certificate;
-    }
+    public X509Certificate2 LoadTlsCertificate(string? certificatePath, string? keyPath) =>
+        X509Certificate2.CreateFromPemFile(certificatePath ?? TlsCertificatePath, keyPath ?? (certificatePath is null ? TlsKeyPath : null));
 
     private void EnsureTlsCertificate(TimeProvider time)
     {

@@ -54,9 +54,6 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
         """,
     ];
 
-    /// <summary>The schema version this code expects.</summary>
-    public static int SchemaVersion => Migrations.Length;
-
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
     /// <summary>Runs inside the migration transaction before the version is read, to keep other processes out.</summary>

@@ -18,9 +18,6 @@ internal sealed class SqliteDiscoveryStore : SqlDiscoveryStore
         _connectionString = builder.ToString();
     }
 
-    /// <summary>The database file, for operators and messages.</summary>
-    public string DataSource => new SqliteConnectionStringBuilder(_connectionString).DataSource;
-
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
