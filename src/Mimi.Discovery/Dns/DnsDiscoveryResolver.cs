@@ -192,16 +192,24 @@ public sealed class DnsDiscoveryResolver : IDisposable
     public Task<DnsDiscoveryResult> ResolveAsync(Csi csi, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csi);
+
+        // Each resolution validates from fresh answers, so a record just updated is never judged on stale keys.
+        _validator?.ClearCache();
         return csi.Kind == CsiKind.Phone
-            ? ResolveMuiAsync(DiscoveryNames.EnumName(csi, _options.EnumApex), cancellationToken)
+            ? QueryMuiAsync(DiscoveryNames.EnumName(csi, _options.EnumApex), cancellationToken)
             : ResolveEmailAsync(csi, cancellationToken);
     }
 
     /// <summary>Queries the MIMI records of a MUI in both encodings.</summary>
-    public async Task<DnsDiscoveryResult> ResolveMuiAsync(string mui, CancellationToken cancellationToken = default)
+    public Task<DnsDiscoveryResult> ResolveMuiAsync(string mui, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(mui);
         _validator?.ClearCache();
+        return QueryMuiAsync(mui, cancellationToken);
+    }
+
+    private async Task<DnsDiscoveryResult> QueryMuiAsync(string mui, CancellationToken cancellationToken)
+    {
         var diagnostics = new List<string>();
         var (txt, typed) = await QueryBothAsync(DiscoveryNames.MimiTxtName(mui), mui, _options.MimiType, cancellationToken).ConfigureAwait(false);
         var records = new Dictionary<MimiRecord, DnsEncodings>();
@@ -239,7 +247,6 @@ public sealed class DnsDiscoveryResolver : IDisposable
 
     private async Task<DnsDiscoveryResult> ResolveEmailAsync(Csi email, CancellationToken cancellationToken)
     {
-        _validator?.ClearCache();
         var domain = email.EmailDomain!;
         var (txt, typed) = await QueryBothAsync(DiscoveryNames.MimixTxtName(domain), domain, _options.MimixType, cancellationToken).ConfigureAwait(false);
         var diagnostics = new List<string>();
@@ -277,7 +284,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
             return new DnsDiscoveryResult(targets[0], DnsOutcome.NotResolvable, [], diagnostics);
         }
 
-        var result = await ResolveMuiAsync(mui, cancellationToken).ConfigureAwait(false);
+        var result = await QueryMuiAsync(mui, cancellationToken).ConfigureAwait(false);
 
         // The MUI is only as trustworthy as the MIMIX answer that named it.
         var mimixSecurity = Weakest(new[] { txt, typed }.Where(a => a.Texts.Count > 0).Select(a => a.Dnssec));
