@@ -43,7 +43,7 @@ internal sealed class DpHost : IAsyncDisposable
     {
         var data = Directory.CreateTempSubdirectory("mimi-dp-").FullName;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0"], o =>
+        var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], o =>
         {
             o.DataDirectory = data;
             o.Dev = true;
