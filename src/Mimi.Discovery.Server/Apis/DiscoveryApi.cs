@@ -5,6 +5,7 @@ using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Verification;
 
 namespace Mimi.Discovery.Server.Apis;
@@ -24,10 +25,11 @@ internal static class DiscoveryApi
         v1.MapPost("/removals", RemoveAsync).WithName("Remove").WithTags("Mappings");
         v1.MapPost("/lookup", LookupAsync).WithName("Lookup").WithTags("Lookup");
         v1.MapGet("/lookup/{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
+        v1.MapTransparencyApi();
         return app;
     }
 
-    private static Ok<DiscoveryMetadata> GetMetadata(HttpRequest request, DataFolder folder, ChannelRouter channels, IOptions<DiscoveryOptions> options)
+    private static Ok<DiscoveryMetadata> GetMetadata(HttpRequest request, DataFolder folder, ChannelRouter channels, TransparencyLog transparency, IOptions<DiscoveryOptions> options)
     {
         var o = options.Value;
         var channelNames = new Dictionary<string, string>();
@@ -46,7 +48,8 @@ internal static class DiscoveryApi
             ["tel", "mailto"],
             [folder.Authority.ExportCertificatePem()],
             new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts),
-            channelNames));
+            channelNames,
+            o.Transparency ? transparency.Keys : null));
     }
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(IDiscoveryStore store, CancellationToken cancellationToken) =>

@@ -66,6 +66,50 @@ internal sealed class DataFolder
         return folder;
     }
 
+    /// <summary>
+    /// The transparency keys, created on first use: the VRF secret scalar (<c>vrf.key</c>, hex)
+    /// and the tree-head signing key (<c>log.key</c>, PKCS#8 PEM). Every DP process sharing a
+    /// database must share these files.
+    /// </summary>
+    public (byte[] VrfSecret, ECDsa LogKey) LoadTransparencyKeys()
+    {
+        var vrfPath = System.IO.Path.Combine(Path, "vrf.key");
+        if (!File.Exists(vrfPath))
+        {
+            byte[] secret;
+            do
+            {
+                secret = RandomNumberGenerator.GetBytes(32);
+            }
+            while (!IsScalar(secret));
+            PrivateFile.Write(vrfPath, Convert.ToHexStringLower(secret));
+        }
+
+        var logPath = System.IO.Path.Combine(Path, "log.key");
+        if (!File.Exists(logPath))
+        {
+            using var created = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            PrivateFile.Write(logPath, created.ExportPkcs8PrivateKeyPem());
+        }
+
+        var logKey = ECDsa.Create();
+        logKey.ImportFromPem(File.ReadAllText(logPath));
+        return (Convert.FromHexString(File.ReadAllText(vrfPath).Trim()), logKey);
+
+        static bool IsScalar(byte[] secret)
+        {
+            try
+            {
+                _ = Discovery.Transparency.EcVrf.PublicKey(secret);
+                return true;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>Loads the HTTPS certificate: the configured one, or the generated localhost one.</summary>
     public X509Certificate2 LoadTlsCertificate(string? certificatePath, string? keyPath) =>
         X509Certificate2.CreateFromPemFile(certificatePath ?? TlsCertificatePath, keyPath ?? (certificatePath is null ? TlsKeyPath : null));

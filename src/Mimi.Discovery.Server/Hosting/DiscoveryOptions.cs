@@ -56,6 +56,18 @@ public sealed class DiscoveryOptions
     /// <summary>Email delivery of codes; required for email CSIs outside development mode.</summary>
     public SmtpOptions? Smtp { get; set; }
 
+    /// <summary>Whether lookups are answered from the transparency log with proofs (the default); false answers from the live table without proofs.</summary>
+    public bool Transparency { get; set; } = true;
+
+    /// <summary>How often pending changes are sealed into a transparency epoch; zero seals at every change. Unset: 2 s, or zero with <c>--dev</c>.</summary>
+    public TimeSpan? EpochInterval { get; set; }
+
+    /// <summary>The interval in force.</summary>
+    internal TimeSpan SealInterval => EpochInterval ?? (Dev ? TimeSpan.Zero : TimeSpan.FromSeconds(2));
+
+    /// <summary>Most CSIs one epoch takes; the rest wait for the next.</summary>
+    public int EpochMaxBatch { get; set; } = 10_000;
+
     /// <summary>SMS delivery of codes through an HTTP gateway; required for phone CSIs outside development mode.</summary>
     public SmsGatewayOptions? Sms { get; set; }
 

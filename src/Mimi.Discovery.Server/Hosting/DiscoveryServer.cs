@@ -5,6 +5,7 @@ using Mimi.Discovery.Server.Apis;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Verification;
 
 namespace Mimi.Discovery.Server.Hosting;
@@ -69,6 +70,8 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<DnsZoneSync>();
         builder.Services.AddHostedService<ProofJanitor>();
+        builder.Services.AddSingleton<TransparencyLog>();
+        builder.Services.AddHostedService<EpochSealer>();
         builder.Services.AddHttpClient();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(json =>

@@ -3,6 +3,7 @@ using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Statements;
 using Mimi.Discovery.Verification;
 
@@ -16,6 +17,7 @@ internal sealed partial class MappingService(
     IDiscoveryStore store,
     StatementVerifier verifier,
     DnsZoneSync dnsZone,
+    TransparencyLog transparency,
     IOptions<DiscoveryOptions> options,
     TimeProvider time,
     ILogger<MappingService> logger)
@@ -64,7 +66,7 @@ internal sealed partial class MappingService(
 
         LogPublished(logger, row.MappingId, row.Version, result.Superseded.Count);
         await dnsZone.SyncAsync(s.Csi, cancellationToken).ConfigureAwait(false);
-        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded);
+        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded, await EpochOfChangeAsync(cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<Outcome<RemovalReceipt>> RemoveAsync(StatementSubmission? submission, CancellationToken cancellationToken)
@@ -102,7 +104,7 @@ internal sealed partial class MappingService(
         var removed = await store.RemoveAsync(removal.Csi.Uri, targets, removal.IssuedAt.ToUnixTimeSeconds(), floor, cancellationToken).ConfigureAwait(false);
         LogRemoved(logger, removed.Count, removal.Authority);
         await dnsZone.SyncAsync(removal.Csi, cancellationToken).ConfigureAwait(false);
-        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed);
+        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed, await EpochOfChangeAsync(cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<Outcome<LookupResponse>> LookupAsync(LookupRequest? request, CancellationToken cancellationToken)
@@ -125,6 +127,11 @@ internal sealed partial class MappingService(
 
         var parsed = queries.Select(q => CsiParser.Parse(q)).ToList();
         var csis = parsed.Where(p => p.Success).Select(p => p.Csi!.Uri).Distinct(StringComparer.Ordinal).ToList();
+        if (options.Value.Transparency)
+        {
+            return await CommittedLookupAsync(queries, parsed, csis, request, cancellationToken).ConfigureAwait(false);
+        }
+
         var rows = await store.LookupAsync(csis, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
 
         var results = new List<LookupResult>(queries.Count);
@@ -145,6 +152,53 @@ internal sealed partial class MappingService(
         }
 
         return new LookupResponse(results);
+    }
+
+    /// <summary>
+    /// A lookup answered from what the transparency log committed at its latest epoch, with the
+    /// proofs that let the sender check the set is exactly that.
+    /// </summary>
+    private async Task<Outcome<LookupResponse>> CommittedLookupAsync(IReadOnlyList<string> queries, List<CsiParseResult> parsed, List<string> csis, LookupRequest request, CancellationToken cancellationToken)
+    {
+        var proven = await transparency.ProveAsync(csis, request.Service, request.KnownTreeSize, cancellationToken).ConfigureAwait(false);
+        if (proven is not { } p)
+        {
+            return new Problem("log-not-ready", StatusCodes.Status503ServiceUnavailable, "the transparency log has no epoch yet; try again in a moment");
+        }
+
+        var results = new List<LookupResult>(queries.Count);
+        for (var i = 0; i < queries.Count; i++)
+        {
+            if (!parsed[i].Success)
+            {
+                results.Add(new LookupResult(queries[i], null, LookupResultKinds.Invalid, [], parsed[i].Reason));
+                continue;
+            }
+
+            var csi = parsed[i].Csi!.Uri;
+            var labels = p.Labels[csi];
+            var statements = labels.SelectMany(l => l.Statements ?? []).ToList();
+            var kind = statements.Count == 0 ? LookupResultKinds.None
+                : statements.All(IsOptOut) ? LookupResultKinds.OptedOut
+                : LookupResultKinds.Found;
+            results.Add(new LookupResult(queries[i], csi, kind, statements, Labels: labels));
+        }
+
+        return new LookupResponse(results, p.Epoch);
+    }
+
+    /// <summary>The epoch a change just made is (or will be) visible in: sealed at once when the interval is zero.</summary>
+    private async Task<long> EpochOfChangeAsync(CancellationToken cancellationToken) =>
+        options.Value.SealInterval <= TimeSpan.Zero
+            ? await transparency.SealAsync(cancellationToken).ConfigureAwait(false) ?? transparency.Epoch
+            : transparency.Epoch + 1;
+
+    /// <summary>Whether a (verified, stored) statement lists no entries: the owner's opt-out.</summary>
+    private static bool IsOptOut(string statement)
+    {
+        var payload = statement.Split('.')[1];
+        using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(payload));
+        return json.RootElement.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0;
     }
 
     private static bool Admits(StoredMapping row, string? service) =>

@@ -127,4 +127,48 @@ internal interface IDiscoveryStore
 
     /// <summary>Bulk insert for seeding benchmarks and imports; rows must be new.</summary>
     Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Seals one epoch atomically if this process may (PostgreSQL: an advisory lock; one sealer at
+    /// a time): reads up to <paramref name="maxBatch"/> pending CSIs, asks <paramref name="plan"/>
+    /// for the epoch, writes it and clears those CSIs. Null when nothing was pending, another
+    /// process is sealing, or the plan declined (its view of the last epoch is behind).
+    /// </summary>
+    Task<StoredEpoch?> SealAsync(int maxBatch, long now, Func<SealInput, SealPlan?> plan, CancellationToken cancellationToken);
+
+    /// <summary>Epochs after <paramref name="after"/>, in order.</summary>
+    Task<IReadOnlyList<StoredEpoch>> GetEpochsAsync(long after, CancellationToken cancellationToken);
+
+    /// <summary>The latest sealed epoch (0 when none).</summary>
+    Task<long> GetLastEpochAsync(CancellationToken cancellationToken);
+
+    /// <summary>Leaves set in epochs (<paramref name="after"/>, <paramref name="upTo"/>]; with <paramref name="after"/> = 0, every label's leaf as of <paramref name="upTo"/>.</summary>
+    Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken);
+
+    /// <summary>Every label of the given CSIs with its value as of <paramref name="epoch"/>.</summary>
+    Task<IReadOnlyList<CommittedLabel>> GetCommittedAsync(IReadOnlyCollection<string> csis, long epoch, CancellationToken cancellationToken);
+
+    /// <summary>A label and its versions sealed up to <paramref name="epoch"/>.</summary>
+    Task<(StoredLabel? Label, IReadOnlyList<VersionRow> Versions)> GetHistoryAsync(string csi, string scope, long epoch, CancellationToken cancellationToken);
 }
+
+/// <summary>A sealed epoch: its number, seal time (ms), prefix-tree root, log root and tree-head signature (base64url).</summary>
+internal sealed record StoredEpoch(long Epoch, long SealedAt, string PrefixRoot, string LogRoot, string Signature);
+
+/// <summary>A label's current leaf; with the latest version's statements (newline-separated) and mapping ids (space-separated) when read for sealing.</summary>
+internal sealed record StoredLabel(string SearchKey, string Csi, string Scope, string VrfProof, long Version, string Commitment, string? Statements, string MappingIds);
+
+/// <summary>One version of a label as sealed in an epoch; opening and statements are null once erased.</summary>
+internal sealed record VersionRow(string SearchKey, long Version, long Epoch, string Commitment, string? Opening, string? Statements, string MappingIds, string Path);
+
+/// <summary>A leaf set in an epoch (epoch 0 for a start-up snapshot).</summary>
+internal sealed record LeafRow(string SearchKey, string Commitment, long Epoch);
+
+/// <summary>A label's committed value at an epoch, for lookups.</summary>
+internal sealed record CommittedLabel(string Csi, string Scope, string SearchKey, string VrfProof, long Version, string? Opening, string? Statements);
+
+/// <summary>What the sealer reads: the last epoch, the pending CSIs, their live mappings and their labels.</summary>
+internal sealed record SealInput(long LastEpoch, IReadOnlyList<string> Csis, ILookup<string, StoredMapping> Mappings, IReadOnlyList<StoredLabel> Labels);
+
+/// <summary>What the sealer writes: the new epoch (null: the pending CSIs changed nothing), label upserts, new versions, and (search key, mapping id) pairs to erase.</summary>
+internal sealed record SealPlan(StoredEpoch? Epoch, IReadOnlyList<StoredLabel> Labels, IReadOnlyList<VersionRow> Versions, IReadOnlyList<(string SearchKey, string MappingId)> Erase);

@@ -24,6 +24,12 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
     protected override Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", MigrationLockKey));
 
+    // Names "the right to seal transparency epochs"; only one process holds it at a time.
+    private const long SealLockKey = 0x4D494D4945504F43;
+
+    protected override async Task<bool> TryLockSealAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        await ScalarAsync(connection, transaction, "SELECT pg_try_advisory_xact_lock(@key)", cancellationToken, ("key", SealLockKey)).ConfigureAwait(false) is true;
+
     public override async Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

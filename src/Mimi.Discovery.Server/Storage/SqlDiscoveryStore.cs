@@ -7,7 +7,7 @@ namespace Mimi.Discovery.Server.Storage;
 /// <c>ON CONFLICT … DO UPDATE … WHERE</c>, <c>RETURNING</c>, BIGINT Unix times, INTEGER flags), so
 /// only connections, migration locking and bulk loading differ.
 /// </summary>
-internal abstract class SqlDiscoveryStore : IDiscoveryStore
+internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
 {
     private const string MappingColumns =
         "csi, mapping_id, key_thumbprint, audience, services, version, issued_at, expires_at, credential_not_before, opt_out, statement, removed_before";
@@ -52,6 +52,7 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
         CREATE INDEX proofs_by_client ON proofs (client, created_at);
         CREATE INDEX proofs_by_time ON proofs (created_at);
         """,
+        TransparencySchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
@@ -141,6 +142,7 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
             await RaiseFloorAsync(connection, transaction, m.Csi, m.CredentialNotBefore, cancellationToken).ConfigureAwait(false);
         }
 
+        await MarkPendingAsync(connection, transaction, m.Csi, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new PublishResult(PublishStatus.Stored, m.Version, superseded);
     }
@@ -187,6 +189,11 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
         if (credentialFloor is { } floor)
         {
             await RaiseFloorAsync(connection, transaction, csi, floor, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (removed.Count > 0)
+        {
+            await MarkPendingAsync(connection, transaction, csi, cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -256,7 +263,7 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
             ON CONFLICT (csi) DO UPDATE SET not_before = excluded.not_before WHERE csi_floors.not_before < excluded.not_before
             """, cancellationToken, ("csi", csi), ("floor", floor));
 
-    private static Task<List<StoredMapping>> QueryMappingsAsync(DbConnection connection, DbTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+    protected static Task<List<StoredMapping>> QueryMappingsAsync(DbConnection connection, DbTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
         QueryAsync(connection, transaction, $"SELECT {MappingColumns} FROM mappings WHERE {where}", reader => new StoredMapping
         {
             Csi = reader.GetString(0),
@@ -287,7 +294,7 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
             Consumed = reader.GetInt64(8) != 0,
         }, cancellationToken, parameters);
 
-    private static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction? transaction, string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    protected static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction? transaction, string sql, Func<DbDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -306,7 +313,7 @@ internal abstract class SqlDiscoveryStore : IDiscoveryStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);

@@ -12,12 +12,20 @@ namespace Mimi.Discovery.Protocol;
 /// <param name="CredentialCas">PEM certificates of the CAs this DP issues credentials under.</param>
 /// <param name="Limits">Request limits clients must respect.</param>
 /// <param name="Channels">For each CSI kind, the channel that delivers proof-of-control codes.</param>
+/// <param name="Transparency">The transparency log's keys; null when the DP keeps no log.</param>
 public sealed record DiscoveryMetadata(
     string Api,
     IReadOnlyList<string> CsiKinds,
     IReadOnlyList<string> CredentialCas,
     DiscoveryLimits Limits,
-    IReadOnlyDictionary<string, string> Channels);
+    IReadOnlyDictionary<string, string> Channels,
+    TransparencyKeys? Transparency = null);
+
+/// <summary>The public keys a sender checks lookup proofs with.</summary>
+/// <param name="VrfKey">ECVRF-P256-SHA256-TAI public key, compressed SEC1 point, base64url.</param>
+/// <param name="LogKey">ECDSA P-256 key that signs tree heads, SubjectPublicKeyInfo DER, base64url.</param>
+/// <param name="EpochIntervalSeconds">How often the DP seals an epoch (0: at every change).</param>
+public sealed record TransparencyKeys(string VrfKey, string LogKey, double EpochIntervalSeconds);
 
 /// <summary>Limits a DP enforces.</summary>
 /// <param name="MaxLookupBatch">Most CSIs in one lookup.</param>
@@ -60,18 +68,26 @@ public sealed record StatementSubmission(string Statement);
 /// <param name="MappingId">The mapping's id.</param>
 /// <param name="Version">The version now current.</param>
 /// <param name="Superseded">Ids of the other mappings a <c>supersede</c> statement removed.</param>
-public sealed record PublishReceipt(string Csi, string MappingId, long Version, IReadOnlyList<string> Superseded);
+/// <param name="Epoch">The transparency epoch from which lookups show (and prove) the change.</param>
+public sealed record PublishReceipt(string Csi, string MappingId, long Version, IReadOnlyList<string> Superseded, long? Epoch = null);
 
 /// <summary>What a removal removed.</summary>
-public sealed record RemovalReceipt(string Csi, string Authority, IReadOnlyList<string> Removed);
+/// <param name="Csi">Canonical CSI.</param>
+/// <param name="Authority"><c>owner</c>, <c>successor</c> or <c>csip</c>.</param>
+/// <param name="Removed">Ids of the mappings removed.</param>
+/// <param name="Epoch">The transparency epoch from which lookups prove the removal.</param>
+public sealed record RemovalReceipt(string Csi, string Authority, IReadOnlyList<string> Removed, long? Epoch = null);
 
 /// <summary><c>POST /v1/lookup</c>: one or many CSIs, optionally on behalf of a querying service.</summary>
 /// <param name="Csis">Identifiers in any accepted form.</param>
 /// <param name="Service">The querying service; statements whose audience excludes it are withheld.</param>
-public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service = null);
+/// <param name="KnownTreeSize">The size of the last tree head the client holds from this DP, for a consistency proof to the current one.</param>
+public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service = null, long? KnownTreeSize = null);
 
 /// <summary>One result per requested CSI, in request order.</summary>
-public sealed record LookupResponse(IReadOnlyList<LookupResult> Results);
+/// <param name="Results">The per-CSI answers.</param>
+/// <param name="Transparency">The epoch every answer is proven at; null when the DP keeps no log.</param>
+public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochProof? Transparency = null);
 
 /// <summary>The DP's answer for one CSI.</summary>
 /// <param name="Query">The identifier as asked.</param>
@@ -79,7 +95,79 @@ public sealed record LookupResponse(IReadOnlyList<LookupResult> Results);
 /// <param name="Result"><c>found</c>, <c>opted-out</c>, <c>none</c> or <c>invalid</c> (see <see cref="LookupResultKinds"/>).</param>
 /// <param name="Statements">Every current statement visible to the querying service.</param>
 /// <param name="Reason">For <c>invalid</c>, why the query is not a CSI.</param>
-public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null);
+/// <param name="Labels">The proof for each label the querying service may see (see <see cref="EpochProof"/>).</param>
+public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null, IReadOnlyList<LabelProof>? Labels = null);
+
+/// <summary>A signed tree head on the wire (binary values base64url).</summary>
+/// <param name="Size">Log size = the latest sealed epoch.</param>
+/// <param name="Timestamp">Seal time of that epoch, milliseconds since the Unix epoch.</param>
+/// <param name="Root">RFC 9162 log root.</param>
+/// <param name="Signature">ECDSA P-256 signature, IEEE P1363.</param>
+public sealed record TreeHeadWire(long Size, long Timestamp, string Root, string Signature);
+
+/// <summary>Proof that a prefix-tree root is the one of an epoch in a signed log.</summary>
+/// <param name="Epoch">The epoch the answers are proven at.</param>
+/// <param name="Timestamp">The epoch's seal time (ms).</param>
+/// <param name="PrefixRoot">The prefix tree's root at that epoch.</param>
+/// <param name="Inclusion">RFC 9162 inclusion proof of the epoch's log leaf under <paramref name="Head"/>.</param>
+/// <param name="Head">The current signed tree head.</param>
+/// <param name="ConsistencyFrom">When the client named a known tree size: that size.</param>
+/// <param name="Consistency">RFC 9162 consistency proof from <paramref name="ConsistencyFrom"/> to <paramref name="Head"/>.</param>
+public sealed record EpochProof(long Epoch, long Timestamp, string PrefixRoot, IReadOnlyList<string> Inclusion, TreeHeadWire Head, long? ConsistencyFrom = null, IReadOnlyList<string>? Consistency = null);
+
+/// <summary>One label's VRF and prefix-tree proof, and its opened value when present.</summary>
+/// <param name="Scope"><c>any</c> or <c>svc:&lt;service&gt;</c>.</param>
+/// <param name="Vrf">The 81-byte VRF proof for the label.</param>
+/// <param name="Path">Sibling hashes from the prefix tree's root down.</param>
+/// <param name="Terminal"><c>leaf</c> (present), <c>other</c> (another key's leaf) or <c>empty</c>.</param>
+/// <param name="LeafKey">For <c>other</c>: that leaf's key.</param>
+/// <param name="Commitment">For <c>other</c>: that leaf's commitment.</param>
+/// <param name="Version">For <c>leaf</c>: the label's version.</param>
+/// <param name="Opening">For <c>leaf</c>: the commitment opening.</param>
+/// <param name="Statements">For <c>leaf</c>: every statement committed under the label (none once erased).</param>
+public sealed record LabelProof(
+    string Scope,
+    string Vrf,
+    IReadOnlyList<string> Path,
+    string Terminal,
+    string? LeafKey = null,
+    string? Commitment = null,
+    long? Version = null,
+    string? Opening = null,
+    IReadOnlyList<string>? Statements = null);
+
+/// <summary><c>GET /v1/transparency/consistency</c>: RFC 9162 consistency proof between two log sizes.</summary>
+public sealed record ConsistencyWire(long From, long To, IReadOnlyList<string> Proof);
+
+/// <summary><c>GET /v1/transparency/epochs/{n}</c>: what one epoch changed, for auditors.</summary>
+/// <param name="Epoch">Epoch number.</param>
+/// <param name="Timestamp">Seal time (ms).</param>
+/// <param name="PrefixRoot">Prefix-tree root after the changes.</param>
+/// <param name="Changes">Every leaf the epoch added or updated (key, new commitment), in key order.</param>
+public sealed record EpochChanges(long Epoch, long Timestamp, string PrefixRoot, IReadOnlyList<LeafChange> Changes);
+
+/// <summary>A leaf set in an epoch.</summary>
+public sealed record LeafChange(string Key, string Commitment);
+
+/// <summary><c>GET /v1/transparency/history</c>: every version of one label, for its owner's monitor.</summary>
+/// <param name="Csi">Canonical CSI.</param>
+/// <param name="Scope">Label scope.</param>
+/// <param name="Vrf">VRF proof for the label.</param>
+/// <param name="Head">The current signed tree head every version is proven under.</param>
+/// <param name="Versions">Versions from 1 up.</param>
+public sealed record LabelHistory(string Csi, string Scope, string Vrf, TreeHeadWire Head, IReadOnlyList<LabelVersion> Versions);
+
+/// <summary>One version of a label and its proof at the epoch that sealed it.</summary>
+/// <param name="Version">Label version (1, 2, …).</param>
+/// <param name="Epoch">The epoch that sealed it.</param>
+/// <param name="Timestamp">That epoch's seal time (ms).</param>
+/// <param name="PrefixRoot">That epoch's prefix-tree root.</param>
+/// <param name="Inclusion">Inclusion of that epoch's log leaf under the head.</param>
+/// <param name="Path">Prefix-tree path of the label's leaf at that epoch.</param>
+/// <param name="Commitment">The committed value's commitment.</param>
+/// <param name="Opening">The opening, or null once erased.</param>
+/// <param name="Statements">The statements, or null once erased.</param>
+public sealed record LabelVersion(long Version, long Epoch, long Timestamp, string PrefixRoot, IReadOnlyList<string> Inclusion, IReadOnlyList<string> Path, string Commitment, string? Opening, IReadOnlyList<string>? Statements);
 
 /// <summary>The values of <see cref="LookupResult.Result"/> (R5).</summary>
 public static class LookupResultKinds
@@ -110,6 +198,10 @@ public static class LookupResultKinds
 [JsonSerializable(typeof(LookupRequest))]
 [JsonSerializable(typeof(LookupResponse))]
 [JsonSerializable(typeof(ProblemBody))]
+[JsonSerializable(typeof(TreeHeadWire))]
+[JsonSerializable(typeof(ConsistencyWire))]
+[JsonSerializable(typeof(EpochChanges))]
+[JsonSerializable(typeof(LabelHistory))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>An RFC 9457 problem details body with the DP's stable <c>code</c> member.</summary>

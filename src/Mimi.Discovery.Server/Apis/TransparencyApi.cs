@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Transparency;
+using Mimi.Discovery.Transparency;
+
+namespace Mimi.Discovery.Server.Apis;
+
+/// <summary>The transparency log's read API for monitors and auditors (docs/protocol.md §8).</summary>
+internal static class TransparencyApi
+{
+    public static RouteGroupBuilder MapTransparencyApi(this RouteGroupBuilder v1)
+    {
+        var group = v1.MapGroup("/transparency").WithTags("Transparency");
+        group.MapGet("/head", GetHead).WithName("TreeHead");
+        group.MapGet("/consistency", GetConsistency).WithName("Consistency");
+        group.MapGet("/epochs/{epoch:long}", GetEpochAsync).WithName("EpochChanges");
+        group.MapGet("/history", GetHistoryAsync).WithName("LabelHistory");
+        return v1;
+    }
+
+    private static Results<Ok<TreeHeadWire>, ProblemHttpResult> GetHead(TransparencyLog log) =>
+        log.Head is { } head ? TypedResults.Ok(ProofWire.ToWire(head)) : NotReady();
+
+    private static Results<Ok<ConsistencyWire>, ProblemHttpResult> GetConsistency(long from, long? to, TransparencyLog log)
+    {
+        var size = to ?? log.Epoch;
+        if (from < 1 || size > log.Epoch || from > size)
+        {
+            return new Problem("invalid-range", StatusCodes.Status400BadRequest, $"ask for 1 <= from <= to <= {log.Epoch}").ToResult();
+        }
+
+        return TypedResults.Ok(new ConsistencyWire(from, size, ProofWire.EncodeAll(log.ConsistencyProof(from, size))));
+    }
+
+    private static async Task<Results<Ok<EpochChanges>, ProblemHttpResult>> GetEpochAsync(long epoch, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
+    {
+        if (epoch < 1 || epoch > log.Epoch)
+        {
+            return new Problem("unknown-epoch", StatusCodes.Status404NotFound, $"epochs run from 1 to {log.Epoch}").ToResult();
+        }
+
+        var stored = (await store.GetEpochsAsync(epoch - 1, cancellationToken).ConfigureAwait(false))[0];
+        var leaves = await store.GetLeavesAsync(epoch - 1, epoch, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new EpochChanges(epoch, stored.SealedAt, stored.PrefixRoot, leaves.Select(l => new LeafChange(l.SearchKey, l.Commitment)).ToList()));
+    }
+
+    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
+    {
+        var parsed = CsiParser.Parse(csi);
+        if (!parsed.Success)
+        {
+            return Problem.InvalidRequest("csi: " + parsed.Reason).ToResult();
+        }
+
+        scope ??= Labels.AnyScope;
+        if (scope != Labels.AnyScope && !(scope.StartsWith("svc:", StringComparison.Ordinal) && Statements.MspEntry.IsValidServiceId(scope[4..])))
+        {
+            return Problem.InvalidRequest("scope is 'any' or 'svc:<service id>'").ToResult();
+        }
+
+        if (log.Head is not { } head)
+        {
+            return NotReady();
+        }
+
+        var (label, versions) = await store.GetHistoryAsync(parsed.Csi!.Uri, scope, head.Size, cancellationToken).ConfigureAwait(false);
+        var vrf = label is null ? log.Vrf(parsed.Csi.Uri, scope).Proof : ProofWire.Decode(label.VrfProof);
+        var epochs = versions.Count == 0 ? [] : (await store.GetEpochsAsync(versions.Min(v => v.Epoch) - 1, cancellationToken).ConfigureAwait(false)).ToDictionary(e => e.Epoch);
+        var list = versions.Select(v => new LabelVersion(
+            v.Version, v.Epoch, epochs[v.Epoch].SealedAt, epochs[v.Epoch].PrefixRoot, ProofWire.EncodeAll(log.InclusionProof(v.Epoch, head.Size)),
+            ProofWire.EncodeAll(ProofWire.Decode(v.Path).Chunk(PrefixTree.HashSize)), v.Commitment, v.Opening,
+            v.Statements is null ? null : TransparencyLog.SplitStatements(v.Statements))).ToList();
+        return TypedResults.Ok(new LabelHistory(parsed.Csi.Uri, scope, ProofWire.Encode(vrf), ProofWire.ToWire(head), list));
+    }
+
+    private static ProblemHttpResult NotReady() =>
+        new Problem("log-not-ready", StatusCodes.Status503ServiceUnavailable, "the transparency log has no epoch yet; try again in a moment").ToResult();
+}

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Server.Hosting;
+
+namespace Mimi.Discovery.Server.Transparency;
+
+/// <summary>
+/// Loads the transparency state at start-up (sealing the empty genesis epoch on a new database),
+/// then seals pending changes every <see cref="DiscoveryOptions.EpochInterval"/>. With several DP
+/// processes on one database each runs this loop and the store's sealing lock lets one seal at a
+/// time; the others catch up from what it stored.
+/// </summary>
+internal sealed partial class EpochSealer(TransparencyLog log, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<EpochSealer> logger) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        if (log.Epoch == 0)
+        {
+            await log.SealAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // With sealing at every change, the loop still picks up expiries and other processes' epochs.
+        var interval = options.Value.SealInterval > TimeSpan.Zero ? options.Value.SealInterval : TimeSpan.FromSeconds(1);
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await log.SealAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+                {
+                    LogSealFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Sealing an epoch failed; the changes stay pending for the next attempt")]
+    private static partial void LogSealFailed(ILogger logger, Exception exception);
+}

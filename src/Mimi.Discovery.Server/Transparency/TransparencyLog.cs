@@ -1,0 +1,391 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Statements;
+using Mimi.Discovery.Transparency;
+
+namespace Mimi.Discovery.Server.Transparency;
+
+/// <summary>
+/// The DP's key-transparency state: the VRF-keyed prefix tree of labels and the log of epochs,
+/// kept in memory as immutable snapshots over the database (the source of truth). Sealing builds
+/// the next snapshot, writes it in one transaction, and only then makes it visible, so every
+/// lookup proves against one consistent epoch. Other DP processes on the same database catch up
+/// from the stored epochs.
+/// </summary>
+internal sealed partial class TransparencyLog : IDisposable
+{
+    private const int AbsentLabelCacheSize = 100_000;
+
+    private readonly IDiscoveryStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TransparencyLog> _logger;
+    private readonly DiscoveryOptions _options;
+    private readonly byte[] _vrfSecret;
+    private readonly ECDsa _logKey;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<string, (byte[] Proof, byte[] Key)> _absentLabels = new(StringComparer.Ordinal);
+    private readonly List<byte[]> _logLeaves = [];
+    private volatile Snapshot _current = Snapshot.Empty;
+
+    public TransparencyLog(IDiscoveryStore store, DataFolder folder, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<TransparencyLog> logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _options = options.Value;
+        (_vrfSecret, _logKey) = folder.LoadTransparencyKeys();
+        Keys = new TransparencyKeys(ProofWire.Encode(EcVrf.PublicKey(_vrfSecret)), ProofWire.Encode(_logKey.ExportSubjectPublicKeyInfo()), _options.SealInterval.TotalSeconds);
+    }
+
+    /// <summary>The public keys for the metadata document.</summary>
+    public TransparencyKeys Keys { get; }
+
+    /// <summary>The latest epoch this process has loaded or sealed.</summary>
+    public long Epoch => _current.Epoch;
+
+    /// <summary>The current signed tree head, or null before the first epoch.</summary>
+    public SignedTreeHead? Head => _current.Head;
+
+    /// <summary>Loads or catches up with the epochs in the database, checking each root against the rebuilt tree.</summary>
+    public async Task CatchUpAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CatchUpLockedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Seals pending changes into one epoch; returns it, or null when there was nothing to seal or another process holds the sealing lock.</summary>
+    public async Task<long?> SealAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                await CatchUpLockedAsync(cancellationToken).ConfigureAwait(false);
+                Snapshot? next = null;
+                var stale = false;
+                var now = _time.GetUtcNow();
+                var sealedEpoch = await _store.SealAsync(_options.EpochMaxBatch, now.ToUnixTimeSeconds(), input =>
+                {
+                    if (input.LastEpoch != _current.Epoch)
+                    {
+                        stale = true;
+                        return null;
+                    }
+
+                    (var plan, next) = Plan(input, now);
+                    return plan;
+                }, cancellationToken).ConfigureAwait(false);
+
+                if (sealedEpoch is not null && next is not null)
+                {
+                    Publish(next);
+                    LogSealed(_logger, next.Epoch, next.Changes);
+                    return next.Epoch;
+                }
+
+                if (!stale)
+                {
+                    // Nothing pending (or nothing that changed a set), or another process is sealing.
+                    return null;
+                }
+            }
+
+            return null;
+        }
+        catch
+        {
+            // The transaction rolled back: rebuild from the database rather than trust memory.
+            await ReloadLockedAsync(cancellationToken).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Proves the committed labels of <paramref name="csis"/> a lookup by <paramref name="service"/>
+    /// may see, at the current epoch. Returns per CSI the label proofs with their opened values.
+    /// </summary>
+    public async Task<(IReadOnlyDictionary<string, IReadOnlyList<LabelProof>> Labels, EpochProof Epoch)?> ProveAsync(
+        IReadOnlyCollection<string> csis, string? service, long? knownTreeSize, CancellationToken cancellationToken)
+    {
+        // Another DP process on the same database may have sealed since: answer at the latest epoch.
+        if (knownTreeSize > _current.Epoch || await _store.GetLastEpochAsync(cancellationToken).ConfigureAwait(false) > _current.Epoch)
+        {
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var snapshot = _current;
+        if (snapshot.Head is null)
+        {
+            return null;
+        }
+
+        var committed = (await _store.GetCommittedAsync(csis, snapshot.Epoch, cancellationToken).ConfigureAwait(false))
+            .ToDictionary(c => (c.Csi, c.Scope));
+        var scopes = Labels.ScopesFor(service);
+        var proofs = new Dictionary<string, IReadOnlyList<LabelProof>>(StringComparer.Ordinal);
+        foreach (var csi in csis)
+        {
+            var list = new List<LabelProof>(scopes.Count);
+            foreach (var scope in scopes)
+            {
+                if (committed.TryGetValue((csi, scope), out var label))
+                {
+                    var key = ProofWire.Decode(label.SearchKey);
+                    var proof = ProofWire.ToWire(scope, ProofWire.Decode(label.VrfProof), snapshot.Tree.Prove(key));
+                    list.Add(proof.Terminal == "leaf"
+                        ? proof with { Version = label.Version, Opening = label.Opening, Statements = SplitStatements(label.Statements) }
+                        : proof);
+                }
+                else
+                {
+                    var (vrfProof, key) = AbsentLabel(csi, scope);
+                    list.Add(ProofWire.ToWire(scope, vrfProof, snapshot.Tree.Prove(key)));
+                }
+            }
+
+            proofs[csi] = list;
+        }
+
+        var epoch = snapshot.EpochProof;
+        if (knownTreeSize is { } known && known >= 1 && known < snapshot.Epoch)
+        {
+            epoch = epoch with { ConsistencyFrom = known, Consistency = ProofWire.EncodeAll(ConsistencyProof(known, snapshot.Epoch)) };
+        }
+
+        return (proofs, epoch);
+    }
+
+    /// <summary>RFC 9162 consistency proof between two log sizes of this process's log.</summary>
+    public IReadOnlyList<byte[]> ConsistencyProof(long from, long to)
+    {
+        lock (_logLeaves)
+        {
+            return LogTree(to).ConsistencyProof(from, to);
+        }
+    }
+
+    /// <summary>Inclusion proof of an epoch's leaf under the log of <paramref name="size"/>.</summary>
+    public IReadOnlyList<byte[]> InclusionProof(long epoch, long size)
+    {
+        lock (_logLeaves)
+        {
+            return LogTree(size).InclusionProof(epoch - 1, size);
+        }
+    }
+
+    /// <summary>The VRF proof and search key of a label.</summary>
+    public (byte[] Proof, byte[] Key) Vrf(string csi, string scope)
+    {
+        var proof = EcVrf.Prove(_vrfSecret, Labels.Alpha(CsiParser.ParseOrThrow(csi), scope));
+        return (proof, EcVrf.ProofToHash(proof)!);
+    }
+
+    public void Dispose()
+    {
+        _logKey.Dispose();
+        _gate.Dispose();
+    }
+
+    internal static IReadOnlyList<string> SplitStatements(string? statements) =>
+        string.IsNullOrEmpty(statements) ? [] : statements.Split('\n');
+
+    private (byte[] Proof, byte[] Key) AbsentLabel(string csi, string scope)
+    {
+        var id = csi + "\0" + scope;
+        if (_absentLabels.TryGetValue(id, out var cached))
+        {
+            return cached;
+        }
+
+        var computed = Vrf(csi, scope);
+        if (_absentLabels.Count >= AbsentLabelCacheSize)
+        {
+            _absentLabels.Clear();
+        }
+
+        _absentLabels[id] = computed;
+        return computed;
+    }
+
+    private (SealPlan? Plan, Snapshot? Next) Plan(SealInput input, DateTimeOffset now)
+    {
+        var existing = input.Labels.ToLookup(l => l.Csi, StringComparer.Ordinal);
+        var changes = new List<(byte[] Key, byte[] Commitment)>();
+        var labels = new List<StoredLabel>();
+        var versions = new List<(StoredLabel Label, byte[] Key, string? Opening, string Statements, string Ids)>();
+        var erase = new List<(string, string)>();
+        foreach (var csi in input.Csis)
+        {
+            var desired = new SortedDictionary<string, List<StoredMapping>>(StringComparer.Ordinal);
+            foreach (var m in input.Mappings[csi])
+            {
+                if (!Audience.TryParse(m.Audience, out var audience, out _))
+                {
+                    continue;
+                }
+
+                foreach (var scope in Labels.ScopesOf(audience, m.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+                {
+                    (desired.TryGetValue(scope, out var list) ? list : desired[scope] = []).Add(m);
+                }
+            }
+
+            var old = existing[csi].ToDictionary(l => l.Scope, StringComparer.Ordinal);
+            var live = input.Mappings[csi].Select(m => m.MappingId).ToHashSet(StringComparer.Ordinal);
+            foreach (var scope in desired.Keys.Union(old.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                var statements = desired.TryGetValue(scope, out var set) ? set.Select(m => m.Statement!).Order(StringComparer.Ordinal).ToList() : [];
+                var ids = desired.TryGetValue(scope, out set) ? set.Select(m => m.MappingId).Order(StringComparer.Ordinal).ToList() : [];
+                old.TryGetValue(scope, out var before);
+                var previous = SplitStatements(before?.Statements);
+                if ((before is null && statements.Count == 0) || (before?.Statements is not null && previous.Order(StringComparer.Ordinal).SequenceEqual(statements, StringComparer.Ordinal)))
+                {
+                    continue;
+                }
+
+                var (vrfProof, key) = before is null ? Vrf(csi, scope) : (ProofWire.Decode(before.VrfProof), ProofWire.Decode(before.SearchKey));
+                var version = (before?.Version ?? 0) + 1;
+                var opening = Commitment.NewOpening();
+                var commitment = Labels.Commit(opening, key, version, statements);
+                changes.Add((key, commitment));
+                var label = new StoredLabel(ProofWire.Encode(key), csi, scope, ProofWire.Encode(vrfProof), version, ProofWire.Encode(commitment), null, "");
+                labels.Add(label);
+                versions.Add((label, key, ProofWire.Encode(opening), string.Join('\n', statements), string.Join(' ', ids)));
+                foreach (var gone in (before?.MappingIds ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(id => !live.Contains(id)))
+                {
+                    erase.Add((label.SearchKey, gone));
+                }
+            }
+        }
+
+        if (changes.Count == 0 && input.LastEpoch > 0)
+        {
+            return (new SealPlan(null, [], [], []), null);
+        }
+
+        var tree = _current.Tree.With(changes);
+        var epoch = _current.Epoch + 1;
+        var timestamp = now.ToUnixTimeMilliseconds();
+        var leaf = new EpochLeaf(epoch, timestamp, tree.Root);
+        byte[] logRoot;
+        IReadOnlyList<byte[]> inclusion;
+        lock (_logLeaves)
+        {
+            _logLeaves.Add(leaf.Hash());
+            var log = LogTree(epoch);
+            logRoot = log.Root(epoch);
+            inclusion = log.InclusionProof(epoch - 1, epoch);
+        }
+
+        var head = SignedTreeHead.Sign(_logKey, epoch, timestamp, logRoot);
+        var rows = versions.Select(v => new VersionRow(v.Label.SearchKey, v.Label.Version, epoch, v.Label.Commitment, v.Opening, v.Statements, v.Ids,
+            ProofWire.Encode(tree.Prove(v.Key).Siblings.SelectMany(s => s).ToArray()))).ToList();
+        var stored = new StoredEpoch(epoch, timestamp, ProofWire.Encode(leaf.PrefixRoot), ProofWire.Encode(logRoot), ProofWire.Encode(head.Signature));
+        return (new SealPlan(stored, labels, rows, erase), new Snapshot(epoch, tree, head, EpochProofOf(leaf, inclusion, head), changes.Count));
+    }
+
+    private async Task CatchUpLockedAsync(CancellationToken cancellationToken)
+    {
+        var epochs = await _store.GetEpochsAsync(_current.Epoch, cancellationToken).ConfigureAwait(false);
+        if (epochs.Count == 0)
+        {
+            return;
+        }
+
+        var last = epochs[^1];
+        var leaves = await _store.GetLeavesAsync(_current.Epoch, last.Epoch, cancellationToken).ConfigureAwait(false);
+        var tree = _current.Epoch == 0 ? Build(leaves) : _current.Tree.With(leaves.Select(l => (ProofWire.Decode(l.SearchKey), ProofWire.Decode(l.Commitment))));
+        Snapshot? next = null;
+        lock (_logLeaves)
+        {
+            foreach (var e in epochs)
+            {
+                _logLeaves.Add(new EpochLeaf(e.Epoch, e.SealedAt, ProofWire.Decode(e.PrefixRoot)).Hash());
+            }
+
+            var log = LogTree(last.Epoch);
+            var head = new SignedTreeHead(last.Epoch, last.SealedAt, ProofWire.Decode(last.LogRoot), ProofWire.Decode(last.Signature));
+            if (!tree.Root.AsSpan().SequenceEqual(ProofWire.Decode(last.PrefixRoot)) || !log.Root(last.Epoch).AsSpan().SequenceEqual(head.Root) || !head.VerifySignature(_logKey))
+            {
+                _logLeaves.RemoveRange(_logLeaves.Count - epochs.Count, epochs.Count);
+                throw new InvalidOperationException($"The stored transparency state at epoch {last.Epoch} does not match its roots or signature; the database or the data folder's keys are not this DP's.");
+            }
+
+            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(new EpochLeaf(last.Epoch, last.SealedAt, tree.Root), log.InclusionProof(last.Epoch - 1, last.Epoch), head), leaves.Count);
+        }
+
+        Publish(next);
+        LogLoaded(_logger, next.Epoch, tree.Count);
+    }
+
+    private async Task ReloadLockedAsync(CancellationToken cancellationToken)
+    {
+        lock (_logLeaves)
+        {
+            _logLeaves.Clear();
+        }
+
+        _current = Snapshot.Empty;
+        await CatchUpLockedAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static PrefixTree Build(IReadOnlyList<LeafRow> leaves)
+    {
+        var tree = new PrefixTree();
+        foreach (var leaf in leaves)
+        {
+            tree.Set(ProofWire.Decode(leaf.SearchKey), ProofWire.Decode(leaf.Commitment));
+        }
+
+        _ = tree.Root;
+        return tree;
+    }
+
+    private MerkleTree LogTree(long size)
+    {
+        var tree = new MerkleTree();
+        for (var i = 0; i < size; i++)
+        {
+            tree.Append(_logLeaves[i]);
+        }
+
+        return tree;
+    }
+
+    private void Publish(Snapshot next)
+    {
+        _current = next;
+        _absentLabels.Clear();
+    }
+
+    private static EpochProof EpochProofOf(EpochLeaf leaf, IReadOnlyList<byte[]> inclusion, SignedTreeHead head) =>
+        new(leaf.Epoch, leaf.Timestamp, ProofWire.Encode(leaf.PrefixRoot), ProofWire.EncodeAll(inclusion), ProofWire.ToWire(head));
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Sealed epoch {Epoch} with {Changes} label change(s)")]
+    private static partial void LogSealed(ILogger logger, long epoch, int changes);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Transparency state at epoch {Epoch}: {Labels} label(s)")]
+    private static partial void LogLoaded(ILogger logger, long epoch, int labels);
+
+    private sealed record Snapshot(long Epoch, PrefixTree Tree, SignedTreeHead? Head, EpochProof EpochProof, int Changes)
+    {
+        public static Snapshot Empty { get; } = new(0, new PrefixTree(), null, null!, 0);
+    }
+}

@@ -1,0 +1,340 @@
+// Sender-side checks of a DP's transparency proofs (docs/protocol.md §8): the signed tree head,
+// its consistency with the last head this sender saw, the epoch's inclusion in the log, and per
+// CSI the VRF and prefix-tree proofs of exactly the labels the querying service may see, opened
+// to exactly the statements returned.
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
+
+namespace Mimi.Discovery.Transparency;
+
+/// <summary>Why a transparency proof was accepted or refused.</summary>
+public enum ProofStatus
+{
+    /// <summary>The returned set is exactly what the DP committed at the epoch (possibly nothing).</summary>
+    Complete,
+
+    /// <summary>The DP sent no proof.</summary>
+    Missing,
+
+    /// <summary>The tree head is malformed or its signature is not the log key's.</summary>
+    BadTreeHead,
+
+    /// <summary>The tree head is older (smaller) than one this sender saw before.</summary>
+    Rollback,
+
+    /// <summary>Two different tree heads for the same log size: the log was forked.</summary>
+    Fork,
+
+    /// <summary>The new tree head is not an extension of the one seen before.</summary>
+    Inconsistent,
+
+    /// <summary>The answer is proven at an epoch other than the head's latest.</summary>
+    StaleEpoch,
+
+    /// <summary>The tree head is older than the sender accepts.</summary>
+    StaleTreeHead,
+
+    /// <summary>The epoch's prefix root is not in the log.</summary>
+    BadEpochInclusion,
+
+    /// <summary>The labels proven are not exactly the ones the querying service may see.</summary>
+    WrongLabels,
+
+    /// <summary>A VRF proof does not verify for the CSI and scope.</summary>
+    BadVrf,
+
+    /// <summary>A prefix-tree proof does not lead to the epoch's root.</summary>
+    BadPrefixProof,
+
+    /// <summary>The opened statements do not match the committed value.</summary>
+    BadOpening,
+
+    /// <summary>The statements returned are not exactly the committed ones.</summary>
+    SetMismatch,
+}
+
+/// <summary>The outcome of a transparency check.</summary>
+/// <param name="Status">What was found.</param>
+/// <param name="Reason">A sentence for people.</param>
+/// <param name="Epoch">The epoch proven at, when known.</param>
+public sealed record ProofVerdict(ProofStatus Status, string Reason, long? Epoch = null)
+{
+    /// <summary>Whether the answer is proven complete.</summary>
+    public bool IsComplete => Status == ProofStatus.Complete;
+}
+
+/// <summary>A DP's transparency public keys.</summary>
+public sealed class TransparencyKeyset : IDisposable
+{
+    private TransparencyKeyset(byte[] vrfKey, ECDsa logKey)
+    {
+        VrfKey = vrfKey;
+        LogKey = logKey;
+    }
+
+    /// <summary>Compressed VRF public key.</summary>
+    public byte[] VrfKey { get; }
+
+    /// <summary>The tree-head signing key.</summary>
+    public ECDsa LogKey { get; }
+
+    /// <summary>Reads the keys from DP metadata; null when they are malformed.</summary>
+    public static TransparencyKeyset? FromWire(TransparencyKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (!ProofWire.TryDecode(keys.VrfKey, out var vrf) || vrf.Length != 33 || !ProofWire.TryDecode(keys.LogKey, out var spki))
+        {
+            return null;
+        }
+
+        var log = ECDsa.Create();
+        try
+        {
+            log.ImportSubjectPublicKeyInfo(spki, out _);
+            return log.KeySize == 256 ? new TransparencyKeyset(vrf, log) : Fail(log);
+        }
+        catch (CryptographicException)
+        {
+            return Fail(log);
+        }
+
+        static TransparencyKeyset? Fail(ECDsa key)
+        {
+            key.Dispose();
+            return null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => LogKey.Dispose();
+}
+
+/// <summary>Verifies lookup proofs.</summary>
+public static class ProofVerifier
+{
+    /// <summary>
+    /// Checks the epoch proof of a lookup: signature, consistency with <paramref name="known"/>
+    /// (the last head this sender accepted from the DP), freshness and the epoch's inclusion.
+    /// Returns the verified head when complete.
+    /// </summary>
+    public static (ProofVerdict Verdict, SignedTreeHead? Head) VerifyEpoch(EpochProof? proof, TransparencyKeyset keys, SignedTreeHead? known, DateTimeOffset now, TimeSpan maxAge)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (proof?.Head is null)
+        {
+            return (new ProofVerdict(ProofStatus.Missing, "the DP sent no transparency proof"), null);
+        }
+
+        var head = ProofWire.Head(proof.Head);
+        if (head is null || !head.VerifySignature(keys.LogKey))
+        {
+            return (new ProofVerdict(ProofStatus.BadTreeHead, "the tree head's signature is not the DP's log key"), null);
+        }
+
+        if (known is not null)
+        {
+            if (head.Size < known.Size)
+            {
+                return (new ProofVerdict(ProofStatus.Rollback, $"the log went back from size {known.Size} to {head.Size}"), null);
+            }
+
+            if (head.Size == known.Size && !head.SameAs(known))
+            {
+                return (new ProofVerdict(ProofStatus.Fork, $"two different signed tree heads for log size {head.Size}: the log is forked"), null);
+            }
+
+            if (head.Size > known.Size
+                && (proof.ConsistencyFrom != known.Size || !ProofWire.TryDecodeAll(proof.Consistency, out var consistency)
+                    || !MerkleProof.VerifyConsistency(known.Size, head.Size, known.Root, head.Root, consistency)))
+            {
+                return (new ProofVerdict(ProofStatus.Inconsistent, $"no valid consistency proof from log size {known.Size} to {head.Size}"), null);
+            }
+        }
+
+        if (proof.Epoch != head.Size)
+        {
+            return (new ProofVerdict(ProofStatus.StaleEpoch, $"the answer is proven at epoch {proof.Epoch}, but the log's latest is {head.Size}", proof.Epoch), null);
+        }
+
+        if (now - DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp) > maxAge)
+        {
+            return (new ProofVerdict(ProofStatus.StaleTreeHead, $"the tree head is from {DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp):u}, older than {maxAge}", proof.Epoch), null);
+        }
+
+        if (!ProofWire.TryDecode(proof.PrefixRoot, out var prefixRoot) || prefixRoot.Length != PrefixTree.HashSize || !ProofWire.TryDecodeAll(proof.Inclusion, out var inclusion)
+            || !MerkleProof.VerifyInclusion(proof.Epoch - 1, head.Size, new EpochLeaf(proof.Epoch, proof.Timestamp, prefixRoot).Hash(), inclusion, head.Root))
+        {
+            return (new ProofVerdict(ProofStatus.BadEpochInclusion, $"epoch {proof.Epoch}'s prefix root is not in the signed log", proof.Epoch), null);
+        }
+
+        return (new ProofVerdict(ProofStatus.Complete, "tree head verified", proof.Epoch), head);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="result"/> holds exactly the statements committed for
+    /// <paramref name="csi"/> under the labels <paramref name="service"/> may see, at the verified epoch.
+    /// </summary>
+    public static ProofVerdict VerifyResult(LookupResult result, Csi csi, string? service, EpochProof epoch, TransparencyKeyset keys)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(csi);
+        ArgumentNullException.ThrowIfNull(epoch);
+        ArgumentNullException.ThrowIfNull(keys);
+        var prefixRoot = ProofWire.Decode(epoch.PrefixRoot);
+        var scopes = Labels.ScopesFor(service);
+        if (result.Labels is not { } labels || labels.Count != scopes.Count || labels.Where((l, i) => l?.Scope != scopes[i]).Any())
+        {
+            return new ProofVerdict(ProofStatus.WrongLabels, $"expected proofs for the labels {string.Join(", ", scopes)}", epoch.Epoch);
+        }
+
+        var committed = new List<string>();
+        foreach (var label in labels)
+        {
+            var verdict = VerifyLabel(label, csi, prefixRoot, keys, epoch.Epoch, committed);
+            if (verdict is not null)
+            {
+                return verdict;
+            }
+        }
+
+        var returned = result.Statements ?? [];
+        if (returned.Count != committed.Count || !returned.Order(StringComparer.Ordinal).SequenceEqual(committed.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        {
+            return new ProofVerdict(ProofStatus.SetMismatch, $"the DP returned {returned.Count} statement(s) but committed {committed.Count} at epoch {epoch.Epoch}", epoch.Epoch);
+        }
+
+        return new ProofVerdict(ProofStatus.Complete, committed.Count == 0 ? $"nothing committed at epoch {epoch.Epoch}" : $"complete at epoch {epoch.Epoch}", epoch.Epoch);
+    }
+
+    private static ProofVerdict? VerifyLabel(LabelProof label, Csi csi, byte[] prefixRoot, TransparencyKeyset keys, long epoch, List<string> committed)
+    {
+        if (!ProofWire.TryDecode(label.Vrf, out var vrfProof) || EcVrf.Verify(keys.VrfKey, Labels.Alpha(csi, label.Scope), vrfProof) is not { } searchKey)
+        {
+            return new ProofVerdict(ProofStatus.BadVrf, $"the VRF proof for {csi} / {label.Scope} does not verify", epoch);
+        }
+
+        var proof = ProofWire.Prefix(label);
+        if (proof is null)
+        {
+            return new ProofVerdict(ProofStatus.BadPrefixProof, $"the prefix-tree proof for {label.Scope} is malformed", epoch);
+        }
+
+        if (proof.Terminal != PrefixTerminal.Leaf)
+        {
+            return proof.Proves(prefixRoot, searchKey, [])
+                ? null
+                : new ProofVerdict(ProofStatus.BadPrefixProof, $"the absence proof for {label.Scope} does not lead to epoch {epoch}'s root", epoch);
+        }
+
+        if (label.Version is not (>= 1 and <= uint.MaxValue) || !ProofWire.TryDecode(label.Opening, out var opening) || opening.Length != Commitment.OpeningSize || label.Statements is null || label.Statements.Any(s => s is null))
+        {
+            return new ProofVerdict(ProofStatus.BadOpening, $"the label {label.Scope} is present but its version, opening or statements are missing", epoch);
+        }
+
+        var commitment = Labels.Commit(opening, searchKey, label.Version.Value, label.Statements);
+        if (!(proof with { LeafCommitment = commitment }).Proves(prefixRoot, searchKey, commitment))
+        {
+            return new ProofVerdict(ProofStatus.BadOpening, $"the statements under {label.Scope} are not the ones committed at epoch {epoch}", epoch);
+        }
+
+        committed.AddRange(label.Statements);
+        return null;
+    }
+}
+
+/// <summary>Base64url conversions between the wire records and proof values.</summary>
+public static class ProofWire
+{
+    /// <summary>Base64url without padding.</summary>
+    public static string Encode(ReadOnlySpan<byte> bytes) => Base64Url.EncodeToString(bytes);
+
+    /// <summary>Decodes base64url; throws <see cref="FormatException"/> on bad input.</summary>
+    public static byte[] Decode(string? text) => TryDecode(text, out var bytes) ? bytes : throw new FormatException("not base64url");
+
+    /// <summary>Decodes base64url; false on bad input.</summary>
+    public static bool TryDecode(string? text, out byte[] bytes)
+    {
+        bytes = [];
+        if (text is null || !Base64Url.IsValid(text))
+        {
+            return false;
+        }
+
+        bytes = Base64Url.DecodeFromChars(text);
+        return true;
+    }
+
+    /// <summary>Decodes a list of base64url hashes; false on bad input.</summary>
+    public static bool TryDecodeAll(IReadOnlyList<string>? texts, out List<byte[]> values)
+    {
+        values = [];
+        if (texts is null)
+        {
+            return false;
+        }
+
+        foreach (var text in texts)
+        {
+            if (!TryDecode(text, out var value))
+            {
+                return false;
+            }
+
+            values.Add(value);
+        }
+
+        return true;
+    }
+
+    /// <summary>Encodes a list of hashes.</summary>
+    public static IReadOnlyList<string> EncodeAll(IEnumerable<byte[]> values) => values.Select(v => Encode(v)).ToList();
+
+    /// <summary>A signed tree head to the wire.</summary>
+    public static TreeHeadWire ToWire(SignedTreeHead head)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        return new TreeHeadWire(head.Size, head.Timestamp, Encode(head.Root), Encode(head.Signature));
+    }
+
+    /// <summary>A signed tree head from the wire; null when malformed.</summary>
+    public static SignedTreeHead? Head(TreeHeadWire? wire) =>
+        wire is not null && TryDecode(wire.Root, out var root) && TryDecode(wire.Signature, out var signature)
+            ? new SignedTreeHead(wire.Size, wire.Timestamp, root, signature)
+            : null;
+
+    /// <summary>A prefix proof to the wire form of a label proof (without the opened value).</summary>
+    public static LabelProof ToWire(string scope, byte[] vrfProof, PrefixProof proof)
+    {
+        ArgumentNullException.ThrowIfNull(proof);
+        return proof.Terminal switch
+        {
+            PrefixTerminal.Leaf => new LabelProof(scope, Encode(vrfProof), EncodeAll(proof.Siblings), "leaf"),
+            PrefixTerminal.OtherLeaf => new LabelProof(scope, Encode(vrfProof), EncodeAll(proof.Siblings), "other", Encode(proof.LeafKey), Encode(proof.LeafCommitment)),
+            _ => new LabelProof(scope, Encode(vrfProof), EncodeAll(proof.Siblings), "empty"),
+        };
+    }
+
+    /// <summary>The prefix proof in a label proof; null when malformed. A <c>leaf</c> proof's commitment is left for the caller to compute.</summary>
+    public static PrefixProof? Prefix(LabelProof label)
+    {
+        ArgumentNullException.ThrowIfNull(label);
+        if (!TryDecodeAll(label.Path, out var path))
+        {
+            return null;
+        }
+
+        switch (label.Terminal)
+        {
+            case "leaf":
+                return new PrefixProof(path, PrefixTerminal.Leaf, null, null);
+            case "empty" when label.LeafKey is null && label.Commitment is null:
+                return new PrefixProof(path, PrefixTerminal.Empty, null, null);
+            case "other" when TryDecode(label.LeafKey, out var key) && TryDecode(label.Commitment, out var commitment):
+                return new PrefixProof(path, PrefixTerminal.OtherLeaf, key, commitment);
+            default:
+                return null;
+        }
+    }
+}
