@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Mimi.Discovery.Client;
+using Mimi.Discovery.Transparency;
 using Mimi.Discovery.Verification;
 
 namespace Mimi.Discovery.Cli;
@@ -45,6 +46,33 @@ internal static class Cli
         {
             throw new UsageException("--trust: " + e.Message);
         }
+    }
+
+    /// <summary>
+    /// The DP's transparency keys from its metadata, with the tree heads remembered in the key
+    /// folder (<c>trees.json</c>); null when the DP keeps no log.
+    /// </summary>
+    public static async Task<TransparencyCheck?> TransparencyAsync(DiscoveryClient client, CancellationToken cancellationToken)
+    {
+        var metadata = await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
+        if (metadata.Transparency is null)
+        {
+            return null;
+        }
+
+        var keys = TransparencyKeyset.FromWire(metadata.Transparency) ?? throw new DiscoveryException("the DP's transparency keys in its metadata are malformed");
+        return new TransparencyCheck(keys, new TreeHeadMemory(Path.Combine(KeyStore.DefaultPath, "trees.json")));
+    }
+
+    /// <summary>Writes a table; when output is not a terminal, wide enough not to wrap cells.</summary>
+    public static void WriteTable(Spectre.Console.Table table)
+    {
+        if (Console.IsOutputRedirected)
+        {
+            Spectre.Console.AnsiConsole.Profile.Width = 200;
+        }
+
+        Spectre.Console.AnsiConsole.Write(table);
     }
 
     /// <summary>An HTTPS client for the DP, trusting <paramref name="ca"/> when given, else the system store.</summary>

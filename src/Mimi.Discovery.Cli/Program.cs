@@ -9,6 +9,8 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     ResolveCommand.Create(),
     DnsCommand.Create(),
     RemoveCommand.Create(),
+    TransparencyCommands.Monitor(),
+    TransparencyCommands.Audit(),
     DemoCommand.Create(),
 };
 

@@ -26,7 +26,8 @@ internal static class LookupCommand
             var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
             var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
 
-            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService), cancellationToken).ConfigureAwait(false);
+            var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
+            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService), transparency, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));
@@ -36,21 +37,21 @@ internal static class LookupCommand
                 PrintTable(results);
             }
 
-            return results.Any(r => r.Inconsistent) ? Cli.NotVerified : 0;
+            return results.Any(r => r.Inconsistent || r.Proof is { IsComplete: false }) ? Cli.NotVerified : 0;
         }));
         return command;
     }
 
     private static void PrintTable(IReadOnlyList<VerifiedLookup> results)
     {
-        var table = new Table().AddColumns("CSI", "result", "service", "account / endpoint", "priority", "tags", "verified");
+        var table = new Table().AddColumns("CSI", "result", "service", "account / endpoint", "priority", "tags", "verified", "transparency");
         foreach (var r in results)
         {
             var name = Markup.Escape(r.Csi?.Uri ?? r.Query);
             var outcome = Markup.Escape(VerifiedLookup.OutcomeName(r.Outcome));
             if (r.Outcome == LookupOutcome.Invalid)
             {
-                table.AddRow(name, outcome, "", Markup.Escape(r.Reason ?? ""), "", "", "");
+                table.AddRow(name, outcome, "", Markup.Escape(r.Reason ?? ""), "", "", "", "");
                 continue;
             }
 
@@ -59,33 +60,34 @@ internal static class LookupCommand
             {
                 table.AddRow(rows++ == 0 ? name : "", rows == 1 ? outcome : "", Markup.Escape(entry.Service),
                     Markup.Escape(entry.Account ?? entry.Endpoint?.ToString() ?? ""), entry.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Markup.Escape(string.Join(' ', entry.Tags)), $"[green]yes[/] (v{mapping.Version})");
+                    Markup.Escape(string.Join(' ', entry.Tags)), $"[green]yes[/] (v{mapping.Version})", rows == 1 ? Completeness(r) : "");
             }
 
             if (rows == 0)
             {
-                table.AddRow(name, outcome, "", "", "", "", r.Mappings.Count > 0 ? $"[green]yes[/] ({r.Mappings.Count} mapping(s))" : "");
+                table.AddRow(name, outcome, "", "", "", "", r.Mappings.Count > 0 ? $"[green]yes[/] ({r.Mappings.Count} mapping(s))" : "", Completeness(r));
             }
 
             foreach (var rejected in r.Rejected)
             {
-                table.AddRow("", "", "", "", "", "", $"[red]no[/]: {Markup.Escape(rejected.Status + ": " + rejected.Reason)}");
+                table.AddRow("", "", "", "", "", "", $"[red]no[/]: {Markup.Escape(rejected.Status + ": " + rejected.Reason)}", "");
             }
 
             if (r.Inconsistent && r.Rejected.Count == 0)
             {
-                table.AddRow("", "", "", "", "", "", $"[red]DP claimed '{Markup.Escape(r.ClaimedResult)}'[/]");
+                table.AddRow("", "", "", "", "", "", $"[red]DP claimed '{Markup.Escape(r.ClaimedResult)}'[/]", "");
             }
         }
 
-        if (Console.IsOutputRedirected)
-        {
-            // Not a terminal: there is no width to fit, so do not wrap cells into narrow columns.
-            AnsiConsole.Profile.Width = 200;
-        }
-
-        AnsiConsole.Write(table);
+        Cli.WriteTable(table);
     }
+
+    private static string Completeness(VerifiedLookup r) => r.Proof switch
+    {
+        null => "not checked (the DP keeps no log)",
+        { IsComplete: true } p => $"[green]complete[/] (epoch {p.Epoch})",
+        var p => $"[red]{Markup.Escape(p.Status.ToString())}[/]: {Markup.Escape(p.Reason)}",
+    };
 
     private static object ToJson(VerifiedLookup r) => new
     {
@@ -105,5 +107,6 @@ internal static class LookupCommand
             entries = m.EntriesByPreference.Select(e => new { service = e.Service, endpoint = e.Endpoint?.ToString(), account = e.Account, priority = e.Priority, tags = e.Tags, pv = e.ProtocolVersion }),
         }),
         rejected = r.Rejected.Select(x => new { status = x.Status.ToString(), reason = x.Reason }),
+        transparency = r.Proof is null ? null : new { complete = r.Proof.IsComplete, status = r.Proof.Status.ToString(), reason = r.Proof.Reason, epoch = r.Proof.Epoch },
     };
 }

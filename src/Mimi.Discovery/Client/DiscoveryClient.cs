@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Transparency;
 using Mimi.Discovery.Verification;
 using Base64Url = System.Buffers.Text.Base64Url;
 
@@ -57,8 +58,35 @@ public sealed class DiscoveryClient(HttpClient http)
     /// <summary>Looks up CSIs and returns the DP's raw answer, unverified.</summary>
     /// <exception cref="DiscoveryException">The DP refused the request.</exception>
     public Task<LookupResponse> LookupRawAsync(IReadOnlyList<string> csis, string? service = null, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, "v1/lookup", JsonContent.Create(new LookupRequest(csis, service), ProtocolJson.Default.LookupRequest),
-            ProtocolJson.Default.LookupResponse, cancellationToken);
+        LookupRawAsync(new LookupRequest(csis, service), cancellationToken);
+
+    /// <summary>Sends a lookup request as given and returns the DP's raw answer, unverified.</summary>
+    /// <exception cref="DiscoveryException">The DP refused the request.</exception>
+    public Task<LookupResponse> LookupRawAsync(LookupRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/lookup", JsonContent.Create(request, ProtocolJson.Default.LookupRequest), ProtocolJson.Default.LookupResponse, cancellationToken);
+
+    /// <summary>The DP's current signed tree head (unverified).</summary>
+    /// <exception cref="DiscoveryException">The DP refused or keeps no log.</exception>
+    public Task<TreeHeadWire> GetTreeHeadAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "v1/transparency/head", null, ProtocolJson.Default.TreeHeadWire, cancellationToken);
+
+    /// <summary>A consistency proof between two log sizes (unverified).</summary>
+    /// <exception cref="DiscoveryException">The DP refused.</exception>
+    public Task<ConsistencyWire> GetConsistencyAsync(long from, long to, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, FormattableString.Invariant($"v1/transparency/consistency?from={from}&to={to}"), null, ProtocolJson.Default.ConsistencyWire, cancellationToken);
+
+    /// <summary>What one epoch changed (unverified).</summary>
+    /// <exception cref="DiscoveryException">The DP refused.</exception>
+    public Task<EpochChanges> GetEpochChangesAsync(long epoch, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, FormattableString.Invariant($"v1/transparency/epochs/{epoch}"), null, ProtocolJson.Default.EpochChanges, cancellationToken);
+
+    /// <summary>Every version of one label (unverified).</summary>
+    /// <exception cref="DiscoveryException">The DP refused.</exception>
+    public Task<LabelHistory> GetHistoryAsync(Csi csi, string scope, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(csi);
+        return SendAsync(HttpMethod.Get, $"v1/transparency/history?csi={Uri.EscapeDataString(csi.Uri)}&scope={Uri.EscapeDataString(scope)}", null, ProtocolJson.Default.LabelHistory, cancellationToken);
+    }
 
     /// <summary>
     /// Looks up CSIs and verifies every returned statement with <paramref name="verifier"/>: its
@@ -66,17 +94,43 @@ public sealed class DiscoveryClient(HttpClient http)
     /// admits <paramref name="service"/>. The outcome is derived from what verified.
     /// </summary>
     /// <exception cref="DiscoveryException">The DP refused, or answered for other CSIs than asked.</exception>
-    public async Task<IReadOnlyList<VerifiedLookup>> LookupAsync(IReadOnlyList<string> csis, StatementVerifier verifier, string? service = null, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<VerifiedLookup>> LookupAsync(IReadOnlyList<string> csis, StatementVerifier verifier, string? service = null, CancellationToken cancellationToken = default) =>
+        LookupAsync(csis, verifier, service, transparency: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="LookupAsync(IReadOnlyList{string}, StatementVerifier, string?, CancellationToken)"/>,
+    /// and when <paramref name="transparency"/> is given also checks each answer's transparency
+    /// proofs (<see cref="VerifiedLookup.Proof"/>): a signed tree head consistent with the last one
+    /// remembered, the epoch in the log, and that the statements are exactly the committed set.
+    /// </summary>
+    /// <exception cref="DiscoveryException">The DP refused, or answered for other CSIs than asked.</exception>
+    public async Task<IReadOnlyList<VerifiedLookup>> LookupAsync(IReadOnlyList<string> csis, StatementVerifier verifier, string? service, TransparencyCheck? transparency, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(csis);
         ArgumentNullException.ThrowIfNull(verifier);
-        var response = await LookupRawAsync(csis, service, cancellationToken).ConfigureAwait(false);
+        var known = transparency?.Memory.Get(http.BaseAddress!);
+        var response = await LookupRawAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
         if (response.Results.Count != csis.Count)
         {
             throw new DiscoveryException($"the DP answered {response.Results.Count} results for {csis.Count} queries");
         }
 
-        return csis.Select((query, i) => Verify(query, response.Results[i], verifier, service)).ToList();
+        var verified = csis.Select((query, i) => Verify(query, response.Results[i], verifier, service)).ToList();
+        if (transparency is null)
+        {
+            return verified;
+        }
+
+        var (epochVerdict, head) = ProofVerifier.VerifyEpoch(response.Transparency, transparency.Keys, known, transparency.Time.GetUtcNow(), transparency.MaxAge);
+        if (head is not null)
+        {
+            transparency.Memory.Remember(http.BaseAddress!, head);
+        }
+
+        return verified.Select((v, i) => v.Csi is null ? v : v with
+        {
+            Proof = head is null ? epochVerdict : ProofVerifier.VerifyResult(response.Results[i], v.Csi, service, response.Transparency!, transparency.Keys),
+        }).ToList();
     }
 
     private static VerifiedLookup Verify(string query, LookupResult claimed, StatementVerifier verifier, string? service)

@@ -202,6 +202,7 @@ public static class LookupResultKinds
 [JsonSerializable(typeof(ConsistencyWire))]
 [JsonSerializable(typeof(EpochChanges))]
 [JsonSerializable(typeof(LabelHistory))]
+[JsonSerializable(typeof(Dictionary<string, TreeHeadWire>))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>An RFC 9457 problem details body with the DP's stable <c>code</c> member.</summary>

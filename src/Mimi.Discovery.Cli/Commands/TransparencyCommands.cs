@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Transparency;
+using Mimi.Discovery.Verification;
+using Spectre.Console;
+
+namespace Mimi.Discovery.Cli.Commands;
+
+/// <summary>
+/// <c>mimi-discovery monitor</c> (an owner watches their own CSI) and <c>mimi-discovery audit</c>
+/// (anyone checks that the DP's log only ever grew and that its roots follow from its changes).
+/// Both exit 3 on any violation.
+/// </summary>
+internal static class TransparencyCommands
+{
+    public static Command Monitor()
+    {
+        var csiArgument = new Argument<string>("csi") { Description = "Your phone number or email address." };
+        var dp = Cli.DpOption();
+        var ca = Cli.CaOption();
+        var trust = Cli.TrustOption();
+        var scopes = new Option<string[]>("--scope") { Description = "Labels to watch beside 'any': svc:<service> (repeatable)." };
+        var keyFiles = new Option<FileInfo[]>("--key") { Description = "PEM public or private key you hold (repeatable); default: the key in your key folder." };
+        var home = RegisterCommand.KeysOption();
+        var command = new Command("monitor", "List every version of your CSI's mappings the DP sealed, and who signed each; exit 3 if a key you do not hold signed one.")
+        {
+            csiArgument, dp, scopes, keyFiles, home, trust, ca,
+        };
+        command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
+        {
+            var csi = RegisterCommand.ParseCsi(result.GetValue(csiArgument)!);
+
+            var owner = OwnerKeys(result.GetValue(keyFiles), result.GetValue(home)!);
+            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false)
+                               ?? throw new DiscoveryException("this DP keeps no transparency log");
+            var verifier = new StatementVerifier(await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false));
+
+            var problems = 0;
+            var table = new Table().AddColumns("label", "version", "epoch", "sealed", "signed by", "check");
+            foreach (var scope in new[] { Labels.AnyScope }.Concat(result.GetValue(scopes) ?? []).Distinct(StringComparer.Ordinal))
+            {
+                var history = await client.GetHistoryAsync(csi, scope, cancellationToken).ConfigureAwait(false);
+                var report = LabelMonitor.Check(history, csi, transparency.Keys, owner, verifier);
+                problems += report.Problems.Count;
+                foreach (var problem in report.Problems.Where(_ => report.Versions.Count == 0))
+                {
+                    table.AddRow(Markup.Escape(scope), "", "", "", "", $"[red]{Markup.Escape(problem)}[/]");
+                }
+
+                foreach (var v in report.Versions)
+                {
+                    table.AddRow(Markup.Escape(scope), v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), v.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        v.SealedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+                        Markup.Escape(v.Erased ? "(erased)" : v.Signers.Count == 0 ? "(no mappings)" : string.Join(' ', v.Signers.Select(s => owner.Contains(s) ? "you" : s))),
+                        v.Problem is null ? "[green]ok[/]" : $"[red]{Markup.Escape(v.Problem)}[/]");
+                }
+            }
+
+            Cli.WriteTable(table);
+            return problems > 0 ? Cli.Fail($"{problems} violation(s): the DP sealed something you did not sign, or hid or misproved a version", Cli.NotVerified) : 0;
+        }));
+        return command;
+    }
+
+    public static Command Audit()
+    {
+        var dp = Cli.DpOption();
+        var ca = Cli.CaOption();
+        var state = new Option<FileInfo?>("--state") { Description = "File the auditor keeps between runs (every leaf and epoch seen); without it every run starts from epoch 1." };
+        var command = new Command("audit", "Check every epoch since the last run: the log only grew and each epoch's root follows from its published changes; exit 3 on a violation.")
+        {
+            dp, state, ca,
+        };
+        command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
+        {
+            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false)
+                               ?? throw new DiscoveryException("this DP keeps no transparency log");
+            var path = result.GetValue(state)?.FullName;
+            var audit = AuditState.Load(path);
+            var report = await LogAuditor.AuditAsync(client, transparency.Keys, audit, cancellationToken).ConfigureAwait(false);
+            foreach (var violation in report.Violations)
+            {
+                Console.WriteLine("violation: " + violation);
+            }
+
+            if (report.Violations.Count > 0)
+            {
+                return Cli.Fail($"the log failed the audit between sizes {report.FromSize} and {report.ToSize}", Cli.NotVerified);
+            }
+
+            if (path is not null)
+            {
+                audit.Save(path);
+            }
+
+            Console.WriteLine(FormattableString.Invariant($"audited epochs {report.FromSize + 1}..{report.ToSize}: the log only grew and every root follows from its changes"));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static HashSet<string> OwnerKeys(FileInfo[]? files, DirectoryInfo home)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files ?? [])
+        {
+            using var key = ECDsa.Create();
+            try
+            {
+                key.ImportFromPem(File.ReadAllText(file.FullName));
+                keys.Add(JwkThumbprint.Compute(key));
+            }
+            catch (Exception e) when (e is ArgumentException or CryptographicException or IOException)
+            {
+                throw new UsageException($"--key {file.Name}: not a P-256 PEM key ({e.Message})");
+            }
+        }
+
+        if (keys.Count == 0)
+        {
+            using var key = new KeyStore(home.FullName).LoadKey() ?? throw new UsageException($"no key in {home.FullName}; pass --key with the public key you publish under");
+            keys.Add(JwkThumbprint.Compute(key));
+        }
+
+        return keys;
+    }
+}
