@@ -88,11 +88,19 @@ internal sealed class DpHost : IAsyncDisposable
         return JsonSerializer.SerializeToElement(response.Results[0], ProtocolJson.Default.LookupResult);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeAsync(deleteData: true);
+
+    /// <summary>Stops the DP; keeps its data folder when asked, for a restart on it.</summary>
+    public async ValueTask DisposeAsync(bool deleteData)
     {
         Http.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        if (!deleteData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

@@ -37,6 +37,34 @@ public sealed class PostgresDpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoDpProcesses_SealConcurrently_OneLogThatAuditsClean_AndProofsFromEither()
+    {
+        var connection = PostgresStoreContractTests.ConnectionStringFor(_database!);
+        await using var first = await DpHost.StartAsync(database: connection);
+        await using var second = await DpHost.StartAsync(o => o.DataDirectory = first.DataDirectory, database: connection);
+        var recipients = new List<DpHost.Recipient>();
+        for (var i = 0; i < 6; i++)
+        {
+            recipients.Add(await first.RegisterAsync($"+3361234567{i}"));
+        }
+
+        await Task.WhenAll(recipients.Select((r, i) => (i % 2 == 0 ? first : second).Client.PublishAsync(r.Sign(1))));
+
+        var keys = Discovery.Transparency.TransparencyKeyset.FromWire((await first.Client.GetMetadataAsync()).Transparency!)!;
+        var verifier = new Verification.StatementVerifier(new Verification.TrustAnchors([first.LoadAuthority().Certificate]), first.Time);
+        var memory = new Client.TreeHeadMemory();
+        foreach (var dp in new[] { first, second })
+        {
+            var check = new Client.TransparencyCheck(keys, memory, TimeSpan.FromDays(1), first.Time);
+            var results = await dp.Client.LookupAsync(recipients.Select(r => r.Csi.Uri).ToList(), verifier, null, check);
+            Assert.All(results, r => Assert.True(r.Proof!.IsComplete && r.Outcome == Client.LookupOutcome.Found, r.Proof.Reason));
+        }
+
+        var audit = await Discovery.Transparency.LogAuditor.AuditAsync(second.Client, keys, new Discovery.Transparency.AuditState());
+        Assert.Empty(audit.Violations);
+    }
+
+    [Fact]
     public async Task Health_DatabaseGone_IsServiceUnavailable()
     {
         await using var dp = await DpHost.StartAsync(database: PostgresStoreContractTests.ConnectionStringFor(_database!));
