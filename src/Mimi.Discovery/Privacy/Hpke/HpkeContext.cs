@@ -11,13 +11,11 @@ namespace Mimi.Discovery.Privacy.Hpke;
 /// </summary>
 public sealed class HpkeContext : IDisposable
 {
-    private const int TagLength = 16;
-
     private readonly byte[] _key;
     private readonly byte[] _baseNonce;
     private readonly byte[] _exporterSecret;
     private readonly byte[] _suiteId;
-    private readonly IDisposable? _cipher;
+    private readonly AeadCipher? _cipher;
     private ulong _sequence;
 
     internal HpkeContext(HpkeSuite suite, bool isSender, byte[] key, byte[] baseNonce, byte[] exporterSecret)
@@ -28,12 +26,7 @@ public sealed class HpkeContext : IDisposable
         _baseNonce = baseNonce;
         _exporterSecret = exporterSecret;
         _suiteId = HpkeLabels.HpkeSuiteId(suite);
-        _cipher = suite.Aead switch
-        {
-            HpkeAead.Aes128Gcm or HpkeAead.Aes256Gcm => new AesGcm(key, TagLength),
-            HpkeAead.ChaCha20Poly1305 => new ChaCha20Poly1305(key),
-            _ => null,
-        };
+        _cipher = suite.Aead == HpkeAead.ExportOnly ? null : new AeadCipher(suite.Aead, key);
     }
 
     /// <summary>The suite this context was set up with.</summary>
@@ -62,19 +55,9 @@ public sealed class HpkeContext : IDisposable
         }
 
         var cipher = Cipher;
-        var output = new byte[plaintext.Length + TagLength];
         Span<byte> nonce = stackalloc byte[12];
         NextNonce(nonce);
-        switch (cipher)
-        {
-            case AesGcm aes:
-                aes.Encrypt(nonce, plaintext, output.AsSpan(0, plaintext.Length), output.AsSpan(plaintext.Length), associatedData);
-                break;
-            case ChaCha20Poly1305 chacha:
-                chacha.Encrypt(nonce, plaintext, output.AsSpan(0, plaintext.Length), output.AsSpan(plaintext.Length), associatedData);
-                break;
-        }
-
+        var output = cipher.Seal(nonce, associatedData, plaintext);
         _sequence++;
         return output;
     }
@@ -89,34 +72,15 @@ public sealed class HpkeContext : IDisposable
             throw new InvalidOperationException("A sender's HPKE context cannot Open.");
         }
 
-        plaintext = null;
         var cipher = Cipher;
-        if (ciphertext.Length < TagLength)
-        {
-            return false;
-        }
-
-        var output = new byte[ciphertext.Length - TagLength];
         Span<byte> nonce = stackalloc byte[12];
         NextNonce(nonce);
-        try
-        {
-            if (cipher is AesGcm aes)
-            {
-                aes.Decrypt(nonce, ciphertext[..output.Length], ciphertext[output.Length..], output, associatedData);
-            }
-            else
-            {
-                ((ChaCha20Poly1305)cipher).Decrypt(nonce, ciphertext[..output.Length], ciphertext[output.Length..], output, associatedData);
-            }
-        }
-        catch (AuthenticationTagMismatchException)
+        if (!cipher.TryOpen(nonce, associatedData, ciphertext, out plaintext))
         {
             return false;
         }
 
         _sequence++;
-        plaintext = output;
         return true;
     }
 
@@ -138,7 +102,7 @@ public sealed class HpkeContext : IDisposable
         CryptographicOperations.ZeroMemory(_exporterSecret);
     }
 
-    private IDisposable Cipher => _cipher ?? throw new InvalidOperationException("An export-only HPKE context cannot Seal or Open.");
+    private AeadCipher Cipher => _cipher ?? throw new InvalidOperationException("An export-only HPKE context cannot Seal or Open.");
 
     // ComputeNonce(seq) = base_nonce XOR I2OSP(seq, Nn); the 64-bit counter is the limit this implementation enforces.
     private void NextNonce(Span<byte> nonce)
