@@ -11,6 +11,7 @@ namespace Mimi.Discovery.Benchmarks;
 /// and a gateway (setup + open), per KEM. Beside it, the bare X25519 DH from the two libraries we could use.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class HpkeBenchmarks
 {
     private static readonly byte[] Info = "message/bhttp request"u8.ToArray();
@@ -68,6 +69,7 @@ public class HpkeBenchmarks
 
 /// <summary>One X25519 Diffie-Hellman (the cost HPKE pays twice per request) in NSec and in BouncyCastle, on the same keys.</summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class HpkeX25519LibraryBenchmarks
 {
     private byte[] _private = null!;
