@@ -14,7 +14,7 @@ namespace Mimi.Discovery.Privacy.Tokens;
 public sealed record IssuerDirectoryKey(ushort TokenType, ReadOnlyMemory<byte> TokenKey, DateTimeOffset? NotBefore = null);
 
 /// <summary>An RFC 9578 §4 issuer directory.</summary>
-/// <param name="IssuerRequestUri">issuer-request-uri: where clients POST TokenRequests.</param>
+/// <param name="IssuerRequestUri">issuer-request-uri: where clients POST TokenRequests; absolute, or relative to the directory's URL.</param>
 /// <param name="TokenKeys">token-keys, in the issuer's order.</param>
 public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerDirectoryKey> TokenKeys)
 {
@@ -82,10 +82,10 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("issuer-request-uri", out var uriElement) || uriElement.ValueKind != JsonValueKind.String
-                || !Uri.TryCreate(uriElement.GetString(), UriKind.Absolute, out var uri)
+                || ParseRequestUri(uriElement.GetString()!) is not { } uri
                 || !root.TryGetProperty("token-keys", out var keysElement) || keysElement.ValueKind != JsonValueKind.Array)
             {
-                throw PrivacyPassException.Malformed("The issuer directory needs an absolute issuer-request-uri and a token-keys array.");
+                throw PrivacyPassException.Malformed("The issuer directory needs an HTTP(S) or relative issuer-request-uri and a token-keys array.");
             }
 
             var keys = new List<IssuerDirectoryKey>();
@@ -116,4 +116,12 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
             throw new PrivacyPassException(PrivacyPassError.Malformed, "The issuer directory is not valid JSON.", e);
         }
     }
+
+    // The URI is absolute or relative to the directory's own URL. A leading '/' is forced relative
+    // because on Unix .NET would otherwise read it as an absolute file: URI.
+    private static Uri? ParseRequestUri(string text) =>
+        Uri.TryCreate(text, text.StartsWith('/') ? UriKind.Relative : UriKind.RelativeOrAbsolute, out var uri)
+        && (!uri.IsAbsoluteUri || uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+            ? uri
+            : null;
 }

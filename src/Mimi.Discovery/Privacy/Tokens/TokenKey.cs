@@ -62,7 +62,7 @@ public sealed class TokenPublicKey
         RsaPublicKeyStructure rsa;
         try
         {
-            var asn1 = Asn1Object.FromByteArray(encoded.ToArray());
+            var asn1 = Asn1Object.FromByteArray(encoded.ToArray()) ?? throw PrivacyPassException.Malformed("The token key is empty.");
             spki = SubjectPublicKeyInfo.GetInstance(asn1);
             if (!asn1.GetDerEncoded().AsSpan().SequenceEqual(encoded))
             {
@@ -76,8 +76,9 @@ public sealed class TokenPublicKey
 
             rsa = RsaPublicKeyStructure.GetInstance(spki.ParsePublicKey());
         }
-        catch (Exception e) when (e is ArgumentException or InvalidCastException or IOException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is not PrivacyPassException)
         {
+            // BouncyCastle's ASN.1 layer reports bad input with many exception types; all mean the same here.
             throw new PrivacyPassException(PrivacyPassError.Malformed, "The token key is not a DER SubjectPublicKeyInfo.", e);
         }
 
