@@ -53,6 +53,8 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
         }
 
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        await writer.DisposeAsync().ConfigureAwait(false);
+        await MarkAllPendingAsync(connection, null, cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

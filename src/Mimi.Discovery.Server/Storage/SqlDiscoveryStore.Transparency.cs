@@ -197,6 +197,10 @@ internal abstract partial class SqlDiscoveryStore
         (await QueryAsync(connection, transaction, "SELECT epoch, sealed_at, prefix_root, log_root, signature FROM tx_epochs ORDER BY epoch DESC LIMIT 1", ReadEpoch, cancellationToken).ConfigureAwait(false))
         .SingleOrDefault();
 
+    /// <summary>After a bulk load: every CSI with a live mapping waits for the next seal.</summary>
+    protected static Task<int> MarkAllPendingAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, "INSERT INTO tx_pending (csi) SELECT DISTINCT csi FROM mappings WHERE statement IS NOT NULL ON CONFLICT (csi) DO NOTHING", cancellationToken);
+
     private static Task<int> MarkPendingAsync(DbConnection connection, DbTransaction transaction, string csi, CancellationToken cancellationToken) =>
         ExecuteAsync(connection, transaction, "INSERT INTO tx_pending (csi) VALUES (@csi) ON CONFLICT (csi) DO NOTHING", cancellationToken, ("csi", csi));
 

@@ -54,6 +54,7 @@ internal sealed class SqliteDiscoveryStore : SqlDiscoveryStore
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        await MarkAllPendingAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }
