@@ -5,6 +5,7 @@ using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Tokens;
 using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Verification;
 
@@ -69,11 +70,27 @@ internal static class DiscoveryApi
     private static async Task<Results<Ok<RemovalReceipt>, ProblemHttpResult>> RemoveAsync(StatementSubmission submission, MappingService mappings, CancellationToken cancellationToken) =>
         (await mappings.RemoveAsync(submission, cancellationToken).ConfigureAwait(false)).ToResult();
 
-    private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupAsync(LookupRequest request, MappingService mappings, CancellationToken cancellationToken) =>
-        (await mappings.LookupAsync(request, cancellationToken).ConfigureAwait(false)).ToResult();
+    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupAsync(LookupRequest request, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken) =>
+        GatedLookupAsync(request, context, gate, mappings, cancellationToken);
 
-    private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupOneAsync(string csi, string? service, MappingService mappings, CancellationToken cancellationToken) =>
-        (await mappings.LookupAsync(new LookupRequest([csi], service), cancellationToken).ConfigureAwait(false)).ToResult();
+    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupOneAsync(string csi, string? service, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken) =>
+        GatedLookupAsync(new LookupRequest([csi], service), context, gate, mappings, cancellationToken);
+
+    private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> GatedLookupAsync(LookupRequest request, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken)
+    {
+        var decision = await gate.AdmitAsync(context.Request.Headers.Authorization.Where(a => a is not null).Select(a => a!).ToList(), request, cancellationToken).ConfigureAwait(false);
+        if (decision.Problem is { } refused)
+        {
+            if (decision.Challenge is not null)
+            {
+                context.Response.Headers.WWWAuthenticate = decision.Challenge;
+            }
+
+            return refused.ToResult();
+        }
+
+        return (await mappings.LookupAsync(decision.Service is null ? request : request with { Service = decision.Service }, cancellationToken).ConfigureAwait(false)).ToResult();
+    }
 
     internal sealed record HealthReport(string Status);
 }

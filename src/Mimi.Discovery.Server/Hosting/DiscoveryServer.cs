@@ -5,6 +5,7 @@ using Mimi.Discovery.Server.Apis;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Tokens;
 using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Verification;
 
@@ -71,6 +72,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<DnsZoneSync>();
         builder.Services.AddHostedService<ProofJanitor>();
         builder.Services.AddSingleton<TransparencyLog>();
+        builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
         builder.Services.AddHostedService<EpochSealer>();
         builder.Services.AddHttpClient();
         builder.Services.AddOpenApi();

@@ -19,7 +19,8 @@ public static class EcVrf
     private const byte Suite = 0x01;
     private const int ChallengeLength = 16;
 
-    private static readonly X9ECParameters Curve = ECNamedCurveTable.GetByName("secp256r1");
+    // The custom curve: BouncyCastle's fixed-width P-256 field arithmetic, far faster than the generic one.
+    private static readonly X9ECParameters Curve = Org.BouncyCastle.Crypto.EC.CustomNamedCurves.GetByName("secp256r1");
 
     /// <summary>The compressed public key (33 bytes) of a 32-byte secret scalar.</summary>
     /// <exception cref="ArgumentException">The secret is not a scalar in [1, q-1].</exception>
