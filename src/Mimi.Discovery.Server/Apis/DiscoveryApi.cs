@@ -1,13 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Mimi.Discovery.Protocol;
-using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
 using Mimi.Discovery.Server.Tokens;
-using Mimi.Discovery.Server.Transparency;
-using Mimi.Discovery.Verification;
 
 namespace Mimi.Discovery.Server.Apis;
 
@@ -27,31 +23,12 @@ internal static class DiscoveryApi
         v1.MapPost("/lookup", LookupAsync).WithName("Lookup").WithTags("Lookup");
         v1.MapGet("/lookup/{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
         v1.MapTransparencyApi();
+        app.MapObliviousGateway();
         return app;
     }
 
-    private static Ok<DiscoveryMetadata> GetMetadata(HttpRequest request, DataFolder folder, ChannelRouter channels, TransparencyLog transparency, IOptions<DiscoveryOptions> options)
-    {
-        var o = options.Value;
-        var channelNames = new Dictionary<string, string>();
-        if (channels.For(Identifiers.CsiKind.Phone) is { } phone)
-        {
-            channelNames["tel"] = phone.Name;
-        }
-
-        if (channels.For(Identifiers.CsiKind.Email) is { } email)
-        {
-            channelNames["mailto"] = email.Name;
-        }
-
-        return TypedResults.Ok(new DiscoveryMetadata(
-            $"{request.Scheme}://{request.Host}/v1",
-            ["tel", "mailto"],
-            [folder.Authority.ExportCertificatePem()],
-            new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts),
-            channelNames,
-            o.Transparency ? transparency.Keys : null));
-    }
+    private static Ok<DiscoveryMetadata> GetMetadata(HttpRequest request, MetadataBuilder metadata) =>
+        TypedResults.Ok(metadata.Build($"{request.Scheme}://{request.Host}"));
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(IDiscoveryStore store, CancellationToken cancellationToken) =>
         await store.IsHealthyAsync(cancellationToken).ConfigureAwait(false)

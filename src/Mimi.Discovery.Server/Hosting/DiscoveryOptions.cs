@@ -56,6 +56,15 @@ public sealed class DiscoveryOptions
     /// <summary>Email delivery of codes; required for email CSIs outside development mode.</summary>
     public SmtpOptions? Smtp { get; set; }
 
+    /// <summary>How long a generation of Oblivious HTTP gateway keys is advertised before the next one starts.</summary>
+    public TimeSpan OhttpKeyLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long a superseded generation keeps decrypting, for clients holding its configuration.</summary>
+    public TimeSpan OhttpKeyGrace { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Sizes (bytes, ascending) encapsulated responses are padded up to, so their length does not reveal the answer.</summary>
+    public IList<int> ResponseBuckets { get; } = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
+
     /// <summary>Whether lookups are answered from the transparency log with proofs (the default); false answers from the live table without proofs.</summary>
     public bool Transparency { get; set; } = true;
 

@@ -4,6 +4,7 @@ using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Apis;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
+using Mimi.Discovery.Server.Privacy;
 using Mimi.Discovery.Server.Storage;
 using Mimi.Discovery.Server.Tokens;
 using Mimi.Discovery.Server.Transparency;
@@ -73,6 +74,9 @@ public static class DiscoveryServer
         builder.Services.AddHostedService<ProofJanitor>();
         builder.Services.AddSingleton<TransparencyLog>();
         builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
+        builder.Services.AddSingleton<OhttpKeyRing>();
+        builder.Services.AddSingleton<ObliviousGateway>();
+        builder.Services.AddSingleton<MetadataBuilder>();
         builder.Services.AddHostedService<EpochSealer>();
         builder.Services.AddHttpClient();
         builder.Services.AddOpenApi();

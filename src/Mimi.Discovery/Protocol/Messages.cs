@@ -13,13 +13,20 @@ namespace Mimi.Discovery.Protocol;
 /// <param name="Limits">Request limits clients must respect.</param>
 /// <param name="Channels">For each CSI kind, the channel that delivers proof-of-control codes.</param>
 /// <param name="Transparency">The transparency log's keys; null when the DP keeps no log.</param>
+/// <param name="Ohttp">Where the Oblivious HTTP gateway is and which key ids it holds.</param>
 public sealed record DiscoveryMetadata(
     string Api,
     IReadOnlyList<string> CsiKinds,
     IReadOnlyList<string> CredentialCas,
     DiscoveryLimits Limits,
     IReadOnlyDictionary<string, string> Channels,
-    TransparencyKeys? Transparency = null);
+    TransparencyKeys? Transparency = null,
+    ObliviousGatewayInfo? Ohttp = null);
+
+/// <summary>The DP's Oblivious HTTP gateway (RFC 9458).</summary>
+/// <param name="Gateway">The gateway resource: <c>GET</c> gives the key configurations (<c>application/ohttp-keys</c>), <c>POST</c> takes <c>message/ohttp-req</c>; relays forward to it.</param>
+/// <param name="KeyIds">Key ids of the configurations in force, newest first.</param>
+public sealed record ObliviousGatewayInfo(string Gateway, IReadOnlyList<int> KeyIds);
 
 /// <summary>The public keys a sender checks lookup proofs with.</summary>
 /// <param name="VrfKey">ECVRF-P256-SHA256-TAI public key, compressed SEC1 point, base64url.</param>

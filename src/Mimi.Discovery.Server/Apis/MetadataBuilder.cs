@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Server.Privacy;
+using Mimi.Discovery.Server.Proofs;
+using Mimi.Discovery.Server.Transparency;
+using Mimi.Discovery.Verification;
+
+namespace Mimi.Discovery.Server.Apis;
+
+/// <summary>Builds the <c>/.well-known/mimi-discovery</c> document, for the direct route and the gateway alike.</summary>
+internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IOptions<DiscoveryOptions> options)
+{
+    /// <summary>The document for a DP reached at <paramref name="origin"/> (scheme://host[:port]).</summary>
+    public DiscoveryMetadata Build(string origin)
+    {
+        var o = options.Value;
+        var channelNames = new Dictionary<string, string>();
+        if (channels.For(Identifiers.CsiKind.Phone) is { } phone)
+        {
+            channelNames["tel"] = phone.Name;
+        }
+
+        if (channels.For(Identifiers.CsiKind.Email) is { } email)
+        {
+            channelNames["mailto"] = email.Name;
+        }
+
+        return new DiscoveryMetadata(
+            origin + "/v1",
+            ["tel", "mailto"],
+            [folder.Authority.ExportCertificatePem()],
+            new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts),
+            channelNames,
+            o.Transparency ? transparency.Keys : null,
+            new ObliviousGatewayInfo(origin + "/.well-known/ohttp-gateway", ohttpKeys.KeyIds));
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Privacy.Ohttp;
+using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Apis;
+using Mimi.Discovery.Server.Hosting;
+using Mimi.Discovery.Server.Mappings;
+using Mimi.Discovery.Server.Tokens;
+
+namespace Mimi.Discovery.Server.Privacy;
+
+/// <summary>
+/// The Oblivious HTTP gateway (RFC 9458 §6): opens an encapsulated Binary HTTP request, serves it
+/// through the same lookup code as the direct routes — only lookups and the token-free metadata are
+/// reachable this way — and seals the answer, padded to a fixed size bucket so its length does not
+/// tell the relay whether anything was found. The DP sees the query but only the relay's address.
+/// </summary>
+internal sealed class ObliviousGateway(OhttpKeyRing keys, ILookupGate gate, MappingService mappings, MetadataBuilder metadata, IOptions<DiscoveryOptions> options)
+{
+    /// <summary>Media type of an encapsulated request.</summary>
+    public const string RequestMediaType = "message/ohttp-req";
+
+    /// <summary>Media type of an encapsulated response.</summary>
+    public const string ResponseMediaType = "message/ohttp-res";
+
+    /// <summary>Opens, serves and seals one request; a problem when the encapsulation itself is unusable.</summary>
+    public async Task<Outcome<byte[]>> HandleAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        OhttpGatewayRequest request;
+        try
+        {
+            request = keys.Gateway.DecapsulateRequest(body.Span);
+        }
+        catch (OhttpException e)
+        {
+            return e.Error switch
+            {
+                OhttpError.UnknownKeyId => new Problem("ohttp-key-unknown", StatusCodes.Status422UnprocessableEntity,
+                    "no gateway key has that key id (it may have expired); fetch /.well-known/ohttp-gateway and encapsulate again"),
+                OhttpError.UnsupportedSuite => new Problem("ohttp-suite-unsupported", StatusCodes.Status422UnprocessableEntity,
+                    "the key configuration does not offer that KEM, KDF and AEAD; use one it lists"),
+                OhttpError.TooLarge => new Problem("payload-too-large", StatusCodes.Status413PayloadTooLarge, e.Message),
+                OhttpError.DecryptionFailed => new Problem("ohttp-decryption-failed", StatusCodes.Status400BadRequest,
+                    "the request does not decrypt under the named key: it was altered or sealed to another key"),
+                _ => new Problem("ohttp-malformed", StatusCodes.Status400BadRequest, "not an encapsulated request: " + e.Message),
+            };
+        }
+
+        using (request)
+        {
+            BinaryHttpResponse response;
+            try
+            {
+                var inner = BinaryHttpRequest.Decode(request.Request.Span, new BinaryHttpLimits { MaxMessageLength = options.Value.MaxRequestBytes, MaxContentLength = options.Value.MaxRequestBytes });
+                response = await ServeAsync(inner, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BinaryHttpException e)
+            {
+                response = ProblemResponse(new Problem("bhttp-malformed", StatusCodes.Status400BadRequest, "the encapsulated request is not a known-length Binary HTTP request: " + e.Message));
+            }
+
+            var encoded = response.Encode();
+            return request.EncapsulateResponse(response.Encode(PaddingFor(encoded.Length)));
+        }
+    }
+
+    private async Task<BinaryHttpResponse> ServeAsync(BinaryHttpRequest inner, CancellationToken cancellationToken)
+    {
+        var path = inner.Path.Split('?', 2);
+        var query = path.Length > 1 ? Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(path[1]) : [];
+        switch (inner.Method, path[0])
+        {
+            case ("GET", "/.well-known/mimi-discovery"):
+                return Json(200, metadata.Build($"https://{inner.Authority}"), ProtocolJson.Default.DiscoveryMetadata);
+            case ("POST", "/v1/lookup"):
+                LookupRequest? request;
+                try
+                {
+                    request = JsonSerializer.Deserialize(inner.Content.Span, ProtocolJson.Default.LookupRequest);
+                }
+                catch (JsonException)
+                {
+                    request = null;
+                }
+
+                return request is null
+                    ? ProblemResponse(Problem.InvalidRequest("send {\"csis\": [\"+15551234567\", …], \"service\": \"optional-querying-service\"}"))
+                    : await LookupAsync(inner, request, cancellationToken).ConfigureAwait(false);
+            case ("GET", var p) when p.StartsWith("/v1/lookup/", StringComparison.Ordinal) && p.Length > "/v1/lookup/".Length:
+                var csi = Uri.UnescapeDataString(p["/v1/lookup/".Length..]);
+                return await LookupAsync(inner, new LookupRequest([csi], query.TryGetValue("service", out var s) ? s.ToString() : null), cancellationToken).ConfigureAwait(false);
+            default:
+                return ProblemResponse(new Problem("not-reachable-through-gateway", StatusCodes.Status404NotFound,
+                    "only lookups (POST /v1/lookup, GET /v1/lookup/{csi}) and GET /.well-known/mimi-discovery are served through the gateway"));
+        }
+    }
+
+    private async Task<BinaryHttpResponse> LookupAsync(BinaryHttpRequest inner, LookupRequest request, CancellationToken cancellationToken)
+    {
+        var authorization = inner.Headers.Where(h => h.Name.Equals("authorization", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToList();
+        var decision = await gate.AdmitAsync(authorization, request, cancellationToken).ConfigureAwait(false);
+        if (decision.Problem is { } refused)
+        {
+            var response = ProblemResponse(refused);
+            if (decision.Challenge is not null)
+            {
+                response.Headers.Add(new BinaryHttpField("www-authenticate", decision.Challenge));
+            }
+
+            return response;
+        }
+
+        var outcome = await mappings.LookupAsync(decision.Service is null ? request : request with { Service = decision.Service }, cancellationToken).ConfigureAwait(false);
+        return outcome.Problem is { } problem ? ProblemResponse(problem) : Json(200, outcome.Value!, ProtocolJson.Default.LookupResponse);
+    }
+
+    /// <summary>Zero padding that brings an encoded response to the smallest bucket that holds it.</summary>
+    private int PaddingFor(int length)
+    {
+        foreach (var bucket in options.Value.ResponseBuckets)
+        {
+            if (length <= bucket)
+            {
+                return bucket - length;
+            }
+        }
+
+        return 0;
+    }
+
+    private static BinaryHttpResponse Json<T>(int status, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string mediaType = "application/json")
+    {
+        var response = new BinaryHttpResponse(status) { Content = JsonSerializer.SerializeToUtf8Bytes(value, type) };
+        response.Headers.Add(new BinaryHttpField("content-type", mediaType));
+        return response;
+    }
+
+    private static BinaryHttpResponse ProblemResponse(Problem problem) =>
+        Json(problem.Status, new ProblemBody(Problem.TypePrefix + problem.Code, problem.Code.Replace('-', ' '), problem.Status, problem.Detail, problem.Code),
+            ProtocolJson.Default.ProblemBody, "application/problem+json");
+}
