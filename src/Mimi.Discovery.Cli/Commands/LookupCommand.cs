@@ -20,10 +20,14 @@ internal static class LookupCommand
         var asService = new Option<string?>("--as-service") { Description = "Look up on behalf of this querying service (audiences are matched against it)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var trust = Cli.TrustOption();
-        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca };
+        var relay = new Option<string?>("--relay") { Description = "Send the lookup through this Oblivious HTTP relay (https:// URL): the DP does not learn who asks." };
+        var relayCa = new Option<FileInfo?>("--relay-ca") { Description = "PEM certificate to trust for the relay's TLS." };
+        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca, relay, relayCa };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var client = result.GetValue(relay) is { } relayUrl
+                ? await Cli.ConnectThroughRelayAsync(result.GetValue(dp)!, result.GetValue(ca), relayUrl, result.GetValue(relayCa), cancellationToken).ConfigureAwait(false)
+                : Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
             var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
 
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);

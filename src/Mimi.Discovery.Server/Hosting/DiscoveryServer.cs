@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Apis;
 using Mimi.Discovery.Server.Mappings;
-using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Privacy;
+using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
 using Mimi.Discovery.Server.Tokens;
 using Mimi.Discovery.Server.Transparency;
@@ -89,6 +89,7 @@ public static class DiscoveryServer
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());
+        app.UseAccessLog();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();

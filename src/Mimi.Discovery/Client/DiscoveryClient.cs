@@ -17,6 +17,9 @@ namespace Mimi.Discovery.Client;
 /// <remarks>The <see cref="HttpClient"/>'s <c>BaseAddress</c> is the DP's origin, e.g. <c>https://dp.example/</c>.</remarks>
 public sealed class DiscoveryClient(HttpClient http)
 {
+    /// <summary>The DP's origin this client talks to.</summary>
+    public Uri? BaseAddress => http.BaseAddress;
+
     /// <summary>Fetches the DP's metadata.</summary>
     /// <exception cref="DiscoveryException">The DP refused or could not be reached.</exception>
     public Task<DiscoveryMetadata> GetMetadataAsync(CancellationToken cancellationToken = default) =>
