@@ -34,8 +34,12 @@ for _ in $(seq 1 3600); do
   curl -sf --cacert "$data/tls.crt" "https://127.0.0.1:$port/v1/lookup/$(printf %s "$last" | sed 's/+/%2B/')" | grep -q '"result":"found"' && break
   sleep 1
 done
-sealing=$(awk '/TransparencyLog\[400\]/ {t=$1; getline; if (match($0, /Sealed epoch [0-9]+ with ([0-9]+)/, m)) { split(t, h, ":"); s=h[1]*3600+h[2]*60+h[3]; if (!first) {first=s; firstn=m[1]} else {labels+=m[1]; lasts=s; k++} } }
-  END { if (lasts > first) printf "epochs_after_first=%d labels=%d seconds=%.1f labels_per_s=%.0f", k, labels, lasts-first, labels/(lasts-first); else print "one epoch only: use a larger N" }' "$work/with-proofs.log")
+# Each seal logs "HH:mm:ss.fff info: …TransparencyLog[400]" then "Sealed epoch E with K label change(s)".
+sealing=$(awk '/TransparencyLog\[400\]/ { split($1, h, ":"); t = h[1] * 3600 + h[2] * 60 + h[3]; getline
+    for (i = 1; i <= NF; i++) if ($i == "with") k = $(i + 1)
+    if (!seen) { seen = 1; first = t } else { labels += k; last = t; epochs++ } }
+  END { if (last > first) printf "epochs_after_first=%d labels=%d seconds=%.1f labels_per_s=%.0f", epochs, labels, last - first, labels / (last - first)
+        else print "one epoch only: use a larger N" }' "$work/with-proofs.log")
 echo "sealing n=$n $sealing"
 
 # 2. Lookups with proofs, then without, on the same database.
