@@ -33,7 +33,10 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
             {
                 try
                 {
-                    await log.SealAsync(stoppingToken).ConfigureAwait(false);
+                    // A backlog (a bulk load, a burst) is sealed batch after batch without waiting.
+                    while (await log.SealAsync(stoppingToken).ConfigureAwait(false) is not null && log.BacklogLikely)
+                    {
+                    }
                 }
                 catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
                 {

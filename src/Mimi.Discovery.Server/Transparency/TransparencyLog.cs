@@ -48,6 +48,9 @@ internal sealed partial class TransparencyLog : IDisposable
     /// <summary>The latest epoch this process has loaded or sealed.</summary>
     public long Epoch => _current.Epoch;
 
+    /// <summary>Whether the last seal took a full batch, so more CSIs are likely pending.</summary>
+    public bool BacklogLikely { get; private set; }
+
     /// <summary>The current signed tree head, or null before the first epoch.</summary>
     public SignedTreeHead? Head => _current.Head;
 
@@ -85,6 +88,7 @@ internal sealed partial class TransparencyLog : IDisposable
                         return null;
                     }
 
+                    BacklogLikely = input.Csis.Count >= _options.EpochMaxBatch;
                     (var plan, next) = Plan(input, now);
                     return plan;
                 }, cancellationToken).ConfigureAwait(false);
