@@ -176,6 +176,40 @@ public sealed class WalkthroughTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Transparency_LookupIsComplete_OwnerMonitors_AuditorAudits()
+    {
+        Assert.Equal(0, (await RunAsync("bob", true, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "wire,account=@bob")).Exit);
+
+        var lookup = await RunAsync("sender", null, "lookup", Csi, "--dp", _dp, "--ca", Ca);
+        Assert.Equal(0, lookup.Exit);
+        Assert.Contains("complete (epoch", lookup.Out, StringComparison.Ordinal);
+
+        var monitor = await RunAsync("bob", null, "monitor", Csi, "--dp", _dp, "--ca", Ca);
+        Assert.True(monitor.Exit == 0, monitor.Out + monitor.Err);
+        Assert.Contains("you", monitor.Out, StringComparison.Ordinal);
+
+        // Someone who does not hold Bob's key sees a version signed by a stranger.
+        var stranger = Path.Combine(_work, "stranger.pem");
+        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            await File.WriteAllTextAsync(stranger, key.ExportSubjectPublicKeyInfoPem());
+        }
+
+        var foreign = await RunAsync("sender", null, "monitor", Csi, "--dp", _dp, "--ca", Ca, "--key", stranger);
+        Assert.Equal(3, foreign.Exit);
+        Assert.Contains("violation", foreign.Err, StringComparison.Ordinal);
+
+        var state = Path.Combine(_work, "audit.json");
+        var audit = await RunAsync("auditor", null, "audit", "--dp", _dp, "--ca", Ca, "--state", state);
+        Assert.True(audit.Exit == 0, audit.Out + audit.Err);
+        Assert.Contains("audited epochs 1..", audit.Out, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync("bob", false, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "signal")).Exit);
+        var again = await RunAsync("auditor", null, "audit", "--dp", _dp, "--ca", Ca, "--state", state);
+        Assert.True(again.Exit == 0, again.Out + again.Err);
+        Assert.DoesNotContain("audited epochs 1..", again.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Register_WrongCode_FailsWithOneLineAndPublishesNothing()
     {
         var before = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox).Length : 0;
