@@ -127,65 +127,43 @@ internal sealed partial class MappingService(
 
         var parsed = queries.Select(q => CsiParser.Parse(q)).ToList();
         var csis = parsed.Where(p => p.Success).Select(p => p.Csi!.Uri).Distinct(StringComparer.Ordinal).ToList();
-        if (options.Value.Transparency)
+        if (!options.Value.Transparency)
         {
-            return await CommittedLookupAsync(queries, parsed, csis, request, cancellationToken).ConfigureAwait(false);
-        }
-
-        var rows = await store.LookupAsync(csis, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
-
-        var results = new List<LookupResult>(queries.Count);
-        for (var i = 0; i < queries.Count; i++)
-        {
-            if (!parsed[i].Success)
+            var rows = await store.LookupAsync(csis, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
+            return new LookupResponse(Results(queries, parsed, csi =>
             {
-                results.Add(new LookupResult(queries[i], null, LookupResultKinds.Invalid, [], parsed[i].Reason));
-                continue;
-            }
-
-            var csi = parsed[i].Csi!.Uri;
-            var visible = rows[csi].Where(r => Admits(r, request.Service)).ToList();
-            var kind = visible.Count == 0 ? LookupResultKinds.None
-                : visible.All(r => r.OptOut) ? LookupResultKinds.OptedOut
-                : LookupResultKinds.Found;
-            results.Add(new LookupResult(queries[i], csi, kind, visible.Select(r => r.Statement!).ToList()));
+                var visible = rows[csi].Where(r => Admits(r, request.Service)).ToList();
+                var kind = visible.Count == 0 ? LookupResultKinds.None
+                    : visible.All(r => r.OptOut) ? LookupResultKinds.OptedOut
+                    : LookupResultKinds.Found;
+                return new LookupResult("", csi, kind, visible.Select(r => r.Statement!).ToList());
+            }));
         }
 
-        return new LookupResponse(results);
-    }
-
-    /// <summary>
-    /// A lookup answered from what the transparency log committed at its latest epoch, with the
-    /// proofs that let the sender check the set is exactly that.
-    /// </summary>
-    private async Task<Outcome<LookupResponse>> CommittedLookupAsync(IReadOnlyList<string> queries, List<CsiParseResult> parsed, List<string> csis, LookupRequest request, CancellationToken cancellationToken)
-    {
+        // Answered from what the transparency log committed at its latest epoch, with the proofs
+        // that let the sender check the set is exactly that.
         var proven = await transparency.ProveAsync(csis, request.Service, request.KnownTreeSize, cancellationToken).ConfigureAwait(false);
         if (proven is not { } p)
         {
             return new Problem("log-not-ready", StatusCodes.Status503ServiceUnavailable, "the transparency log has no epoch yet; try again in a moment");
         }
 
-        var results = new List<LookupResult>(queries.Count);
-        for (var i = 0; i < queries.Count; i++)
+        return new LookupResponse(Results(queries, parsed, csi =>
         {
-            if (!parsed[i].Success)
-            {
-                results.Add(new LookupResult(queries[i], null, LookupResultKinds.Invalid, [], parsed[i].Reason));
-                continue;
-            }
-
-            var csi = parsed[i].Csi!.Uri;
             var labels = p.Labels[csi];
             var statements = labels.SelectMany(l => l.Statements ?? []).ToList();
             var kind = statements.Count == 0 ? LookupResultKinds.None
                 : statements.All(IsOptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
-            results.Add(new LookupResult(queries[i], csi, kind, statements, Labels: labels));
-        }
-
-        return new LookupResponse(results, p.Epoch);
+            return new LookupResult("", csi, kind, statements, Labels: labels);
+        }), p.Epoch);
     }
+
+    /// <summary>One result per query in request order: invalid ones say why, valid ones come from <paramref name="answer"/>.</summary>
+    private static List<LookupResult> Results(IReadOnlyList<string> queries, List<CsiParseResult> parsed, Func<string, LookupResult> answer) =>
+        queries.Select((query, i) => parsed[i].Success
+            ? answer(parsed[i].Csi!.Uri) with { Query = query }
+            : new LookupResult(query, null, LookupResultKinds.Invalid, [], parsed[i].Reason)).ToList();
 
     /// <summary>The epoch a change just made is (or will be) visible in: sealed at once when the interval is zero.</summary>
     private async Task<long> EpochOfChangeAsync(CancellationToken cancellationToken) =>

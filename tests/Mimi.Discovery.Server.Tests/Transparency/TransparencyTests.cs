@@ -229,6 +229,21 @@ public sealed class TransparencyTests : IAsyncLifetime
         Assert.Contains(rolledBack.Violations, v => v.Contains("went back", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task TransparencyOff_AnswersFromTheLiveTableWithoutProofsOrKeys()
+    {
+        await using var plain = await DpHost.StartAsync(o => o.Transparency = false);
+        var bob = await plain.RegisterAsync(Bob);
+        await plain.Client.PublishAsync(bob.Sign(1));
+
+        var response = await plain.Client.LookupRawAsync([Bob, "nope"]);
+        Assert.Equal(LookupResultKinds.Found, response.Results[0].Result);
+        Assert.Null(response.Results[0].Labels);
+        Assert.Equal(LookupResultKinds.Invalid, response.Results[1].Result);
+        Assert.Null(response.Transparency);
+        Assert.Null((await plain.Client.GetMetadataAsync()).Transparency);
+    }
+
     /// <summary>Flips one commitment in every epoch-changes answer.</summary>
     private sealed class Tamper(HttpMessageHandler inner) : DelegatingHandler(inner)
     {
