@@ -4,6 +4,7 @@ using Mimi.Discovery.Cli.Commands;
 var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI discovery mappings.")
 {
     ServeCommand.Create(),
+    RelayCommand.Create(),
     RegisterCommand.Create(),
     LookupCommand.Create(),
     ResolveCommand.Create(),

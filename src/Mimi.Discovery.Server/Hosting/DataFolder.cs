@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mimi.Discovery.Credentials;
@@ -112,32 +111,7 @@ internal sealed class DataFolder
 
     /// <summary>Loads the HTTPS certificate: the configured one, or the generated localhost one.</summary>
     public X509Certificate2 LoadTlsCertificate(string? certificatePath, string? keyPath) =>
-        X509Certificate2.CreateFromPemFile(certificatePath ?? TlsCertificatePath, keyPath ?? (certificatePath is null ? TlsKeyPath : null));
+        TlsCertificateFiles.Load(certificatePath, keyPath, TlsCertificatePath, TlsKeyPath);
 
-    private void EnsureTlsCertificate(TimeProvider time)
-    {
-        var now = time.GetUtcNow();
-        if (File.Exists(TlsCertificatePath) && File.Exists(TlsKeyPath))
-        {
-            using var existing = X509Certificate2.CreateFromPem(File.ReadAllText(TlsCertificatePath));
-            if (existing.NotAfter.ToUniversalTime() > now.UtcDateTime.AddDays(7))
-            {
-                return;
-            }
-        }
-
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName("localhost");
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddIpAddress(IPAddress.IPv6Loopback);
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
-        PrivateFile.Write(TlsKeyPath, key.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(TlsCertificatePath, certificate.ExportCertificatePem());
-    }
+    private void EnsureTlsCertificate(TimeProvider time) => TlsCertificateFiles.EnsureLocalhost(TlsCertificatePath, TlsKeyPath, time);
 }
