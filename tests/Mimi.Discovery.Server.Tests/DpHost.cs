@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Mimi.Discovery.Client;
 using Mimi.Discovery.Credentials;
@@ -39,11 +40,15 @@ internal sealed class DpHost : IAsyncDisposable
 
     public string OutboxDirectory => Path.Combine(DataDirectory, "outbox");
 
-    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null)
+    /// <param name="configure">Option overrides.</param>
+    /// <param name="database">A PostgreSQL connection string; SQLite in the data folder when null.</param>
+    /// <param name="logs">When given, receives every log line at every level (the console still shows warnings only).</param>
+    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null, Relay.LogCapture? logs = null)
     {
         var data = Directory.CreateTempSubdirectory("mimi-dp-").FullName;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0", "--Logging:LogLevel:Default=Warning"], o =>
+        string[] levels = logs is null ? ["--Logging:LogLevel:Default=Warning"] : ["--Logging:LogLevel:Default=Debug", "--Logging:Console:LogLevel:Default=Warning"];
+        var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0", .. levels], o =>
         {
             o.DataDirectory = data;
             o.Dev = true;
@@ -51,6 +56,11 @@ internal sealed class DpHost : IAsyncDisposable
             configure?.Invoke(o);
             data = o.DataDirectory;
         }, time).ConfigureAwait(false);
+        if (logs is not null)
+        {
+            app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(logs);
+        }
+
         await app.StartAsync().ConfigureAwait(false);
         return new DpHost(app, data, time);
     }
