@@ -210,6 +210,42 @@ public sealed class WalkthroughTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lookup_ThroughTheRelay_IsVerifiedAndComplete()
+    {
+        Assert.Equal(0, (await RunAsync("bob", true, "register", Csi, "--dp", _dp, "--ca", Ca, "--service", "wire,account=@bob")).Exit);
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var relayData = Path.Combine(_work, "relay-data");
+        using var relay = Start("unused", "relay", "--gateway", _dp + "/.well-known/ohttp-gateway", "--gateway-ca", Ca, "--urls", $"https://127.0.0.1:{port}", "--data", relayData);
+        try
+        {
+            string? line;
+            while ((line = await relay.StandardError.ReadLineAsync(TestContext.Current.CancellationToken)) is not null && !line.StartsWith("Oblivious relay on ", StringComparison.Ordinal))
+            {
+            }
+
+            var lookup = await RunAsync("sender", null, "lookup", Csi, "--dp", _dp, "--ca", Ca, "--relay", $"https://127.0.0.1:{port}/", "--relay-ca", Path.Combine(relayData, "tls.crt"));
+            Assert.True(lookup.Exit == 0, lookup.Out + lookup.Err);
+            Assert.Contains("@bob", lookup.Out, StringComparison.Ordinal);
+            Assert.Contains("complete (epoch", lookup.Out, StringComparison.Ordinal);
+
+            var badRelay = await RunAsync("sender", null, "lookup", Csi, "--dp", _dp, "--ca", Ca, "--relay", "http://127.0.0.1:1/");
+            Assert.Equal(2, badRelay.Exit);
+            Assert.Contains("--relay", badRelay.Err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            relay.Kill(entireProcessTree: true);
+            await relay.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Register_WrongCode_FailsWithOneLineAndPublishesNothing()
     {
         var before = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox).Length : 0;
