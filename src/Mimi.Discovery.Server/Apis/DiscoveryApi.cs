@@ -50,7 +50,8 @@ internal static class DiscoveryApi
             [folder.Authority.ExportCertificatePem()],
             new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts),
             channelNames,
-            o.Transparency ? transparency.Keys : null));
+            o.Transparency ? transparency.Keys : null,
+            new TokenSettings($"{request.Scheme}://{request.Host}{TokenService.DirectoryPath}", o.TokensRequired, o.TokenIssuerName!)));
     }
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(IDiscoveryStore store, CancellationToken cancellationToken) =>

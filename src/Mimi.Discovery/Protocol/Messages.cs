@@ -13,13 +13,21 @@ namespace Mimi.Discovery.Protocol;
 /// <param name="Limits">Request limits clients must respect.</param>
 /// <param name="Channels">For each CSI kind, the channel that delivers proof-of-control codes.</param>
 /// <param name="Transparency">The transparency log's keys; null when the DP keeps no log.</param>
+/// <param name="Tokens">Where to obtain Privacy Pass tokens for lookups, and whether lookups require them.</param>
 public sealed record DiscoveryMetadata(
     string Api,
     IReadOnlyList<string> CsiKinds,
     IReadOnlyList<string> CredentialCas,
     DiscoveryLimits Limits,
     IReadOnlyDictionary<string, string> Channels,
-    TransparencyKeys? Transparency = null);
+    TransparencyKeys? Transparency = null,
+    TokenSettings? Tokens = null);
+
+/// <summary>The DP's Privacy Pass issuer (docs/protocol.md §10, "How this DP uses tokens").</summary>
+/// <param name="Directory">Absolute URL of the RFC 9578 §4 issuer directory.</param>
+/// <param name="Required">Whether a lookup must redeem one token per distinct valid CSI.</param>
+/// <param name="IssuerName">The issuer and origin name in the TokenChallenge the DP accepts tokens for.</param>
+public sealed record TokenSettings(string Directory, bool Required, string IssuerName);
 
 /// <summary>The public keys a sender checks lookup proofs with.</summary>
 /// <param name="VrfKey">ECVRF-P256-SHA256-TAI public key, compressed SEC1 point, base64url.</param>
