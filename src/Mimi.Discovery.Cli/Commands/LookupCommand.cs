@@ -20,14 +20,17 @@ internal static class LookupCommand
         var asService = new Option<string?>("--as-service") { Description = "Look up on behalf of this querying service (audiences are matched against it)." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var trust = Cli.TrustOption();
-        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca };
+        var tokenAccount = TokensCommand.AccountOption();
+        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca, tokenAccount };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            var (client, tokenService) = result.GetValue(tokenAccount) is { } account
+                ? await TokensCommand.ConnectWithTokensAsync(result.GetValue(dp)!, result.GetValue(ca), account, cancellationToken).ConfigureAwait(false)
+                : (Cli.Connect(result.GetValue(dp)!, result.GetValue(ca)), null);
             var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
 
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
-            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService), transparency, cancellationToken).ConfigureAwait(false);
+            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService) ?? tokenService, transparency, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));
