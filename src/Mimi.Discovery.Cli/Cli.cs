@@ -94,27 +94,36 @@ internal static class Cli
     }
 
     /// <summary>
-    /// A client whose requests reach the DP only through an Oblivious HTTP relay: the gateway's key
-    /// configuration is fetched from the DP directly once (it is public), then every request is
-    /// sealed to it and posted to <paramref name="relay"/>.
+    /// A DP client, optionally reaching the DP only through an Oblivious HTTP relay (the gateway's
+    /// key configuration is fetched from the DP directly once: it is public) and optionally paying
+    /// for lookups with Privacy Pass tokens of <paramref name="tokens"/>.
     /// </summary>
-    public static async Task<DiscoveryClient> ConnectThroughRelayAsync(string dp, FileInfo? ca, string relay, FileInfo? relayCa, CancellationToken cancellationToken)
+    public static async Task<DiscoveryClient> ConnectAsync(string dp, FileInfo? ca, string? relay, FileInfo? relayCa, TokenClient? tokens, CancellationToken cancellationToken)
     {
-        if (!Uri.TryCreate(relay, UriKind.Absolute, out var relayUri) || relayUri.Scheme != Uri.UriSchemeHttps)
-        {
-            throw new UsageException($"--relay '{relay}' is not an https:// URL");
-        }
-
-        if (relayCa is { Exists: false })
-        {
-            throw new UsageException($"--relay-ca {relayCa.FullName} does not exist");
-        }
-
         var direct = Connect(dp, ca);
-        using var keyClient = new HttpClient(TlsTrust.CreateHandler(ca is null ? null : TlsTrust.LoadRoots(ca.FullName))) { BaseAddress = direct.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        var key = await ObliviousHttpHandler.FetchKeyAsync(keyClient, cancellationToken).ConfigureAwait(false);
-        var transport = TlsTrust.CreateHandler(relayCa is null ? null : TlsTrust.LoadRoots(relayCa.FullName));
-        return new DiscoveryClient(new HttpClient(new ObliviousHttpHandler(relayUri, key, transport)) { BaseAddress = direct.BaseAddress, Timeout = TimeSpan.FromSeconds(30) });
+        HttpMessageHandler handler = TlsTrust.CreateHandler(ca is null ? null : TlsTrust.LoadRoots(ca.FullName));
+        if (relay is not null)
+        {
+            if (!Uri.TryCreate(relay, UriKind.Absolute, out var relayUri) || relayUri.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new UsageException($"--relay '{relay}' is not an https:// URL");
+            }
+
+            if (relayCa is { Exists: false })
+            {
+                throw new UsageException($"--relay-ca {relayCa.FullName} does not exist");
+            }
+
+            var key = await ObliviousHttpHandler.FetchKeyAsync(direct.Http, cancellationToken).ConfigureAwait(false);
+            handler = new ObliviousHttpHandler(relayUri, key, TlsTrust.CreateHandler(relayCa is null ? null : TlsTrust.LoadRoots(relayCa.FullName)));
+        }
+
+        if (tokens is not null)
+        {
+            handler = new PrivateTokenHandler(tokens, handler);
+        }
+
+        return new DiscoveryClient(new HttpClient(handler) { BaseAddress = direct.BaseAddress, Timeout = TimeSpan.FromSeconds(30) });
     }
 
     /// <summary>Reads HOST:PORT or HOST (port 53); null means the system's first configured name server.</summary>

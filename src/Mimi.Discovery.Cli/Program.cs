@@ -13,6 +13,8 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     TransparencyCommands.Monitor(),
     TransparencyCommands.Audit(),
     DemoCommand.Create(),
+    AccountsCommand.Create(),
+    TokensCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -22,16 +22,19 @@ internal static class LookupCommand
         var trust = Cli.TrustOption();
         var relay = new Option<string?>("--relay") { Description = "Send the lookup through this Oblivious HTTP relay (https:// URL): the DP does not learn who asks." };
         var relayCa = new Option<FileInfo?>("--relay-ca") { Description = "PEM certificate to trust for the relay's TLS." };
-        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca, relay, relayCa };
+        var tokenAccount = TokensCommand.AccountOption();
+        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca, relay, relayCa, tokenAccount };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            var client = result.GetValue(relay) is { } relayUrl
-                ? await Cli.ConnectThroughRelayAsync(result.GetValue(dp)!, result.GetValue(ca), relayUrl, result.GetValue(relayCa), cancellationToken).ConfigureAwait(false)
-                : Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            // Tokens are obtained from the DP directly (per account); lookups then pay with them,
+            // through the relay when one is named, so the DP cannot tie a lookup to the account.
+            using var tokens = result.GetValue(tokenAccount) is { } account ? TokensCommand.TokenClientFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
+            var tokenService = tokens is null ? null : (await tokens.GetBalanceAsync(cancellationToken).ConfigureAwait(false)).Service;
+            var client = await Cli.ConnectAsync(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), tokens, cancellationToken).ConfigureAwait(false);
             var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
 
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
-            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService), transparency, cancellationToken).ConfigureAwait(false);
+            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService) ?? tokenService, transparency, cancellationToken).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));

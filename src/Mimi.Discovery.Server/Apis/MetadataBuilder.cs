@@ -3,6 +3,7 @@ using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Privacy;
 using Mimi.Discovery.Server.Proofs;
+using Mimi.Discovery.Server.Tokens;
 using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Verification;
 
@@ -33,6 +34,7 @@ internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels,
             new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts),
             channelNames,
             o.Transparency ? transparency.Keys : null,
-            new ObliviousGatewayInfo(origin + "/.well-known/ohttp-gateway", ohttpKeys.KeyIds));
+            new ObliviousGatewayInfo(origin + "/.well-known/ohttp-gateway", ohttpKeys.KeyIds),
+            new TokenSettings(origin + TokenService.DirectoryPath, o.TokensRequired, o.TokenIssuerName!));
     }
 }

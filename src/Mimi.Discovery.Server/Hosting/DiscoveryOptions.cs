@@ -77,6 +77,24 @@ public sealed class DiscoveryOptions
     /// <summary>Most CSIs one epoch takes; the rest wait for the next.</summary>
     public int EpochMaxBatch { get; set; } = 10_000;
 
+    /// <summary>Whether a lookup must redeem Privacy Pass tokens, one per distinct valid CSI. Unset: true, or false with <c>--dev</c>.</summary>
+    public bool? RequireTokens { get; set; }
+
+    /// <summary>Whether tokens are required, as in force.</summary>
+    internal bool TokensRequired => RequireTokens ?? !Dev;
+
+    /// <summary>How long one issuer key signs tokens before the next epoch's key takes over.</summary>
+    public TimeSpan TokenKeyEpoch { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Epochs after its own during which a key's tokens still redeem.</summary>
+    public int TokenKeyGraceEpochs { get; set; } = 1;
+
+    /// <summary>
+    /// The issuer and origin name in this DP's TokenChallenge; every DP process behind one name must
+    /// agree on it. Unset: the host of the first listening URL (<c>localhost</c> for a wildcard).
+    /// </summary>
+    public string? TokenIssuerName { get; set; }
+
     /// <summary>SMS delivery of codes through an HTTP gateway; required for phone CSIs outside development mode.</summary>
     public SmsGatewayOptions? Sms { get; set; }
 

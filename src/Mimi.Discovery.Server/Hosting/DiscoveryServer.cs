@@ -43,6 +43,7 @@ public static class DiscoveryServer
         builder.WebHost.UseUrls(urls);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
+        options.TokenIssuerName ??= IssuerNameFrom(urls[0]);
         time ??= TimeProvider.System;
         var folder = DataFolder.Open(options.DataDirectory, options.Name, time);
         var tls = folder.LoadTlsCertificate(options.TlsCertificate, options.TlsKey);
@@ -73,7 +74,17 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<DnsZoneSync>();
         builder.Services.AddHostedService<ProofJanitor>();
         builder.Services.AddSingleton<TransparencyLog>();
-        builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
+        builder.Services.AddSingleton<IssuerKeyRing>();
+        builder.Services.AddSingleton<TokenService>();
+        builder.Services.AddHostedService<TokenJanitor>();
+        if (options.TokensRequired)
+        {
+            builder.Services.AddSingleton<ILookupGate, PrivacyPassGate>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
+        }
         builder.Services.AddSingleton<OhttpKeyRing>();
         builder.Services.AddSingleton<ObliviousGateway>();
         builder.Services.AddSingleton<MetadataBuilder>();
@@ -94,7 +105,15 @@ public static class DiscoveryServer
         app.UseStatusCodePages();
         app.MapOpenApi();
         app.MapDiscoveryApi();
+        app.MapTokenApi();
         return app;
+    }
+
+    // The TokenChallenge's issuer and origin name when none is configured: the listening host.
+    private static string IssuerNameFrom(string url)
+    {
+        var host = new Uri(url.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal)).Host;
+        return host is "0.0.0.0" or "[::]" ? "localhost" : host;
     }
 }
 

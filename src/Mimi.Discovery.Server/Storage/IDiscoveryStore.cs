@@ -150,7 +150,73 @@ internal interface IDiscoveryStore
 
     /// <summary>A label and its versions sealed up to <paramref name="epoch"/>.</summary>
     Task<(StoredLabel? Label, IReadOnlyList<VersionRow> Versions)> GetHistoryAsync(string csi, string scope, long epoch, CancellationToken cancellationToken);
+
+    /// <summary>Creates a token account; false when the name or key hash is taken.</summary>
+    Task<bool> CreateAccountAsync(TokenAccount account, CancellationToken cancellationToken);
+
+    /// <summary>Every token account, by name.</summary>
+    Task<IReadOnlyList<TokenAccount>> ListAccountsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The account whose API key hashes to <paramref name="keyHash"/>.</summary>
+    Task<TokenAccount?> GetAccountAsync(string keyHash, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a token account; false when there is none of that name.</summary>
+    Task<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Counts one token against the account's quota for the window containing <paramref name="now"/>
+    /// (Unix seconds), atomically: concurrent callers in any process never take more than the quota.
+    /// </summary>
+    Task<(QuotaOutcome Outcome, TokenAccount? Account)> TakeQuotaAsync(string keyHash, long now, CancellationToken cancellationToken);
+
+    /// <summary>Gives back one token taken in the window starting at <paramref name="windowStart"/> (issuance failed after the count).</summary>
+    Task ReturnQuotaAsync(string keyHash, long windowStart, CancellationToken cancellationToken);
+
+    /// <summary>Marks every nonce spent in one transaction; false, spending none, when any was spent already.</summary>
+    Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken);
+
+    /// <summary>Deletes spent nonces whose key is past its grace period at <paramref name="now"/>.</summary>
+    Task<int> PurgeSpentTokensAsync(long now, CancellationToken cancellationToken);
 }
+
+/// <summary>An account allowed to obtain Privacy Pass tokens: only a hash of its API key is stored.</summary>
+internal sealed record TokenAccount
+{
+    public required string Name { get; init; }
+
+    /// <summary>SHA-256 of the key's 32 secret bytes, lowercase hex.</summary>
+    public required string KeyHash { get; init; }
+
+    /// <summary>The sponsoring service; null for a person (tokens under the general key).</summary>
+    public required string? Service { get; init; }
+
+    /// <summary>Tokens per window.</summary>
+    public required long Quota { get; init; }
+
+    public required long WindowSeconds { get; init; }
+
+    public required long CreatedAt { get; init; }
+
+    /// <summary>Start of the window <see cref="Used"/> counts in (Unix seconds; windows are aligned to multiples of their length).</summary>
+    public long WindowStart { get; init; }
+
+    public long Used { get; init; }
+
+    /// <summary>Tokens used in the window containing <paramref name="now"/>.</summary>
+    public long UsedAt(long now) => WindowStart == CurrentWindow(now) ? Used : 0;
+
+    public long CurrentWindow(long now) => now - (now % WindowSeconds);
+}
+
+internal enum QuotaOutcome
+{
+    Taken,
+    Exhausted,
+    UnknownAccount,
+}
+
+/// <summary>A redeemed token's nonce (base64url) and when its key leaves the grace period.</summary>
+internal sealed record SpentToken(string Nonce, long ExpiresAt);
 
 /// <summary>A sealed epoch: its number, seal time (ms), prefix-tree root, log root and tree-head signature (base64url).</summary>
 internal sealed record StoredEpoch(long Epoch, long SealedAt, string PrefixRoot, string LogRoot, string Signature);

@@ -53,6 +53,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         CREATE INDEX proofs_by_time ON proofs (created_at);
         """,
         TransparencySchema,
+        TokenSchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);

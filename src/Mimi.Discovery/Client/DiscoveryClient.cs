@@ -20,6 +20,9 @@ public sealed class DiscoveryClient(HttpClient http)
     /// <summary>The DP's origin this client talks to.</summary>
     public Uri? BaseAddress => http.BaseAddress;
 
+    /// <summary>The HTTP client underneath, for other calls to the same DP (e.g. fetching gateway keys or tokens).</summary>
+    public HttpClient Http => http;
+
     /// <summary>Fetches the DP's metadata.</summary>
     /// <exception cref="DiscoveryException">The DP refused or could not be reached.</exception>
     public Task<DiscoveryMetadata> GetMetadataAsync(CancellationToken cancellationToken = default) =>

@@ -14,6 +14,7 @@ namespace Mimi.Discovery.Protocol;
 /// <param name="Channels">For each CSI kind, the channel that delivers proof-of-control codes.</param>
 /// <param name="Transparency">The transparency log's keys; null when the DP keeps no log.</param>
 /// <param name="Ohttp">Where the Oblivious HTTP gateway is and which key ids it holds.</param>
+/// <param name="Tokens">Where to obtain Privacy Pass tokens for lookups, and whether lookups require them.</param>
 public sealed record DiscoveryMetadata(
     string Api,
     IReadOnlyList<string> CsiKinds,
@@ -21,12 +22,19 @@ public sealed record DiscoveryMetadata(
     DiscoveryLimits Limits,
     IReadOnlyDictionary<string, string> Channels,
     TransparencyKeys? Transparency = null,
-    ObliviousGatewayInfo? Ohttp = null);
+    ObliviousGatewayInfo? Ohttp = null,
+    TokenSettings? Tokens = null);
 
 /// <summary>The DP's Oblivious HTTP gateway (RFC 9458).</summary>
 /// <param name="Gateway">The gateway resource: <c>GET</c> gives the key configurations (<c>application/ohttp-keys</c>), <c>POST</c> takes <c>message/ohttp-req</c>; relays forward to it.</param>
 /// <param name="KeyIds">Key ids of the configurations in force, newest first.</param>
 public sealed record ObliviousGatewayInfo(string Gateway, IReadOnlyList<int> KeyIds);
+
+/// <summary>The DP's Privacy Pass issuer (docs/protocol.md §10, "How this DP uses tokens").</summary>
+/// <param name="Directory">Absolute URL of the RFC 9578 §4 issuer directory.</param>
+/// <param name="Required">Whether a lookup must redeem one token per distinct valid CSI.</param>
+/// <param name="IssuerName">The issuer and origin name in the TokenChallenge the DP accepts tokens for.</param>
+public sealed record TokenSettings(string Directory, bool Required, string IssuerName);
 
 /// <summary>The public keys a sender checks lookup proofs with.</summary>
 /// <param name="VrfKey">ECVRF-P256-SHA256-TAI public key, compressed SEC1 point, base64url.</param>

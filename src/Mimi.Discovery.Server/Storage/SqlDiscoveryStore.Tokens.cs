@@ -1,0 +1,131 @@
+using System.Data.Common;
+
+namespace Mimi.Discovery.Server.Storage;
+
+/// <summary>
+/// Privacy Pass storage (docs/protocol.md §10, "How this DP uses tokens"): token accounts with a
+/// quota counted per fixed window, and the nonces of redeemed tokens. The quota is taken by one
+/// conditional <c>UPDATE … RETURNING</c>, which PostgreSQL re-checks on the locked row, so
+/// concurrent issuance from several DP processes never exceeds it. Spent nonces are inserted in one
+/// transaction under a primary key; a request with any nonce already present spends none.
+/// </summary>
+internal abstract partial class SqlDiscoveryStore
+{
+    private const string TokenSchema = """
+        CREATE TABLE token_accounts (
+            name TEXT PRIMARY KEY,
+            key_hash TEXT NOT NULL UNIQUE,
+            service TEXT NULL,
+            quota BIGINT NOT NULL,
+            window_seconds BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            window_start BIGINT NOT NULL DEFAULT 0,
+            used BIGINT NOT NULL DEFAULT 0
+        );
+        CREATE TABLE token_spent (
+            nonce TEXT PRIMARY KEY,
+            expires_at BIGINT NOT NULL
+        );
+        CREATE INDEX token_spent_by_expiry ON token_spent (expires_at);
+        """;
+
+    private const string AccountColumns = "name, key_hash, service, quota, window_seconds, created_at, window_start, used";
+
+    // The start of the account's current window, computed in SQL from the account's own length.
+    private const string WindowNow = "(@now - (@now % window_seconds))";
+
+    public async Task<bool> CreateAccountAsync(TokenAccount account, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, $"""
+            INSERT INTO token_accounts ({AccountColumns}) VALUES (@name, @hash, @service, @quota, @window, @created, 0, 0)
+            ON CONFLICT DO NOTHING
+            """, cancellationToken,
+            ("name", account.Name), ("hash", account.KeyHash), ("service", account.Service), ("quota", account.Quota),
+            ("window", account.WindowSeconds), ("created", account.CreatedAt)).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<TokenAccount>> ListAccountsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryAccountsAsync(connection, null, $"SELECT {AccountColumns} FROM token_accounts ORDER BY name", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<TokenAccount?> GetAccountAsync(string keyHash, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (await QueryAccountsAsync(connection, null, $"SELECT {AccountColumns} FROM token_accounts WHERE key_hash = @hash", cancellationToken, ("hash", keyHash)).ConfigureAwait(false)).SingleOrDefault();
+    }
+
+    public async Task<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM token_accounts WHERE name = @name", cancellationToken, ("name", name)).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<(QuotaOutcome Outcome, TokenAccount? Account)> TakeQuotaAsync(string keyHash, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var taken = (await QueryAccountsAsync(connection, null, $"""
+            UPDATE token_accounts SET
+                used = CASE WHEN window_start = {WindowNow} THEN used + 1 ELSE 1 END,
+                window_start = {WindowNow}
+            WHERE key_hash = @hash AND quota > 0 AND (window_start <> {WindowNow} OR used < quota)
+            RETURNING {AccountColumns}
+            """, cancellationToken, ("hash", keyHash), ("now", now)).ConfigureAwait(false)).SingleOrDefault();
+        if (taken is not null)
+        {
+            return (QuotaOutcome.Taken, taken);
+        }
+
+        var account = (await QueryAccountsAsync(connection, null, $"SELECT {AccountColumns} FROM token_accounts WHERE key_hash = @hash", cancellationToken, ("hash", keyHash)).ConfigureAwait(false)).SingleOrDefault();
+        return account is null ? (QuotaOutcome.UnknownAccount, null) : (QuotaOutcome.Exhausted, account);
+    }
+
+    public async Task ReturnQuotaAsync(string keyHash, long windowStart, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "UPDATE token_accounts SET used = used - 1 WHERE key_hash = @hash AND window_start = @start AND used > 0",
+            cancellationToken, ("hash", keyHash), ("start", windowStart)).ConfigureAwait(false);
+    }
+
+    public async Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var token in tokens)
+        {
+            // DO NOTHING rather than a caught violation: a PostgreSQL transaction survives it, and a
+            // concurrent insert of the same nonce waits for the first to commit, then inserts nothing.
+            var inserted = await ExecuteAsync(connection, transaction, "INSERT INTO token_spent (nonce, expires_at) VALUES (@nonce, @expires) ON CONFLICT (nonce) DO NOTHING",
+                cancellationToken, ("nonce", token.Nonce), ("expires", token.ExpiresAt)).ConfigureAwait(false);
+            if (inserted != 1)
+            {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<int> PurgeSpentTokensAsync(long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM token_spent WHERE expires_at <= @now", cancellationToken, ("now", now)).ConfigureAwait(false);
+    }
+
+    private static Task<List<TokenAccount>> QueryAccountsAsync(DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        QueryAsync(connection, transaction, sql, reader => new TokenAccount
+        {
+            Name = reader.GetString(0),
+            KeyHash = reader.GetString(1),
+            Service = reader.IsDBNull(2) ? null : reader.GetString(2),
+            Quota = reader.GetInt64(3),
+            WindowSeconds = reader.GetInt64(4),
+            CreatedAt = reader.GetInt64(5),
+            WindowStart = reader.GetInt64(6),
+            Used = reader.GetInt64(7),
+        }, cancellationToken, parameters);
+}

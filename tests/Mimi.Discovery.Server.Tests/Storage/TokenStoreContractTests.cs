@@ -1,0 +1,191 @@
+using Mimi.Discovery.Server.Storage;
+
+namespace Mimi.Discovery.Server.Tests.Storage;
+
+/// <summary>The token-account and spent-token contract of <see cref="IDiscoveryStore"/>, on SQLite and PostgreSQL.</summary>
+public abstract class TokenStoreContractTests : IAsyncLifetime
+{
+    private const long Hour = 3600;
+
+    private protected IDiscoveryStore Store { get; private set; } = null!;
+
+    private protected IDiscoveryStore OtherProcess { get; private set; } = null!;
+
+    private protected abstract Task<(IDiscoveryStore First, IDiscoveryStore Second)> CreateAsync();
+
+    public virtual async ValueTask InitializeAsync()
+    {
+        (Store, OtherProcess) = await CreateAsync();
+        await Store.MigrateAsync(default);
+        await OtherProcess.MigrateAsync(default);
+    }
+
+    public virtual ValueTask DisposeAsync()
+    {
+        (Store as IDisposable)?.Dispose();
+        (OtherProcess as IDisposable)?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static TokenAccount Account(string name = "wire-prod", string hash = "h1", string? service = "wire", long quota = 3) => new()
+    {
+        Name = name,
+        KeyHash = hash,
+        Service = service,
+        Quota = quota,
+        WindowSeconds = Hour,
+        CreatedAt = 1000,
+    };
+
+    [Fact]
+    public async Task CreateAccount_NameOrKeyTaken_IsRefusedAndKeepsTheFirst()
+    {
+        Assert.True(await Store.CreateAccountAsync(Account(), default));
+
+        Assert.False(await OtherProcess.CreateAccountAsync(Account(hash: "h2"), default));
+        Assert.False(await OtherProcess.CreateAccountAsync(Account(name: "other"), default));
+
+        var stored = Assert.Single(await Store.ListAccountsAsync(default));
+        Assert.Equal(("wire-prod", "h1", "wire", 3L), (stored.Name, stored.KeyHash, stored.Service, stored.Quota));
+        Assert.Null(await Store.GetAccountAsync("h2", default));
+    }
+
+    [Fact]
+    public async Task TakeQuota_UpToQuotaThenExhausted_AndANewWindowStartsAgain()
+    {
+        await Store.CreateAccountAsync(Account(), default);
+        var now = 10 * Hour + 5;
+
+        for (var i = 1; i <= 3; i++)
+        {
+            var (outcome, account) = await Store.TakeQuotaAsync("h1", now, default);
+            Assert.Equal(QuotaOutcome.Taken, outcome);
+            Assert.Equal(i, account!.Used);
+        }
+
+        Assert.Equal(QuotaOutcome.Exhausted, (await OtherProcess.TakeQuotaAsync("h1", now + 100, default)).Outcome);
+        Assert.Equal(3, (await Store.GetAccountAsync("h1", default))!.UsedAt(now));
+
+        var next = await Store.TakeQuotaAsync("h1", 11 * Hour, default);
+        Assert.Equal(QuotaOutcome.Taken, next.Outcome);
+        Assert.Equal((1L, 11 * Hour), (next.Account!.Used, next.Account.WindowStart));
+        Assert.Equal(QuotaOutcome.UnknownAccount, (await Store.TakeQuotaAsync("nope", now, default)).Outcome);
+    }
+
+    [Fact]
+    public async Task TakeQuota_ConcurrentFromTwoProcesses_NeverExceedsQuota()
+    {
+        await Store.CreateAccountAsync(Account(quota: 7), default);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            Task.Run(async () => (await (i % 2 == 0 ? Store : OtherProcess).TakeQuotaAsync("h1", Hour, default)).Outcome)));
+
+        Assert.Equal(7, outcomes.Count(o => o == QuotaOutcome.Taken));
+        Assert.Equal(7, (await Store.GetAccountAsync("h1", default))!.Used);
+    }
+
+    [Fact]
+    public async Task ReturnQuota_GivesBackOneInThatWindowOnly()
+    {
+        await Store.CreateAccountAsync(Account(), default);
+        await Store.TakeQuotaAsync("h1", Hour, default);
+        await Store.TakeQuotaAsync("h1", Hour, default);
+
+        await Store.ReturnQuotaAsync("h1", 0, default);
+        Assert.Equal(2, (await Store.GetAccountAsync("h1", default))!.Used);
+        await Store.ReturnQuotaAsync("h1", Hour, default);
+        Assert.Equal(1, (await Store.GetAccountAsync("h1", default))!.Used);
+    }
+
+    [Fact]
+    public async Task RemoveAccount_ThenItsKeyIsUnknown()
+    {
+        await Store.CreateAccountAsync(Account(), default);
+
+        Assert.True(await OtherProcess.RemoveAccountAsync("wire-prod", default));
+        Assert.False(await Store.RemoveAccountAsync("wire-prod", default));
+        Assert.Null(await Store.GetAccountAsync("h1", default));
+    }
+
+    [Fact]
+    public async Task SpendTokens_AnyAlreadySpent_SpendsNoneOfTheRequest()
+    {
+        Assert.True(await Store.SpendTokensAsync([new SpentToken("a", 100)], default));
+
+        Assert.False(await OtherProcess.SpendTokensAsync([new SpentToken("b", 100), new SpentToken("a", 100)], default));
+
+        // "b" was rolled back with the request, so it is still unspent.
+        Assert.True(await Store.SpendTokensAsync([new SpentToken("b", 100)], default));
+        Assert.False(await Store.SpendTokensAsync([new SpentToken("b", 100)], default));
+    }
+
+    [Fact]
+    public async Task SpendTokens_SameNonceConcurrentlyFromTwoProcesses_ExactlyOneWins()
+    {
+        for (var round = 0; round < 10; round++)
+        {
+            var nonce = "n" + round;
+            var results = await Task.WhenAll(
+                Task.Run(() => Store.SpendTokensAsync([new SpentToken(nonce, 100)], default)),
+                Task.Run(() => OtherProcess.SpendTokensAsync([new SpentToken(nonce, 100)], default)));
+            Assert.Equal(1, results.Count(r => r));
+        }
+    }
+
+    [Fact]
+    public async Task PurgeSpentTokens_RemovesOnlyThosePastGrace()
+    {
+        await Store.SpendTokensAsync([new SpentToken("old", 100), new SpentToken("live", 200)], default);
+
+        Assert.Equal(1, await Store.PurgeSpentTokensAsync(150, default));
+
+        Assert.True(await Store.SpendTokensAsync([new SpentToken("old", 100)], default));
+        Assert.False(await Store.SpendTokensAsync([new SpentToken("live", 200)], default));
+    }
+}
+
+public sealed class SqliteTokenStoreContractTests : TokenStoreContractTests
+{
+    private string _directory = null!;
+
+    private protected override Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
+    {
+        _directory = Directory.CreateTempSubdirectory("mimi-store-").FullName;
+        var file = Path.Combine(_directory, "test.db");
+        return Task.FromResult<(IDiscoveryStore, IDiscoveryStore)>((new SqliteDiscoveryStore("Data Source=" + file), new SqliteDiscoveryStore("Data Source=" + file)));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+public sealed class PostgresTokenStoreContractTests : TokenStoreContractTests
+{
+    private string? _database;
+
+    public override async ValueTask InitializeAsync()
+    {
+        Assert.SkipWhen(PostgresStoreContractTests.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresStoreContractTests.Variable} (CI does)");
+        await base.InitializeAsync();
+    }
+
+    private protected override async Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
+    {
+        _database = await PostgresStoreContractTests.CreateDatabaseAsync();
+        var connection = PostgresStoreContractTests.ConnectionStringFor(_database);
+        return (new PostgresDiscoveryStore(connection), new PostgresDiscoveryStore(connection));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is not null)
+        {
+            await PostgresStoreContractTests.DropDatabaseAsync(_database);
+        }
+    }
+}
