@@ -13,6 +13,8 @@ using Spectre.Console;
 // The load benchmark, in two roles that run as separate processes:
 //   seed  --data DIR [--database PG] --from A --to B   real signed statements for CSIs A..B-1, bulk-loaded
 //   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]   lookups over HTTPS keep-alive
+//         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
+//         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
 // bench/load.sh runs the whole matrix and prints the table in docs/benchmarks.md.
 return args.FirstOrDefault() switch
 {
@@ -88,7 +90,26 @@ static async Task<int> DriveAsync(Options o)
     var concurrency = (int)o.Long("concurrency", 16);
     var handler = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
     handler.MaxConnectionsPerServer = concurrency;
-    using var http = new HttpClient(handler) { BaseAddress = new Uri(o.Get("dp")) };
+    using var direct = new HttpClient(handler) { BaseAddress = new Uri(o.Get("dp")) };
+    HttpMessageHandler stack = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
+    ((SocketsHttpHandler)stack).MaxConnectionsPerServer = concurrency;
+    if (o.Find("relay") is { } relay)
+    {
+        var toRelay = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("relay-ca")));
+        toRelay.MaxConnectionsPerServer = concurrency;
+        stack = new ObliviousHttpHandler(new Uri(relay), await ObliviousHttpHandler.FetchKeyAsync(direct), toRelay);
+    }
+
+    using var tokens = o.Find("token-account") is { } account ? new TokenClient(direct, account) : null;
+    if (tokens is not null)
+    {
+        // Issuance is not part of a lookup's cost: tokens are obtained before measuring, and the
+        // run ends early if they run out.
+        await tokens.FetchAsync((int)o.Long("tokens", 3000));
+        stack = new PrivateTokenHandler(tokens, stack);
+    }
+
+    using var http = new HttpClient(stack) { BaseAddress = direct.BaseAddress };
 
     // Warm up: connections, JIT, database caches.
     var warmEnd = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3;
@@ -100,7 +121,7 @@ static async Task<int> DriveAsync(Options o)
     {
         var random = new Random(worker * 7919 + (record ? 1 : 0));
         var mine = latencies[worker] ??= [];
-        while (Stopwatch.GetTimestamp() < until)
+        while (Stopwatch.GetTimestamp() < until && tokens is not { Available: 0 })
         {
             var csi = "+336" + random.NextInt64(count).ToString("D8", CultureInfo.InvariantCulture);
             var t0 = Stopwatch.GetTimestamp();
