@@ -59,7 +59,7 @@ $load dns-libraries --server 127.0.0.1:$dns_port --count "$count" --seconds 10 -
 kill $knot; wait $knot 2>/dev/null || true
 
 $load seed --data "$work/dp" --from 0 --to "$count" >/dev/null
-$cli serve --data "$work/dp" --urls "https://127.0.0.1:$dp_port" >"$work/serve.log" 2>&1 &
+Discovery__RequireTokens=false $cli serve --data "$work/dp" --urls "https://127.0.0.1:$dp_port" >"$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 60); do curl -sf --cacert "$work/dp/tls.crt" "https://127.0.0.1:$dp_port/health" >/dev/null && break; sleep 0.5; done
 echo "dp-sqlite n=$count $($load drive --dp "https://127.0.0.1:$dp_port/" --ca "$work/dp/tls.crt" --count "$count" --seconds "$seconds" --concurrency "$concurrency")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The load benchmark: for SQLite and PostgreSQL, seed 10^4, then 10^5, then 10^6 CSIs with real
 # signed statements, and at each size drive single-CSI lookups over HTTPS keep-alive from a
-# separate process; report req/s, p50/p99 and the server's resident memory.
+# separate process; report req/s, p50/p99 and the server's resident memory. Tokens are not
+# required here (this measures the lookup path; bench/private-load.sh adds relay and tokens).
 #   bench/load.sh [POSTGRES_ADMIN_CONNECTION]   (default: the MIMI_TEST_POSTGRES of .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ run_matrix() { # name, database-argument (empty for SQLite)
   for n in "${sizes[@]}"; do
     $load seed --data "$data" "${db_args[@]}" --from "$from" --to "$n" >/dev/null
     from=$n
-    $cli serve --data "$data" "${db_args[@]}" --urls "https://127.0.0.1:$port" >"$work/$name-serve.log" 2>&1 &
+    Discovery__RequireTokens=false $cli serve --data "$data" "${db_args[@]}" --urls "https://127.0.0.1:$port" >"$work/$name-serve.log" 2>&1 &
     local server=$!
     for _ in $(seq 1 60); do [ -f "$data/tls.crt" ] && curl -sf --cacert "$data/tls.crt" "https://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
     local result

@@ -21,7 +21,7 @@ $load seed --data "$data" --from 0 --to "$n" >/dev/null
 
 serve() { # label, then environment assignments
   local log="$work/$1.log"; shift
-  env Logging__Console__FormatterName=simple Logging__Console__FormatterOptions__TimestampFormat="HH:mm:ss.fff " "$@" \
+  env Discovery__RequireTokens=false Logging__Console__FormatterName=simple Logging__Console__FormatterOptions__TimestampFormat="HH:mm:ss.fff " "$@" \
     $cli serve --data "$data" --urls "https://127.0.0.1:$port" >"$log" 2>&1 &
   server=$!
   for _ in $(seq 1 600); do curl -sf --cacert "$data/tls.crt" "https://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done

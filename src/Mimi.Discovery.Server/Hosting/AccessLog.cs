@@ -3,7 +3,9 @@ namespace Mimi.Discovery.Server.Hosting;
 /// <summary>
 /// One log line per request: method, route pattern (never the raw path, which may hold a CSI),
 /// the peer address, status and duration. Through a relay the peer is the relay, so the DP's
-/// logs never pair a sender's address with a query that came obliviously.
+/// logs never pair a sender's address with a query that came obliviously. Logged at Debug (one
+/// line per request is costly at thousands of lookups a second); turn it on with
+/// <c>Logging:LogLevel:Mimi.Discovery.Server.Access=Debug</c>.
 /// </summary>
 internal static partial class AccessLog
 {
@@ -12,7 +14,7 @@ internal static partial class AccessLog
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await next(context).ConfigureAwait(false);
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Mimi.Discovery.Server.Access");
-        if (logger.IsEnabled(LogLevel.Information))
+        if (logger.IsEnabled(LogLevel.Debug))
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
             var peer = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
@@ -21,6 +23,6 @@ internal static partial class AccessLog
         }
     });
 
-    [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "{Method} {Route} from {Peer} -> {Status} in {Milliseconds:F1} ms")]
+    [LoggerMessage(EventId = 500, Level = LogLevel.Debug, Message = "{Method} {Route} from {Peer} -> {Status} in {Milliseconds:F1} ms")]
     private static partial void LogRequest(ILogger logger, string method, string route, string peer, int status, double milliseconds);
 }
