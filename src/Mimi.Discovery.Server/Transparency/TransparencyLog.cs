@@ -235,6 +235,7 @@ internal sealed partial class TransparencyLog : IDisposable
         var labels = new List<StoredLabel>();
         var versions = new List<(StoredLabel Label, byte[] Key, string? Opening, string Statements, string Ids)>();
         var erase = new List<(string, string)>();
+        var pending = new List<(string Csi, string Scope, StoredLabel? Before, List<string> Statements, List<string> Ids, HashSet<string> Live)>();
         foreach (var csi in input.Csis)
         {
             var desired = new SortedDictionary<string, List<StoredMapping>>(StringComparer.Ordinal);
@@ -264,18 +265,29 @@ internal sealed partial class TransparencyLog : IDisposable
                     continue;
                 }
 
-                var (vrfProof, key) = before is null ? Vrf(csi, scope) : (ProofWire.Decode(before.VrfProof), ProofWire.Decode(before.SearchKey));
-                var version = (before?.Version ?? 0) + 1;
-                var opening = Commitment.NewOpening();
-                var commitment = Labels.Commit(opening, key, version, statements);
-                changes.Add((key, commitment));
-                var label = new StoredLabel(ProofWire.Encode(key), csi, scope, ProofWire.Encode(vrfProof), version, ProofWire.Encode(commitment), null, "");
-                labels.Add(label);
-                versions.Add((label, key, ProofWire.Encode(opening), string.Join('\n', statements), string.Join(' ', ids)));
-                foreach (var gone in (before?.MappingIds ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(id => !live.Contains(id)))
-                {
-                    erase.Add((label.SearchKey, gone));
-                }
+                pending.Add((csi, scope, before, statements, ids, live));
+            }
+        }
+
+        // New labels need a VRF proof each, the costliest step of a seal: spread them over the cores.
+        var fresh = pending.Where(p => p.Before is null).Select(p => (p.Csi, p.Scope)).ToArray();
+        var computed = new (byte[] Proof, byte[] Key)[fresh.Length];
+        Parallel.For(0, fresh.Length, i => computed[i] = Vrf(fresh[i].Csi, fresh[i].Scope));
+        var vrfs = fresh.Zip(computed).ToDictionary(x => x.First, x => x.Second);
+
+        foreach (var (csi, scope, before, statements, ids, live) in pending)
+        {
+            var (vrfProof, key) = before is null ? vrfs[(csi, scope)] : (ProofWire.Decode(before.VrfProof), ProofWire.Decode(before.SearchKey));
+            var version = (before?.Version ?? 0) + 1;
+            var opening = Commitment.NewOpening();
+            var commitment = Labels.Commit(opening, key, version, statements);
+            changes.Add((key, commitment));
+            var label = new StoredLabel(ProofWire.Encode(key), csi, scope, ProofWire.Encode(vrfProof), version, ProofWire.Encode(commitment), null, "");
+            labels.Add(label);
+            versions.Add((label, key, ProofWire.Encode(opening), string.Join('\n', statements), string.Join(' ', ids)));
+            foreach (var gone in (before?.MappingIds ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(id => !live.Contains(id)))
+            {
+                erase.Add((label.SearchKey, gone));
             }
         }
 

@@ -146,16 +146,22 @@ public sealed class BlindRsa
             return null;
         }
 
-        var engine = new RsaBlindedEngine();
-        engine.Init(true, new ParametersWithRandom(privateKey.Parameters, Random));
         var input = blindedMessage.ToArray();
-        var s = new BigInteger(1, engine.ProcessBlock(input, 0, input.Length));
+        var s = new BigInteger(1, privateKey.Native?.PrivateOperation(input) ?? ManagedPrivateOperation(privateKey, input));
         if (!s.ModPow(publicKey.Exponent, publicKey.Modulus).Equals(m))
         {
             throw new CryptographicException("The RSA private operation failed its verification check.");
         }
 
         return BigIntegers.AsUnsignedByteArray(k, s);
+    }
+
+    /// <summary>RSASP1 in managed code (BouncyCastle's CRT engine with its own blinding), where OpenSSL 3 is not underneath the BCL.</summary>
+    internal static byte[] ManagedPrivateOperation(BlindRsaPrivateKey privateKey, byte[] input)
+    {
+        var engine = new RsaBlindedEngine();
+        engine.Init(true, new ParametersWithRandom(privateKey.Parameters, Random));
+        return engine.ProcessBlock(input, 0, input.Length);
     }
 
     /// <summary>§4.4 Finalize: unblinds the signer's answer and verifies it over the prepared message.</summary>

@@ -2,6 +2,7 @@
 // CRT engine (timing blinding, independent of the protocol's own message blinding).
 using System.Security.Cryptography;
 using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Utilities;
 using BigInteger = Org.BouncyCastle.Math.BigInteger;
 
 namespace Mimi.Discovery.Privacy.Tokens;
@@ -63,13 +64,19 @@ public sealed class BlindRsaPublicKey
 /// <summary>An RSA private key for the signer side of RFC 9474 blind signatures.</summary>
 public sealed class BlindRsaPrivateKey
 {
+    private readonly Lazy<NativeRsa?> _native;
+
     private BlindRsaPrivateKey(RsaPrivateCrtKeyParameters parameters)
     {
         Parameters = parameters;
         PublicKey = new BlindRsaPublicKey(parameters.Modulus, parameters.PublicExponent);
+        _native = new Lazy<NativeRsa?>(() => NativeRsa.TryCreate(ToRsaParameters(parameters)));
     }
 
     internal RsaPrivateCrtKeyParameters Parameters { get; }
+
+    /// <summary>The same key held by the platform's OpenSSL, when the BCL runs on OpenSSL 3; else null.</summary>
+    internal NativeRsa? Native => _native.Value;
 
     /// <summary>The matching public key.</summary>
     public BlindRsaPublicKey PublicKey { get; }
@@ -140,5 +147,22 @@ public sealed class BlindRsaPrivateKey
 
         var key = new RsaPrivateCrtKeyParameters(n, publicKey.Exponent, d, bp, bq, d.Mod(p1), d.Mod(q1), bq.ModInverse(bp));
         return new BlindRsaPrivateKey(key);
+    }
+
+    private static RSAParameters ToRsaParameters(RsaPrivateCrtKeyParameters key)
+    {
+        var k = key.Modulus.BitLength / 8 + (key.Modulus.BitLength % 8 == 0 ? 0 : 1);
+        var half = (k + 1) / 2;
+        return new RSAParameters
+        {
+            Modulus = BigIntegers.AsUnsignedByteArray(k, key.Modulus),
+            Exponent = key.PublicExponent.ToByteArrayUnsigned(),
+            D = BigIntegers.AsUnsignedByteArray(k, key.Exponent),
+            P = BigIntegers.AsUnsignedByteArray(half, key.P),
+            Q = BigIntegers.AsUnsignedByteArray(half, key.Q),
+            DP = BigIntegers.AsUnsignedByteArray(half, key.DP),
+            DQ = BigIntegers.AsUnsignedByteArray(half, key.DQ),
+            InverseQ = BigIntegers.AsUnsignedByteArray(half, key.QInv),
+        };
     }
 }

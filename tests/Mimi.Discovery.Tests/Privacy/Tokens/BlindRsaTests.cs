@@ -29,6 +29,22 @@ public class BlindRsaTests
 
     [Theory]
     [MemberData(nameof(Variants))]
+    public void PrivateOperation_OpenSslAndManaged_AgreeOnTheVectors(string name)
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the OpenSSL path is used where the BCL runs on OpenSSL 3 (Linux)");
+        var hex = Vector(name);
+        var key = Key(hex);
+
+        Assert.True(NativeRsa.IsSupported, "this Linux BCL does not run on OpenSSL 3");
+        Assert.NotNull(key.Native);
+        Assert.Equal(hex("blind_sig"), key.Native!.PrivateOperation(hex("blinded_msg")));
+        Assert.Equal(hex("blind_sig"), BlindRsa.ManagedPrivateOperation(key, hex("blinded_msg")));
+        Assert.Null(key.Native.PrivateOperation(hex("n")));
+        Assert.Null(key.Native.PrivateOperation(hex("blinded_msg")[1..]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
     public void AllSteps_Rfc9474AppendixA_ReproduceEveryValue(string name)
     {
         var hex = Vector(name);
