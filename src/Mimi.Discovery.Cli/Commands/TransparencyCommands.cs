@@ -24,16 +24,18 @@ internal static class TransparencyCommands
         var scopes = new Option<string[]>("--scope") { Description = "Labels to watch beside 'any': svc:<service> (repeatable)." };
         var keyFiles = new Option<FileInfo[]>("--key") { Description = "PEM public or private key you hold (repeatable); default: the key in your key folder." };
         var home = RegisterCommand.KeysOption();
+        var tokenAccount = TokensCommand.AccountOption();
         var command = new Command("monitor", "List every version of your CSI's mappings the DP sealed, and who signed each; exit 3 if a key you do not hold signed one.")
         {
-            csiArgument, dp, scopes, keyFiles, home, trust, ca,
+            csiArgument, dp, scopes, keyFiles, home, trust, ca, tokenAccount,
         };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             var csi = RegisterCommand.ParseCsi(result.GetValue(csiArgument)!);
 
             var owner = OwnerKeys(result.GetValue(keyFiles), result.GetValue(home)!);
-            var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
+            using var tokens = result.GetValue(tokenAccount) is { } account ? TokensCommand.TokenClientFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
+            var client = await Cli.ConnectAsync(result.GetValue(dp)!, result.GetValue(ca), relay: null, relayCa: null, tokens, cancellationToken).ConfigureAwait(false);
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false)
                                ?? throw new DiscoveryException("this DP keeps no transparency log");
             var verifier = new StatementVerifier(await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false));

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Tokens;
 using Mimi.Discovery.Server.Transparency;
 using Mimi.Discovery.Transparency;
 
@@ -46,7 +47,7 @@ internal static class TransparencyApi
         return TypedResults.Ok(new EpochChanges(epoch, stored.SealedAt, stored.PrefixRoot, leaves.Select(l => new LeafChange(l.SearchKey, l.Commitment)).ToList()));
     }
 
-    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, HttpContext context, ILookupGate gate, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
     {
         var parsed = CsiParser.Parse(csi);
         if (!parsed.Success)
@@ -58,6 +59,20 @@ internal static class TransparencyApi
         if (scope != Labels.AnyScope && !(scope.StartsWith("svc:", StringComparison.Ordinal) && Statements.MspEntry.IsValidServiceId(scope[4..])))
         {
             return Problem.InvalidRequest("scope is 'any' or 'svc:<service id>'").ToResult();
+        }
+
+        // A history shows the label's statements: it passes the same gate as a lookup of the CSI
+        // (a token when tokens are required), and a service's label only for that service.
+        var decision = await gate.AdmitAsync(context.Request.Headers.Authorization.Where(a => a is not null).Select(a => a!).ToList(),
+            new LookupRequest([csi], scope == Labels.AnyScope ? null : scope[4..]), cancellationToken).ConfigureAwait(false);
+        if (decision.Problem is { } refused)
+        {
+            if (decision.Challenge is not null)
+            {
+                context.Response.Headers.WWWAuthenticate = decision.Challenge;
+            }
+
+            return refused.ToResult();
         }
 
         if (log.Head is not { } head)

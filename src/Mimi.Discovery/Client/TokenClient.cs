@@ -305,7 +305,7 @@ public sealed class PrivateTokenHandler : DelegatingHandler
         this.tokens = tokens;
     }
 
-    /// <summary>The tokens a lookup request costs: distinct valid CSIs in its body, or of its path; 0 for any other request.</summary>
+    /// <summary>The tokens a request costs: a lookup, its distinct valid CSIs (body or path); a label history, 1; any other request, 0.</summary>
     public static async Task<int> CountNeededAsync(HttpRequestMessage request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -314,6 +314,12 @@ public sealed class PrivateTokenHandler : DelegatingHandler
         if (request.Method == HttpMethod.Get && path.StartsWith("v1/lookup/", StringComparison.Ordinal))
         {
             return CsiParser.Parse(Uri.UnescapeDataString(path["v1/lookup/".Length..])).Success ? 1 : 0;
+        }
+
+        if (request.Method == HttpMethod.Get && path == "v1/transparency/history")
+        {
+            // A label's history shows its statements, so it costs what a lookup of its CSI costs.
+            return 1;
         }
 
         if (request.Method != HttpMethod.Post || path != "v1/lookup" || request.Content is null)

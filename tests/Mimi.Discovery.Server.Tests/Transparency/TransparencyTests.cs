@@ -244,6 +244,40 @@ public sealed class TransparencyTests : IAsyncLifetime
         Assert.Null((await plain.Client.GetMetadataAsync()).Transparency);
     }
 
+    [Fact]
+    public async Task History_WhenTokensAreRequired_CostsATokenAndAServiceLabelOnlyForThatService()
+    {
+        await using var dp = await Tokens.TokenKit.StartAsync();
+        var bob = await dp.RegisterAsync(Bob);
+        await dp.Client.PublishAsync(bob.Sign(1, [new MspEntry("wire") { Account = "@bob" }], Audience.Only(["wire"])));
+        using var wire = Tokens.TokenKit.Tokens(dp, await Tokens.TokenKit.AddAccountAsync(dp, "wire", "wire", 10));
+
+        async Task<HttpResponseMessage> HistoryAsync(string scope, IEnumerable<string> authorization)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"v1/transparency/history?csi={Uri.EscapeDataString(bob.Csi.Uri)}&scope={scope}");
+            foreach (var value in authorization)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", value);
+            }
+
+            return await dp.Http.SendAsync(request);
+        }
+
+        var unpaid = await HistoryAsync("svc:wire", []);
+        await ProblemAssert.IsProblemAsync(unpaid, 401, "token-required");
+        Assert.Contains("PrivateToken", unpaid.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        await ProblemAssert.IsProblemAsync(await HistoryAsync("svc:threema", Tokens.TokenKit.Redeem(await wire.TakeAsync(1))), 403, "token-service-mismatch");
+
+        var paid = await HistoryAsync("svc:wire", Tokens.TokenKit.Redeem(await wire.TakeAsync(1)));
+        Assert.Equal(System.Net.HttpStatusCode.OK, paid.StatusCode);
+        var history = (await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync(paid.Content, ProtocolJson.Default.LabelHistory))!;
+        Assert.Single(history.Versions[0].Statements!);
+
+        // Through the SDK the token handler pays for it.
+        using var http = new HttpClient(new PrivateTokenHandler(wire, TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(dp.DataDirectory, "tls.crt"))))) { BaseAddress = dp.BaseAddress };
+        Assert.Single((await new DiscoveryClient(http).GetHistoryAsync(bob.Csi, "svc:wire")).Versions);
+    }
+
     /// <summary>Flips one commitment in every epoch-changes answer.</summary>
     private sealed class Tamper(HttpMessageHandler inner) : DelegatingHandler(inner)
     {
