@@ -55,18 +55,13 @@ internal static class DiscoveryApi
 
     private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> GatedLookupAsync(LookupRequest request, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken)
     {
-        var decision = await gate.AdmitAsync(context.Request.Headers.Authorization.Where(a => a is not null).Select(a => a!).ToList(), request, cancellationToken).ConfigureAwait(false);
-        if (decision.Problem is { } refused)
+        var (refused, service) = await gate.AdmitAsync(context, request, cancellationToken).ConfigureAwait(false);
+        if (refused is not null)
         {
-            if (decision.Challenge is not null)
-            {
-                context.Response.Headers.WWWAuthenticate = decision.Challenge;
-            }
-
-            return refused.ToResult();
+            return refused;
         }
 
-        return (await mappings.LookupAsync(decision.Service is null ? request : request with { Service = decision.Service }, cancellationToken).ConfigureAwait(false)).ToResult();
+        return (await mappings.LookupAsync(service is null ? request : request with { Service = service }, cancellationToken).ConfigureAwait(false)).ToResult();
     }
 
     internal sealed record HealthReport(string Status);

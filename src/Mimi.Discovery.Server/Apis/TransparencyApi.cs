@@ -63,16 +63,10 @@ internal static class TransparencyApi
 
         // A history shows the label's statements: it passes the same gate as a lookup of the CSI
         // (a token when tokens are required), and a service's label only for that service.
-        var decision = await gate.AdmitAsync(context.Request.Headers.Authorization.Where(a => a is not null).Select(a => a!).ToList(),
-            new LookupRequest([csi], scope == Labels.AnyScope ? null : scope[4..]), cancellationToken).ConfigureAwait(false);
-        if (decision.Problem is { } refused)
+        var (refused, _) = await gate.AdmitAsync(context, new LookupRequest([csi], scope == Labels.AnyScope ? null : scope[4..]), cancellationToken).ConfigureAwait(false);
+        if (refused is not null)
         {
-            if (decision.Challenge is not null)
-            {
-                context.Response.Headers.WWWAuthenticate = decision.Challenge;
-            }
-
-            return refused.ToResult();
+            return refused;
         }
 
         if (log.Head is not { } head)

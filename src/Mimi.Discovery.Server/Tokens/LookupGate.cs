@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Mimi.Discovery.Protocol;
 
 namespace Mimi.Discovery.Server.Tokens;
@@ -27,4 +28,26 @@ internal sealed class OpenLookupGate : ILookupGate
 {
     public Task<GateDecision> AdmitAsync(IReadOnlyList<string> authorization, LookupRequest request, CancellationToken cancellationToken) =>
         Task.FromResult(GateDecision.Open);
+}
+
+/// <summary>The gate over HTTP: the request's <c>Authorization</c> values in, a problem (with its <c>WWW-Authenticate</c> challenge set) out.</summary>
+internal static class LookupGateHttp
+{
+    /// <summary>Null and the vouched-for service when admitted; otherwise the refusal to send.</summary>
+    public static async Task<(ProblemHttpResult? Refused, string? Service)> AdmitAsync(this ILookupGate gate, HttpContext context, LookupRequest request, CancellationToken cancellationToken)
+    {
+        var authorization = context.Request.Headers.Authorization.Where(a => a is not null).Select(a => a!).ToList();
+        var decision = await gate.AdmitAsync(authorization, request, cancellationToken).ConfigureAwait(false);
+        if (decision.Problem is not { } refused)
+        {
+            return (null, decision.Service);
+        }
+
+        if (decision.Challenge is not null)
+        {
+            context.Response.Headers.WWWAuthenticate = decision.Challenge;
+        }
+
+        return (refused.ToResult(), null);
+    }
 }
