@@ -30,6 +30,7 @@ internal sealed partial class TransparencyLog : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, (byte[] Proof, byte[] Key)> _absentLabels = new(StringComparer.Ordinal);
     private readonly List<byte[]> _logLeaves = [];
+    private readonly ConcurrentDictionary<(long From, long To), IReadOnlyList<byte[]>> _consistency = new();
     private volatile Snapshot _current = Snapshot.Empty;
 
     public TransparencyLog(IDiscoveryStore store, DataFolder folder, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<TransparencyLog> logger)
@@ -177,13 +178,16 @@ internal sealed partial class TransparencyLog : IDisposable
     }
 
     /// <summary>RFC 9162 consistency proof between two log sizes of this process's log.</summary>
-    public IReadOnlyList<byte[]> ConsistencyProof(long from, long to)
-    {
-        lock (_logLeaves)
+    public IReadOnlyList<byte[]> ConsistencyProof(long from, long to) =>
+        // Every sender that saw an older head asks for the same few proofs after an epoch: each is
+        // built once (it costs a pass over the log) and kept until the log grows.
+        _consistency.GetOrAdd((from, to), key =>
         {
-            return LogTree(to).ConsistencyProof(from, to);
-        }
-    }
+            lock (_logLeaves)
+            {
+                return LogTree(key.To).ConsistencyProof(key.From, key.To);
+            }
+        });
 
     /// <summary>Inclusion proof of an epoch's leaf under the log of <paramref name="size"/>.</summary>
     public IReadOnlyList<byte[]> InclusionProof(long epoch, long size)
@@ -387,6 +391,7 @@ internal sealed partial class TransparencyLog : IDisposable
 
     private void Publish(Snapshot next)
     {
+        _consistency.Clear();
         _current = next;
         _absentLabels.Clear();
     }
