@@ -10,22 +10,22 @@ public sealed class PostgresDpTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Assert.SkipWhen(PostgresStoreContractTests.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresStoreContractTests.Variable} (CI does)");
-        _database = await PostgresStoreContractTests.CreateDatabaseAsync();
+        Assert.SkipWhen(PostgresTestDatabase.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresTestDatabase.Variable} (CI does)");
+        _database = await PostgresTestDatabase.CreateDatabaseAsync();
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_database is not null)
         {
-            await PostgresStoreContractTests.DropDatabaseAsync(_database);
+            await PostgresTestDatabase.DropDatabaseAsync(_database);
         }
     }
 
     [Fact]
     public async Task TwoDpProcessesOnOneDatabase_ShareProofsMappingsAndVersions()
     {
-        var connection = PostgresStoreContractTests.ConnectionStringFor(_database!);
+        var connection = PostgresTestDatabase.ConnectionStringFor(_database!);
         await using var first = await DpHost.StartAsync(database: connection);
         await using var second = await DpHost.StartAsync(o => o.DataDirectory = first.DataDirectory, database: connection);
 
@@ -39,7 +39,7 @@ public sealed class PostgresDpTests : IAsyncLifetime
     [Fact]
     public async Task TwoDpProcesses_SealConcurrently_OneLogThatAuditsClean_AndProofsFromEither()
     {
-        var connection = PostgresStoreContractTests.ConnectionStringFor(_database!);
+        var connection = PostgresTestDatabase.ConnectionStringFor(_database!);
         await using var first = await DpHost.StartAsync(database: connection);
         await using var second = await DpHost.StartAsync(o => o.DataDirectory = first.DataDirectory, database: connection);
         var recipients = new List<DpHost.Recipient>();
@@ -67,10 +67,10 @@ public sealed class PostgresDpTests : IAsyncLifetime
     [Fact]
     public async Task Health_DatabaseGone_IsServiceUnavailable()
     {
-        await using var dp = await DpHost.StartAsync(database: PostgresStoreContractTests.ConnectionStringFor(_database!));
+        await using var dp = await DpHost.StartAsync(database: PostgresTestDatabase.ConnectionStringFor(_database!));
         Assert.Equal(System.Net.HttpStatusCode.OK, (await dp.Http.GetAsync("health")).StatusCode);
 
-        await PostgresStoreContractTests.DropDatabaseAsync(_database!);
+        await PostgresTestDatabase.DropDatabaseAsync(_database!);
         _database = null;
 
         var response = await dp.Http.GetAsync("health");

@@ -1,34 +1,13 @@
 using Mimi.Discovery.Server.Storage;
-using Npgsql;
 
 namespace Mimi.Discovery.Server.Tests.Storage;
 
-/// <summary>
-/// One contract every <see cref="IDiscoveryStore"/> keeps, run against SQLite and PostgreSQL.
-/// The PostgreSQL run needs MIMI_TEST_POSTGRES (a connection string of a role that may create
-/// databases); CI sets it, and locally the tests skip with that reason when it is absent.
-/// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+/// <summary>One contract every <see cref="IDiscoveryStore"/> keeps, run against SQLite and PostgreSQL (see <see cref="TestDatabase"/>).</summary>
+public abstract class StoreContractTests : StoreSuite
 {
-    private protected IDiscoveryStore Store { get; private set; } = null!;
-
-    /// <summary>A second store on the same database: another DP process.</summary>
-    private protected IDiscoveryStore OtherProcess { get; private set; } = null!;
-
-    private protected abstract Task<(IDiscoveryStore First, IDiscoveryStore Second)> CreateAsync();
-
-    public virtual async ValueTask InitializeAsync()
+    private protected StoreContractTests(TestDatabase database)
+        : base(database)
     {
-        (Store, OtherProcess) = await CreateAsync();
-        await Store.MigrateAsync(default);
-        await OtherProcess.MigrateAsync(default);
-    }
-
-    public virtual ValueTask DisposeAsync()
-    {
-        (Store as IDisposable)?.Dispose();
-        (OtherProcess as IDisposable)?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private static StoredMapping Mapping(string csi = "tel:+33612345678", string key = "k1", long version = 1, long iat = 1000, long cnb = 100, string? statement = "jws", long exp = 10_000) => new()
@@ -238,73 +217,6 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 }
 
-public sealed class SqliteStoreContractTests : StoreContractTests
-{
-    private string _directory = null!;
+public sealed class SqliteStoreContractTests() : StoreContractTests(new SqliteTestDatabase());
 
-    private protected override Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
-    {
-        _directory = Directory.CreateTempSubdirectory("mimi-store-").FullName;
-        var file = Path.Combine(_directory, "test.db");
-        return Task.FromResult<(IDiscoveryStore, IDiscoveryStore)>((new SqliteDiscoveryStore("Data Source=" + file), new SqliteDiscoveryStore("Data Source=" + file)));
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
-}
-
-public sealed class PostgresStoreContractTests : StoreContractTests
-{
-    public const string Variable = "MIMI_TEST_POSTGRES";
-
-    private string? _database;
-
-    internal static string? AdminConnectionString => Environment.GetEnvironmentVariable(Variable);
-
-    internal static async Task<string> CreateDatabaseAsync()
-    {
-        var name = "mimi_test_" + Guid.NewGuid().ToString("N")[..12];
-        await using var admin = new NpgsqlConnection(AdminConnectionString);
-        await admin.OpenAsync();
-        await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
-        await command.ExecuteNonQueryAsync();
-        return name;
-    }
-
-    internal static string ConnectionStringFor(string database) => new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ToString();
-
-    internal static async Task DropDatabaseAsync(string database)
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(AdminConnectionString);
-        await admin.OpenAsync();
-        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    public override async ValueTask InitializeAsync()
-    {
-        Assert.SkipWhen(AdminConnectionString is null, $"PostgreSQL not configured: set {Variable} to a connection string of a role that may create databases (CI does)");
-        await base.InitializeAsync();
-    }
-
-    private protected override async Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
-    {
-        _database = await CreateDatabaseAsync();
-        var connection = ConnectionStringFor(_database);
-        return (new PostgresDiscoveryStore(connection), new PostgresDiscoveryStore(connection));
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await DropDatabaseAsync(_database);
-        }
-    }
-}
+public sealed class PostgresStoreContractTests() : StoreContractTests(new PostgresTestDatabase());

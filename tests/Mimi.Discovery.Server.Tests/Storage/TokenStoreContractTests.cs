@@ -3,28 +3,13 @@ using Mimi.Discovery.Server.Storage;
 namespace Mimi.Discovery.Server.Tests.Storage;
 
 /// <summary>The token-account and spent-token contract of <see cref="IDiscoveryStore"/>, on SQLite and PostgreSQL.</summary>
-public abstract class TokenStoreContractTests : IAsyncLifetime
+public abstract class TokenStoreContractTests : StoreSuite
 {
     private const long Hour = 3600;
 
-    private protected IDiscoveryStore Store { get; private set; } = null!;
-
-    private protected IDiscoveryStore OtherProcess { get; private set; } = null!;
-
-    private protected abstract Task<(IDiscoveryStore First, IDiscoveryStore Second)> CreateAsync();
-
-    public virtual async ValueTask InitializeAsync()
+    private protected TokenStoreContractTests(TestDatabase database)
+        : base(database)
     {
-        (Store, OtherProcess) = await CreateAsync();
-        await Store.MigrateAsync(default);
-        await OtherProcess.MigrateAsync(default);
-    }
-
-    public virtual ValueTask DisposeAsync()
-    {
-        (Store as IDisposable)?.Dispose();
-        (OtherProcess as IDisposable)?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private static TokenAccount Account(string name = "wire-prod", string hash = "h1", string? service = "wire", long quota = 3) => new()
@@ -144,48 +129,6 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
     }
 }
 
-public sealed class SqliteTokenStoreContractTests : TokenStoreContractTests
-{
-    private string _directory = null!;
+public sealed class SqliteTokenStoreContractTests() : TokenStoreContractTests(new SqliteTestDatabase());
 
-    private protected override Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
-    {
-        _directory = Directory.CreateTempSubdirectory("mimi-store-").FullName;
-        var file = Path.Combine(_directory, "test.db");
-        return Task.FromResult<(IDiscoveryStore, IDiscoveryStore)>((new SqliteDiscoveryStore("Data Source=" + file), new SqliteDiscoveryStore("Data Source=" + file)));
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
-}
-
-public sealed class PostgresTokenStoreContractTests : TokenStoreContractTests
-{
-    private string? _database;
-
-    public override async ValueTask InitializeAsync()
-    {
-        Assert.SkipWhen(PostgresStoreContractTests.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresStoreContractTests.Variable} (CI does)");
-        await base.InitializeAsync();
-    }
-
-    private protected override async Task<(IDiscoveryStore, IDiscoveryStore)> CreateAsync()
-    {
-        _database = await PostgresStoreContractTests.CreateDatabaseAsync();
-        var connection = PostgresStoreContractTests.ConnectionStringFor(_database);
-        return (new PostgresDiscoveryStore(connection), new PostgresDiscoveryStore(connection));
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_database is not null)
-        {
-            await PostgresStoreContractTests.DropDatabaseAsync(_database);
-        }
-    }
-}
+public sealed class PostgresTokenStoreContractTests() : TokenStoreContractTests(new PostgresTestDatabase());

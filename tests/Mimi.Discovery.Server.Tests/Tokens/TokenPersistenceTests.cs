@@ -36,11 +36,11 @@ public sealed class TokenPersistenceTests
     [Fact]
     public async Task Issue_ConcurrentlyThroughTwoDpProcessesOnPostgres_NeverExceedsTheQuota()
     {
-        Assert.SkipWhen(PostgresStoreContractTests.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresStoreContractTests.Variable} (CI does)");
-        var database = await PostgresStoreContractTests.CreateDatabaseAsync();
+        Assert.SkipWhen(PostgresTestDatabase.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresTestDatabase.Variable} (CI does)");
+        var database = await PostgresTestDatabase.CreateDatabaseAsync();
         try
         {
-            var connection = PostgresStoreContractTests.ConnectionStringFor(database);
+            var connection = PostgresTestDatabase.ConnectionStringFor(database);
             await using var first = await TokenKit.StartAsync(database: connection);
             await using var second = await TokenKit.StartAsync(o => o.DataDirectory = first.DataDirectory, database: connection);
             var key = await TokenKit.AddAccountAsync(first, "wire", "wire", 12, database: connection);
@@ -68,7 +68,7 @@ public sealed class TokenPersistenceTests
         }
         finally
         {
-            await PostgresStoreContractTests.DropDatabaseAsync(database);
+            await PostgresTestDatabase.DropDatabaseAsync(database);
         }
     }
 }
