@@ -29,7 +29,8 @@ internal sealed partial class TransparencyLog : IDisposable
     private readonly ECDsa _logKey;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, (byte[] Proof, byte[] Key)> _absentLabels = new(StringComparer.Ordinal);
-    private readonly List<byte[]> _logLeaves = [];
+    private readonly Lock _logLock = new();
+    private MerkleTree _log = new();
     private readonly ConcurrentDictionary<(long From, long To), IReadOnlyList<byte[]>> _consistency = new();
     private volatile Snapshot _current = Snapshot.Empty;
 
@@ -183,18 +184,18 @@ internal sealed partial class TransparencyLog : IDisposable
         // built once (it costs a pass over the log) and kept until the log grows.
         _consistency.GetOrAdd((from, to), key =>
         {
-            lock (_logLeaves)
+            lock (_logLock)
             {
-                return LogTree(key.To).ConsistencyProof(key.From, key.To);
+                return _log.ConsistencyProof(key.From, key.To);
             }
         });
 
     /// <summary>Inclusion proof of an epoch's leaf under the log of <paramref name="size"/>.</summary>
     public IReadOnlyList<byte[]> InclusionProof(long epoch, long size)
     {
-        lock (_logLeaves)
+        lock (_logLock)
         {
-            return LogTree(size).InclusionProof(epoch - 1, size);
+            return _log.InclusionProof(epoch - 1, size);
         }
     }
 
@@ -306,12 +307,12 @@ internal sealed partial class TransparencyLog : IDisposable
         var leaf = new EpochLeaf(epoch, timestamp, tree.Root);
         byte[] logRoot;
         IReadOnlyList<byte[]> inclusion;
-        lock (_logLeaves)
+        lock (_logLock)
         {
-            _logLeaves.Add(leaf.Hash());
-            var log = LogTree(epoch);
-            logRoot = log.Root(epoch);
-            inclusion = log.InclusionProof(epoch - 1, epoch);
+            // Appended before the epoch is stored: if storing fails, the state is reloaded.
+            _log.Append(leaf.Hash());
+            logRoot = _log.Root(epoch);
+            inclusion = _log.InclusionProof(epoch - 1, epoch);
         }
 
         var head = SignedTreeHead.Sign(_logKey, epoch, timestamp, logRoot);
@@ -333,18 +334,20 @@ internal sealed partial class TransparencyLog : IDisposable
         var leaves = await _store.GetLeavesAsync(_current.Epoch, last.Epoch, cancellationToken).ConfigureAwait(false);
         var tree = _current.Epoch == 0 ? Build(leaves) : _current.Tree.With(leaves.Select(l => (ProofWire.Decode(l.SearchKey), ProofWire.Decode(l.Commitment))));
         Snapshot? next = null;
-        lock (_logLeaves)
+        lock (_logLock)
         {
             foreach (var e in epochs)
             {
-                _logLeaves.Add(new EpochLeaf(e.Epoch, e.SealedAt, ProofWire.Decode(e.PrefixRoot)).Hash());
+                _log.Append(new EpochLeaf(e.Epoch, e.SealedAt, ProofWire.Decode(e.PrefixRoot)).Hash());
             }
 
-            var log = LogTree(last.Epoch);
+            var log = _log;
             var head = new SignedTreeHead(last.Epoch, last.SealedAt, ProofWire.Decode(last.LogRoot), ProofWire.Decode(last.Signature));
             if (!tree.Root.AsSpan().SequenceEqual(ProofWire.Decode(last.PrefixRoot)) || !log.Root(last.Epoch).AsSpan().SequenceEqual(head.Root) || !head.VerifySignature(_logKey))
             {
-                _logLeaves.RemoveRange(_logLeaves.Count - epochs.Count, epochs.Count);
+                // Nothing of this state is served; the next attempt starts over from the database.
+                _log = new MerkleTree();
+                _current = Snapshot.Empty;
                 throw new InvalidOperationException($"The stored transparency state at epoch {last.Epoch} does not match its roots or signature; the database or the data folder's keys are not this DP's.");
             }
 
@@ -357,9 +360,9 @@ internal sealed partial class TransparencyLog : IDisposable
 
     private async Task ReloadLockedAsync(CancellationToken cancellationToken)
     {
-        lock (_logLeaves)
+        lock (_logLock)
         {
-            _logLeaves.Clear();
+            _log = new MerkleTree();
         }
 
         _current = Snapshot.Empty;
@@ -375,17 +378,6 @@ internal sealed partial class TransparencyLog : IDisposable
         }
 
         _ = tree.Root;
-        return tree;
-    }
-
-    private MerkleTree LogTree(long size)
-    {
-        var tree = new MerkleTree();
-        for (var i = 0; i < size; i++)
-        {
-            tree.Append(_logLeaves[i]);
-        }
-
         return tree;
     }
 
