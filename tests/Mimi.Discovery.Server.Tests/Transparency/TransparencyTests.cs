@@ -229,6 +229,37 @@ public sealed class TransparencyTests : IAsyncLifetime
         Assert.Contains(rolledBack.Violations, v => v.Contains("went back", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("v1/transparency/consistency?from=0", 400, "invalid-range")]
+    [InlineData("v1/transparency/consistency?from=2&to=1", 400, "invalid-range")]
+    [InlineData("v1/transparency/consistency?from=1&to=99", 400, "invalid-range")]
+    [InlineData("v1/transparency/epochs/0", 404, "unknown-epoch")]
+    [InlineData("v1/transparency/epochs/99", 404, "unknown-epoch")]
+    [InlineData("v1/transparency/history?csi=not-a-csi", 400, "invalid-request")]
+    [InlineData("v1/transparency/history?csi=%2B33612345678&scope=svc:Bad%20Id", 400, "invalid-request")]
+    [InlineData("v1/transparency/history?csi=%2B33612345678&scope=all", 400, "invalid-request")]
+    public async Task ReadApi_BadRequests_AreSpecificProblems(string path, int status, string code)
+    {
+        var before = await _dp.Client.GetTreeHeadAsync();
+
+        await ProblemAssert.IsProblemAsync(await _dp.Http.GetAsync(path), status, code);
+
+        Assert.Equal(before.Size, (await _dp.Client.GetTreeHeadAsync()).Size);
+    }
+
+    [Fact]
+    public async Task ReadApi_GoodRequests_Answer()
+    {
+        await PublishTwoAsync();
+        var head = await _dp.Client.GetTreeHeadAsync();
+        var changes = await _dp.Client.GetEpochChangesAsync(head.Size);
+
+        Assert.Equal(head.Size, changes.Epoch);
+        Assert.NotEmpty(changes.Changes);
+        Assert.Equal(1, (await _dp.Client.GetConsistencyAsync(1, head.Size)).From);
+        Assert.Empty((await _dp.Client.GetHistoryAsync(CsiParser.ParseOrThrow("+33698765432"), Labels.AnyScope)).Versions);
+    }
+
     [Fact]
     public async Task TransparencyOff_AnswersFromTheLiveTableWithoutProofsOrKeys()
     {
