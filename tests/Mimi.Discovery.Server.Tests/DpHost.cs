@@ -18,11 +18,11 @@ internal sealed class DpHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private DpHost(WebApplication app, string dataDirectory, FakeTimeProvider time)
+    private DpHost(WebApplication app, string dataDirectory, TimeProvider clock)
     {
         _app = app;
         DataDirectory = dataDirectory;
-        Time = time;
+        Clock = clock;
         BaseAddress = new Uri(app.Urls.Single() + "/");
         Http = new HttpClient(TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(dataDirectory, "tls.crt")))) { BaseAddress = BaseAddress };
         Client = new DiscoveryClient(Http);
@@ -30,7 +30,10 @@ internal sealed class DpHost : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    public FakeTimeProvider Time { get; }
+    /// <summary>The DP's clock: a <see cref="FakeTimeProvider"/> unless the test brought its own.</summary>
+    public TimeProvider Clock { get; }
+
+    public FakeTimeProvider Time => Clock as FakeTimeProvider ?? throw new InvalidOperationException("this DP runs on the clock its test gave it");
 
     public Uri BaseAddress { get; }
 
@@ -43,10 +46,11 @@ internal sealed class DpHost : IAsyncDisposable
     /// <param name="configure">Option overrides.</param>
     /// <param name="database">A PostgreSQL connection string; SQLite in the data folder when null.</param>
     /// <param name="logs">When given, receives every log line at every level (the console still shows warnings only).</param>
-    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null, Relay.LogCapture? logs = null)
+    /// <param name="clock">The DP's clock; a <see cref="FakeTimeProvider"/> at the current time when null.</param>
+    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null, Relay.LogCapture? logs = null, TimeProvider? clock = null)
     {
         var data = Directory.CreateTempSubdirectory("mimi-dp-").FullName;
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
         string[] levels = logs is null ? ["--Logging:LogLevel:Default=Warning"] : ["--Logging:LogLevel:Default=Debug", "--Logging:Console:LogLevel:Default=Warning"];
         var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0", .. levels], o =>
         {
@@ -65,9 +69,13 @@ internal sealed class DpHost : IAsyncDisposable
         return new DpHost(app, data, time);
     }
 
+    /// <summary>A service of the running DP (its transparency log, its store), for tests that drive it directly.</summary>
+    public T Service<T>()
+        where T : notnull => _app.Services.GetRequiredService<T>();
+
     /// <summary>The credential CA in the data folder, to issue CSIP or test credentials directly.</summary>
     public CredentialAuthority LoadAuthority() =>
-        CredentialAuthority.FromPem(File.ReadAllText(Path.Combine(DataDirectory, "ca.crt")), File.ReadAllText(Path.Combine(DataDirectory, "ca.key")), Time);
+        CredentialAuthority.FromPem(File.ReadAllText(Path.Combine(DataDirectory, "ca.crt")), File.ReadAllText(Path.Combine(DataDirectory, "ca.key")), Clock);
 
     /// <summary>Every outbox message so far, oldest first.</summary>
     public IReadOnlyList<JsonElement> Outbox() =>
@@ -86,11 +94,19 @@ internal sealed class DpHost : IAsyncDisposable
         var proof = await Client.StartProofAsync(parsed, key).ConfigureAwait(false);
         var issued = await Client.AnswerProofAsync(proof.ProofId, LastCode()).ConfigureAwait(false);
         var credential = X509Certificate2.CreateFromPem(issued.Credential);
-        return new Recipient(parsed, key, credential, new StatementSigner(key, credential, time: Time));
+        return new Recipient(parsed, key, credential, new StatementSigner(key, credential, time: Clock));
     }
 
-    public Task<HttpResponseMessage> PostJsonAsync(string path, string json) =>
-        Http.PostAsync(path, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+    /// <summary>
+    /// Posts JSON, sending the body only after the DP's "100 Continue": a body the DP refuses by its
+    /// length is then never written into a connection the DP has closed (a race against the 413).
+    /// </summary>
+    public async Task<HttpResponseMessage> PostJsonAsync(string path, string json)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = true;
+        return await Http.SendAsync(request).ConfigureAwait(false);
+    }
 
     public async Task<JsonElement> LookupJsonAsync(string csi, string? service = null)
     {
