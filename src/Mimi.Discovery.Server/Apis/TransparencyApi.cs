@@ -14,18 +14,30 @@ internal static class TransparencyApi
     public static RouteGroupBuilder MapTransparencyApi(this RouteGroupBuilder v1)
     {
         var group = v1.MapGroup("/transparency").WithTags("Transparency");
-        group.MapGet("/head", GetHead).WithName("TreeHead");
-        group.MapGet("/consistency", GetConsistency).WithName("Consistency");
+        group.MapGet("/head", GetHeadAsync).WithName("TreeHead");
+        group.MapGet("/consistency", GetConsistencyAsync).WithName("Consistency");
         group.MapGet("/epochs/{epoch:long}", GetEpochAsync).WithName("EpochChanges");
         group.MapGet("/history", GetHistoryAsync).WithName("LabelHistory");
         return v1;
     }
 
-    private static Results<Ok<TreeHeadWire>, ProblemHttpResult> GetHead(TransparencyLog log) =>
-        log.Head is { } head ? TypedResults.Ok(ProofWire.ToWire(head)) : NotReady();
-
-    private static Results<Ok<ConsistencyWire>, ProblemHttpResult> GetConsistency(long from, long? to, TransparencyLog log)
+    private static async Task<Results<Ok<TreeHeadWire>, ProblemHttpResult>> GetHeadAsync(TransparencyLog log, CancellationToken cancellationToken)
     {
+        try
+        {
+            await log.RefreshAsync(null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Hosting.StoreOutage.IsOutage(e))
+        {
+            // The last signed head is still true while the database is away; serve it.
+        }
+
+        return log.Head is { } head ? TypedResults.Ok(ProofWire.ToWire(head)) : NotReady();
+    }
+
+    private static async Task<Results<Ok<ConsistencyWire>, ProblemHttpResult>> GetConsistencyAsync(long from, long? to, TransparencyLog log, CancellationToken cancellationToken)
+    {
+        await log.RefreshAsync(to, cancellationToken).ConfigureAwait(false);
         var size = to ?? log.Epoch;
         if (from < 1 || size > log.Epoch || from > size)
         {
@@ -37,6 +49,7 @@ internal static class TransparencyApi
 
     private static async Task<Results<Ok<EpochChanges>, ProblemHttpResult>> GetEpochAsync(long epoch, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
     {
+        await log.RefreshAsync(epoch, cancellationToken).ConfigureAwait(false);
         if (epoch < 1 || epoch > log.Epoch)
         {
             return new Problem("unknown-epoch", StatusCodes.Status404NotFound, $"epochs run from 1 to {log.Epoch}").ToResult();
@@ -69,6 +82,7 @@ internal static class TransparencyApi
             return refused;
         }
 
+        await log.RefreshAsync(null, cancellationToken).ConfigureAwait(false);
         if (log.Head is not { } head)
         {
             return NotReady();

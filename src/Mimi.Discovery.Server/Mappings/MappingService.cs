@@ -66,7 +66,7 @@ internal sealed partial class MappingService(
 
         LogPublished(logger, row.MappingId, row.Version, result.Superseded.Count);
         await dnsZone.SyncAsync(s.Csi, cancellationToken).ConfigureAwait(false);
-        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded, await EpochOfChangeAsync(cancellationToken).ConfigureAwait(false));
+        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded, await EpochOfChangeAsync(result.DueEpoch, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<Outcome<RemovalReceipt>> RemoveAsync(StatementSubmission? submission, CancellationToken cancellationToken)
@@ -102,9 +102,10 @@ internal sealed partial class MappingService(
             _ => null,
         };
         var removed = await store.RemoveAsync(removal.Csi.Uri, targets, removal.IssuedAt.ToUnixTimeSeconds(), floor, cancellationToken).ConfigureAwait(false);
-        LogRemoved(logger, removed.Count, removal.Authority);
+        LogRemoved(logger, removed.Removed.Count, removal.Authority);
         await dnsZone.SyncAsync(removal.Csi, cancellationToken).ConfigureAwait(false);
-        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed, await EpochOfChangeAsync(cancellationToken).ConfigureAwait(false));
+        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed.Removed,
+            removed.Removed.Count == 0 ? null : await EpochOfChangeAsync(removed.DueEpoch, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<Outcome<LookupResponse>> LookupAsync(LookupRequest? request, CancellationToken cancellationToken)
@@ -165,11 +166,24 @@ internal sealed partial class MappingService(
             ? answer(parsed[i].Csi!.Uri) with { Query = query }
             : new LookupResult(query, null, LookupResultKinds.Invalid, [], parsed[i].Reason)).ToList();
 
-    /// <summary>The epoch a change just made is (or will be) visible in: sealed at once when the interval is zero.</summary>
-    private async Task<long> EpochOfChangeAsync(CancellationToken cancellationToken) =>
-        options.Value.SealInterval <= TimeSpan.Zero
-            ? await transparency.SealAsync(cancellationToken).ConfigureAwait(false) ?? transparency.Epoch
-            : transparency.Epoch + 1;
+    /// <summary>
+    /// The receipt's epoch: the one the store promised the change (it is sealed in that epoch or an
+    /// earlier one), after sealing at once when the interval is zero. Null without a transparency log.
+    /// </summary>
+    private async Task<long?> EpochOfChangeAsync(long due, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Transparency)
+        {
+            return null;
+        }
+
+        if (options.Value.SealInterval <= TimeSpan.Zero)
+        {
+            await transparency.SealAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return due;
+    }
 
     /// <summary>Whether a (verified, stored) statement lists no entries: the owner's opt-out.</summary>
     private static bool IsOptOut(string statement)

@@ -39,7 +39,11 @@ internal enum PublishStatus
     CredentialSuperseded,
 }
 
-internal sealed record PublishResult(PublishStatus Status, long CurrentVersion, IReadOnlyList<string> Superseded);
+/// <summary>How a publish ended; <paramref name="DueEpoch"/> is the transparency epoch the stored change is due in (0 when nothing was stored).</summary>
+internal sealed record PublishResult(PublishStatus Status, long CurrentVersion, IReadOnlyList<string> Superseded, long DueEpoch = 0);
+
+/// <summary>The mappings a removal took out, and the epoch that is due in (0 when nothing was removed).</summary>
+internal sealed record RemovalResult(IReadOnlyList<string> Removed, long DueEpoch);
 
 /// <summary>A mapping version a removal takes out, checked against the row it was read from.</summary>
 internal sealed record RemovalTarget(string MappingId, long SeenVersion, long NewVersion);
@@ -66,7 +70,7 @@ internal sealed record StoredProof
     public bool Consumed { get; init; }
 }
 
-/// <summary>Send limits checked atomically with the insert of a proof.</summary>
+/// <summary>Send limits taken atomically with the insert of a proof, counted in the fixed window starting at <paramref name="WindowStart"/> (Unix seconds).</summary>
 internal sealed record ProofLimits(long WindowStart, int PerCsi, int PerClient, int Global);
 
 internal enum ProofLimitHit
@@ -106,12 +110,18 @@ internal interface IDiscoveryStore
     /// <summary>
     /// Erases the given mappings' statements; a target whose version changed meanwhile is skipped.
     /// With <paramref name="credentialFloor"/>, credentials for the CSI issued before it may no
-    /// longer publish (a successor or CSIP took the CSI over). Returns the ids removed.
+    /// longer publish (a successor or CSIP took the CSI over).
     /// </summary>
-    Task<IReadOnlyList<string>> RemoveAsync(string csi, IReadOnlyList<RemovalTarget> targets, long removedBefore, long? credentialFloor, CancellationToken cancellationToken);
+    Task<RemovalResult> RemoveAsync(string csi, IReadOnlyList<RemovalTarget> targets, long removedBefore, long? credentialFloor, CancellationToken cancellationToken);
 
-    /// <summary>Inserts a proof unless a send limit is reached.</summary>
+    /// <summary>
+    /// Inserts a proof and counts it against the send limits, atomically: when any limit is reached
+    /// nothing is counted or stored, and concurrent callers in any process never exceed a limit.
+    /// </summary>
     Task<ProofLimitHit> CreateProofAsync(StoredProof proof, ProofLimits limits, CancellationToken cancellationToken);
+
+    /// <summary>Undoes <see cref="CreateProofAsync"/> when the code could not be delivered: deletes the proof and gives back what it counted.</summary>
+    Task CancelProofAsync(StoredProof proof, ProofLimits limits, CancellationToken cancellationToken);
 
     /// <summary>Counts one answer attempt on a live proof; null when the proof is unknown, used, expired or out of attempts.</summary>
     Task<StoredProof?> CountAttemptAsync(string id, int maxAttempts, long now, CancellationToken cancellationToken);
@@ -122,19 +132,42 @@ internal interface IDiscoveryStore
     /// <summary>Marks a proof used; false if another answer used it first.</summary>
     Task<bool> ConsumeProofAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Deletes proofs created before <paramref name="before"/>.</summary>
+    /// <summary>Deletes proofs created before <paramref name="before"/>, and limit counts of windows that started before it.</summary>
     Task<int> PurgeProofsAsync(long before, CancellationToken cancellationToken);
 
     /// <summary>Bulk insert for seeding benchmarks and imports; rows must be new.</summary>
     Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Seals one epoch atomically if this process may (PostgreSQL: an advisory lock; one sealer at
-    /// a time): reads up to <paramref name="maxBatch"/> pending CSIs, asks <paramref name="plan"/>
-    /// for the epoch, writes it and clears those CSIs. Null when nothing was pending, another
-    /// process is sealing, or the plan declined (its view of the last epoch is behind).
+    /// Takes this process's right to seal epochs, held until the handle is disposed; null when another
+    /// process holds it. PostgreSQL: a session advisory lock on a connection of its own, released by
+    /// the server if the process dies. SQLite: always granted; <see cref="CommitSealAsync"/> keeps
+    /// sealers in several processes apart.
     /// </summary>
-    Task<StoredEpoch?> SealAsync(int maxBatch, long now, Func<SealInput, SealPlan?> plan, CancellationToken cancellationToken);
+    Task<IAsyncDisposable?> TryLockSealAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Closes the open epoch to new changes (docs/architecture.md, "Epochs and receipts"): queues the
+    /// CSIs whose statements expired since the last seal and advances the clock, so every change
+    /// acknowledged before is due in <see cref="EpochClose.Closed"/> or earlier and every later one in
+    /// a later epoch. Null when nothing is pending and an epoch exists (the clock stays).
+    /// </summary>
+    Task<EpochClose?> CloseEpochAsync(long now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What a seal covers: every pending CSI due by <see cref="EpochClose.Closed"/> (however many),
+    /// up to <paramref name="extra"/> CSIs queued without a promise (bulk loads, expiries), and their
+    /// live mappings and labels.
+    /// </summary>
+    Task<SealInput> ReadPendingAsync(EpochClose close, int extra, long now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Writes a seal in one transaction if the last epoch is still <paramref name="lastEpoch"/>, and
+    /// clears each of <paramref name="sealedMarks"/> whose generation is still the one read (a change
+    /// made meanwhile keeps its mark for the next seal). False, writing nothing, when another sealer
+    /// committed first.
+    /// </summary>
+    Task<bool> CommitSealAsync(long lastEpoch, SealPlan plan, IReadOnlyList<PendingMark> sealedMarks, CancellationToken cancellationToken);
 
     /// <summary>Epochs after <paramref name="after"/>, in order.</summary>
     Task<IReadOnlyList<StoredEpoch>> GetEpochsAsync(long after, CancellationToken cancellationToken);
@@ -233,8 +266,14 @@ internal sealed record LeafRow(string SearchKey, string Commitment, long Epoch);
 /// <summary>A label's committed value at an epoch, for lookups.</summary>
 internal sealed record CommittedLabel(string Csi, string Scope, string SearchKey, string VrfProof, long Version, string? Opening, string? Statements);
 
-/// <summary>What the sealer reads: the last epoch, the pending CSIs, their live mappings and their labels.</summary>
-internal sealed record SealInput(long LastEpoch, IReadOnlyList<string> Csis, ILookup<string, StoredMapping> Mappings, IReadOnlyList<StoredLabel> Labels);
+/// <summary>An epoch closed to new changes: the last sealed epoch and its seal time (ms), and the closed epoch number every change acknowledged before is due in.</summary>
+internal sealed record EpochClose(long LastEpoch, long LastSealedAt, long Closed);
+
+/// <summary>A CSI waiting for a seal, with the generation of its mark (bumped by every change).</summary>
+internal sealed record PendingMark(string Csi, long Generation);
+
+/// <summary>What the sealer reads: the last epoch, the pending marks, their CSIs' live mappings and their labels.</summary>
+internal sealed record SealInput(long LastEpoch, IReadOnlyList<PendingMark> Pending, ILookup<string, StoredMapping> Mappings, IReadOnlyList<StoredLabel> Labels);
 
 /// <summary>What the sealer writes: the new epoch (null: the pending CSIs changed nothing), label upserts, new versions, and (search key, mapping id) pairs to erase.</summary>
 internal sealed record SealPlan(StoredEpoch? Epoch, IReadOnlyList<StoredLabel> Labels, IReadOnlyList<VersionRow> Versions, IReadOnlyList<(string SearchKey, string MappingId)> Erase);

@@ -25,10 +25,35 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
         ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", MigrationLockKey));
 
     // Names "the right to seal transparency epochs"; only one process holds it at a time.
-    private const long SealLockKey = 0x4D494D4945504F43;
+    internal const long SealLockKey = 0x4D494D4945504F43;
 
-    protected override async Task<bool> TryLockSealAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
-        await ScalarAsync(connection, transaction, "SELECT pg_try_advisory_xact_lock(@key)", cancellationToken, ("key", SealLockKey)).ConfigureAwait(false) is true;
+    protected override string ShareLockClause => " FOR SHARE";
+
+    protected override string UpdateLockClause => " FOR UPDATE";
+
+    /// <summary>
+    /// A session-level advisory lock, held on a connection of its own across the seal's transactions
+    /// (close, read, plan, commit); if the process dies the server ends the session and frees it.
+    /// </summary>
+    public override async Task<IAsyncDisposable?> TryLockSealAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await ScalarAsync(connection, null, "SELECT pg_try_advisory_lock(@key)", cancellationToken, ("key", SealLockKey)).ConfigureAwait(false) is true)
+            {
+                return new SealLock(connection);
+            }
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
 
     public override async Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken)
     {
@@ -58,6 +83,25 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private sealed class SealLock(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await ExecuteAsync(connection, null, "SELECT pg_advisory_unlock(@key)", CancellationToken.None, ("key", SealLockKey)).ConfigureAwait(false);
+            }
+            catch (NpgsqlException)
+            {
+                // The session is gone, and with it the lock.
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
 
     public void Dispose() => _dataSource.Dispose();
 }

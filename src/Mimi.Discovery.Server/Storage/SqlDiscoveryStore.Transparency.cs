@@ -47,70 +47,133 @@ internal abstract partial class SqlDiscoveryStore
 
     private const string VersionColumns = "search_key, version, epoch, commitment, opening, statements, mapping_ids, path";
 
-    /// <summary>Takes the right to seal for this transaction; false when another process holds it.</summary>
-    protected virtual Task<bool> TryLockSealAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.FromResult(true);
+    /// <summary>
+    /// Changes since the first transparency schema: each pending mark carries a generation (bumped by
+    /// every change, so a seal clears only the marks it read) and the epoch its change is due in;
+    /// <c>tx_clock</c> holds the open epoch, the one changes acknowledged now are promised.
+    /// </summary>
+    private const string EpochClockSchema = """
+        ALTER TABLE tx_pending ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE tx_pending ADD COLUMN due BIGINT NULL;
+        CREATE INDEX tx_pending_by_due ON tx_pending (due);
+        CREATE TABLE tx_clock (
+            id INTEGER PRIMARY KEY,
+            open_epoch BIGINT NOT NULL
+        );
+        INSERT INTO tx_clock (id, open_epoch) SELECT 1, COALESCE(MAX(epoch), 0) + 1 FROM tx_epochs;
+        CREATE INDEX mappings_by_expiry ON mappings (expires_at);
+        """;
 
-    public async Task<StoredEpoch?> SealAsync(int maxBatch, long now, Func<SealInput, SealPlan?> plan, CancellationToken cancellationToken)
+    // IN lists are split so no statement exceeds either database's parameter limit.
+    private const int InListChunk = 1000;
+
+    /// <summary>A row lock clause for reading <c>tx_clock</c> that writers share (PostgreSQL <c>FOR SHARE</c>); SQLite's writers are serialised already.</summary>
+    protected virtual string ShareLockClause => "";
+
+    /// <summary>A row lock clause for reading <c>tx_clock</c> exclusively (PostgreSQL <c>FOR UPDATE</c>).</summary>
+    protected virtual string UpdateLockClause => "";
+
+    public virtual Task<IAsyncDisposable?> TryLockSealAsync(CancellationToken cancellationToken) => Task.FromResult<IAsyncDisposable?>(NoLock.Instance);
+
+    public async Task<EpochClose?> CloseEpochAsync(long now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (!await TryLockSealAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
 
+        // The clock first: a publish takes it shared before its pending mark, so this order cannot deadlock.
+        var open = Convert.ToInt64(await ScalarAsync(connection, transaction, $"SELECT open_epoch FROM tx_clock WHERE id = 1{UpdateLockClause}", cancellationToken).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
         var last = await LastEpochAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         if (last is not null)
         {
-            // Statements that expired since the last seal leave their sets too.
+            // Statements that expired since the last seal leave their sets too (no receipt promised them an epoch).
             await ExecuteAsync(connection, transaction, """
-                INSERT INTO tx_pending (csi)
-                SELECT DISTINCT csi FROM mappings WHERE statement IS NOT NULL AND expires_at <= @now AND expires_at > @since
+                INSERT INTO tx_pending (csi, gen, due)
+                SELECT DISTINCT csi, 0, CAST(NULL AS BIGINT) FROM mappings WHERE statement IS NOT NULL AND expires_at <= @now AND expires_at > @since
                 ON CONFLICT (csi) DO NOTHING
                 """, cancellationToken, ("now", now), ("since", last.SealedAt / 1000)).ConfigureAwait(false);
+            if (Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM (SELECT 1 FROM tx_pending LIMIT 1) p", cancellationToken).ConfigureAwait(false),
+                    CultureInfo.InvariantCulture) == 0)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return null;
+            }
         }
 
-        var csis = await QueryAsync(connection, transaction, "SELECT csi FROM tx_pending ORDER BY csi LIMIT @n", r => r.GetString(0), cancellationToken, ("n", maxBatch)).ConfigureAwait(false);
-        if (csis.Count == 0 && last is not null)
+        // Close the open epoch — unless an earlier close was not followed by a seal (a sealer that lost
+        // the race, died, or found nothing to change): then the epoch after the last is closed already,
+        // and every change promised it was committed before that close. So the open epoch stays at most
+        // two ahead of the last sealed one, and receipts stay tight.
+        var lastEpoch = last?.Epoch ?? 0;
+        if (open <= lastEpoch + 1)
         {
-            return null;
+            await ExecuteAsync(connection, transaction, "UPDATE tx_clock SET open_epoch = open_epoch + 1 WHERE id = 1", cancellationToken).ConfigureAwait(false);
+            open++;
         }
 
-        // An empty list still yields valid SQL ("IN (NULL)" matches nothing) for the genesis epoch.
-        var (inList, parameters) = InList("c", csis);
-        inList = csis.Count == 0 ? "NULL" : inList;
-        var mappings = await QueryMappingsAsync(connection, transaction, $"csi IN ({inList}) AND statement IS NOT NULL AND expires_at > @now", cancellationToken,
-            [.. parameters, ("now", now)]).ConfigureAwait(false);
-        var labels = await QueryAsync(connection, transaction, $"""
-            SELECT l.search_key, l.csi, l.scope, l.vrf_proof, l.version, l.commitment, v.statements, v.mapping_ids
-            FROM tx_labels l JOIN tx_versions v ON v.search_key = l.search_key AND v.version = l.version
-            WHERE l.csi IN ({inList})
-            """, r => new StoredLabel(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), r.GetString(5),
-                r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7)), cancellationToken, parameters).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new EpochClose(lastEpoch, last?.SealedAt ?? 0, open - 1);
+    }
 
-        var sealing = plan(new SealInput(last?.Epoch ?? 0, csis, mappings.ToLookup(m => m.Csi, StringComparer.Ordinal), labels));
-        if (sealing is null)
+    public async Task<SealInput> ReadPendingAsync(EpochClose close, int extra, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var due = await QueryAsync(connection, null, "SELECT csi, gen FROM tx_pending WHERE due <= @closed ORDER BY csi", ReadPendingMark, cancellationToken,
+            ("closed", close.Closed)).ConfigureAwait(false);
+        var more = extra <= 0 ? [] : await QueryAsync(connection, null, "SELECT csi, gen FROM tx_pending WHERE due IS NULL OR due > @closed ORDER BY csi LIMIT @n",
+            ReadPendingMark, cancellationToken, ("closed", close.Closed), ("n", extra)).ConfigureAwait(false);
+        var marks = due.Concat(more).ToList();
+        var csis = marks.Select(m => m.Csi).ToList();
+
+        var mappings = new List<StoredMapping>();
+        var labels = new List<StoredLabel>();
+        foreach (var chunk in csis.Chunk(InListChunk))
         {
-            return null;
+            var (inList, parameters) = InList("c", chunk);
+            mappings.AddRange(await QueryMappingsAsync(connection, null, $"csi IN ({inList}) AND statement IS NOT NULL AND expires_at > @now", cancellationToken,
+                [.. parameters, ("now", now)]).ConfigureAwait(false));
+            labels.AddRange(await QueryAsync(connection, null, $"""
+                SELECT l.search_key, l.csi, l.scope, l.vrf_proof, l.version, l.commitment, v.statements, v.mapping_ids
+                FROM tx_labels l JOIN tx_versions v ON v.search_key = l.search_key AND v.version = l.version
+                WHERE l.csi IN ({inList})
+                """, r => new StoredLabel(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4), r.GetString(5),
+                    r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7)), cancellationToken, parameters).ConfigureAwait(false));
         }
 
-        foreach (var label in sealing.Labels)
+        return new SealInput(close.LastEpoch, marks, mappings.ToLookup(m => m.Csi, StringComparer.Ordinal), labels);
+    }
+
+    public async Task<bool> CommitSealAsync(long lastEpoch, SealPlan plan, IReadOnlyList<PendingMark> sealedMarks, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if ((await LastEpochAsync(connection, transaction, cancellationToken).ConfigureAwait(false))?.Epoch is { } stored ? stored != lastEpoch : lastEpoch != 0)
         {
-            await ExecuteAsync(connection, transaction, """
-                INSERT INTO tx_labels (search_key, csi, scope, vrf_proof, version, commitment) VALUES (@key, @csi, @scope, @vrf, @version, @commitment)
-                ON CONFLICT (search_key) DO UPDATE SET version = excluded.version, commitment = excluded.commitment
-                """, cancellationToken, ("key", label.SearchKey), ("csi", label.Csi), ("scope", label.Scope), ("vrf", label.VrfProof),
-                ("version", label.Version), ("commitment", label.Commitment)).ConfigureAwait(false);
+            // Another sealer committed since this one closed its epoch: its plan is built on an old tree.
+            return false;
         }
 
-        foreach (var v in sealing.Versions)
+        await using (var upsert = Command(connection, transaction, """
+            INSERT INTO tx_labels (search_key, csi, scope, vrf_proof, version, commitment) VALUES (@key, @csi, @scope, @vrf, @version, @commitment)
+            ON CONFLICT (search_key) DO UPDATE SET version = excluded.version, commitment = excluded.commitment
+            """, ("key", ""), ("csi", ""), ("scope", ""), ("vrf", ""), ("version", 0L), ("commitment", "")))
         {
-            await ExecuteAsync(connection, transaction, $"INSERT INTO tx_versions ({VersionColumns}) VALUES (@key, @version, @epoch, @commitment, @opening, @statements, @ids, @path)", cancellationToken,
-                ("key", v.SearchKey), ("version", v.Version), ("epoch", v.Epoch), ("commitment", v.Commitment), ("opening", v.Opening),
-                ("statements", v.Statements), ("ids", v.MappingIds), ("path", v.Path)).ConfigureAwait(false);
+            foreach (var label in plan.Labels)
+            {
+                await RunAsync(upsert, cancellationToken, label.SearchKey, label.Csi, label.Scope, label.VrfProof, label.Version, label.Commitment).ConfigureAwait(false);
+            }
         }
 
-        foreach (var (searchKey, mappingId) in sealing.Erase)
+        await using (var insert = Command(connection, transaction, $"INSERT INTO tx_versions ({VersionColumns}) VALUES (@key, @version, @epoch, @commitment, @opening, @statements, @ids, @path)",
+            ("key", ""), ("version", 0L), ("epoch", 0L), ("commitment", ""), ("opening", ""), ("statements", ""), ("ids", ""), ("path", "")))
+        {
+            foreach (var v in plan.Versions)
+            {
+                await RunAsync(insert, cancellationToken, v.SearchKey, v.Version, v.Epoch, v.Commitment, v.Opening, v.Statements, v.MappingIds, v.Path).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var (searchKey, mappingId) in plan.Erase)
         {
             // Erasure: a removed mapping's statement text and the openings that reveal it go.
             await ExecuteAsync(connection, transaction, """
@@ -119,15 +182,23 @@ internal abstract partial class SqlDiscoveryStore
                 """, cancellationToken, ("key", searchKey), ("id", "% " + mappingId + " %")).ConfigureAwait(false);
         }
 
-        if (sealing.Epoch is { } e)
+        if (plan.Epoch is { } e)
         {
             await ExecuteAsync(connection, transaction, "INSERT INTO tx_epochs (epoch, sealed_at, prefix_root, log_root, signature) VALUES (@e, @t, @p, @l, @s)", cancellationToken,
                 ("e", e.Epoch), ("t", e.SealedAt), ("p", e.PrefixRoot), ("l", e.LogRoot), ("s", e.Signature)).ConfigureAwait(false);
         }
 
-        await ExecuteAsync(connection, transaction, $"DELETE FROM tx_pending WHERE csi IN ({inList})", cancellationToken, parameters).ConfigureAwait(false);
+        // A mark whose generation moved on was set by a change this seal may not have read: it stays for the next.
+        await using (var clear = Command(connection, transaction, "DELETE FROM tx_pending WHERE csi = @csi AND gen = @gen", ("csi", ""), ("gen", 0L)))
+        {
+            foreach (var mark in sealedMarks)
+            {
+                await RunAsync(clear, cancellationToken, mark.Csi, mark.Generation).ConfigureAwait(false);
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return sealing.Epoch;
+        return true;
     }
 
     public async Task<IReadOnlyList<StoredEpoch>> GetEpochsAsync(long after, CancellationToken cancellationToken)
@@ -197,21 +268,56 @@ internal abstract partial class SqlDiscoveryStore
         (await QueryAsync(connection, transaction, "SELECT epoch, sealed_at, prefix_root, log_root, signature FROM tx_epochs ORDER BY epoch DESC LIMIT 1", ReadEpoch, cancellationToken).ConfigureAwait(false))
         .SingleOrDefault();
 
-    /// <summary>After a bulk load: every CSI with a live mapping waits for the next seal.</summary>
+    /// <summary>After a bulk load: every CSI with a live mapping waits for a seal, in batches (no receipt promised them an epoch).</summary>
     protected static Task<int> MarkAllPendingAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, transaction, "INSERT INTO tx_pending (csi) SELECT DISTINCT csi FROM mappings WHERE statement IS NOT NULL ON CONFLICT (csi) DO NOTHING", cancellationToken);
+        ExecuteAsync(connection, transaction, "INSERT INTO tx_pending (csi, gen, due) SELECT DISTINCT csi, 0, CAST(NULL AS BIGINT) FROM mappings WHERE statement IS NOT NULL ON CONFLICT (csi) DO NOTHING", cancellationToken);
 
-    private static Task<int> MarkPendingAsync(DbConnection connection, DbTransaction transaction, string csi, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, transaction, "INSERT INTO tx_pending (csi) VALUES (@csi) ON CONFLICT (csi) DO NOTHING", cancellationToken, ("csi", csi));
+    /// <summary>
+    /// Marks <paramref name="csi"/> changed, in the transaction of the change, and returns the epoch
+    /// the change is due in: the open epoch, read under a shared lock so no seal closes it until this
+    /// transaction ends. The mark keeps the earliest epoch any of its changes was promised.
+    /// </summary>
+    private async Task<long> MarkPendingAsync(DbConnection connection, DbTransaction transaction, string csi, CancellationToken cancellationToken)
+    {
+        var due = Convert.ToInt64(await ScalarAsync(connection, transaction, $"SELECT open_epoch FROM tx_clock WHERE id = 1{ShareLockClause}", cancellationToken).ConfigureAwait(false),
+            CultureInfo.InvariantCulture);
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO tx_pending (csi, gen, due) VALUES (@csi, 0, @due)
+            ON CONFLICT (csi) DO UPDATE SET gen = tx_pending.gen + 1,
+                due = CASE WHEN tx_pending.due IS NULL OR tx_pending.due > excluded.due THEN excluded.due ELSE tx_pending.due END
+            """, cancellationToken, ("csi", csi), ("due", due)).ConfigureAwait(false);
+        return due;
+    }
+
+    private static PendingMark ReadPendingMark(DbDataReader r) => new(r.GetString(0), r.GetInt64(1));
 
     private static StoredEpoch ReadEpoch(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4));
 
     private static VersionRow ReadVersion(DbDataReader r) =>
         new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.GetString(7));
 
+    /// <summary>Runs a prepared command with new values for its parameters, in order.</summary>
+    private static async Task RunAsync(DbCommand command, CancellationToken cancellationToken, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values)
     {
         var parameters = values.Select((v, i) => (prefix + i.ToString(CultureInfo.InvariantCulture), (object?)v)).ToArray();
         return (string.Join(", ", parameters.Select(p => "@" + p.Item1)), parameters);
+    }
+
+    /// <summary>The seal lock where the database needs none (SQLite: <see cref="CommitSealAsync"/>'s check keeps sealers apart).</summary>
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public static NoLock Instance { get; } = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -54,6 +54,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         """,
         TransparencySchema,
         TokenSchema,
+        EpochClockSchema + LimitSchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
@@ -143,9 +144,9 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
             await RaiseFloorAsync(connection, transaction, m.Csi, m.CredentialNotBefore, cancellationToken).ConfigureAwait(false);
         }
 
-        await MarkPendingAsync(connection, transaction, m.Csi, cancellationToken).ConfigureAwait(false);
+        var due = await MarkPendingAsync(connection, transaction, m.Csi, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new PublishResult(PublishStatus.Stored, m.Version, superseded);
+        return new PublishResult(PublishStatus.Stored, m.Version, superseded, due);
     }
 
     public async Task<IReadOnlyList<StoredMapping>> GetMappingsAsync(string csi, CancellationToken cancellationToken)
@@ -169,7 +170,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         return rows.ToLookup(m => m.Csi, StringComparer.Ordinal);
     }
 
-    public async Task<IReadOnlyList<string>> RemoveAsync(string csi, IReadOnlyList<RemovalTarget> targets, long removedBefore, long? credentialFloor, CancellationToken cancellationToken)
+    public async Task<RemovalResult> RemoveAsync(string csi, IReadOnlyList<RemovalTarget> targets, long removedBefore, long? credentialFloor, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -192,33 +193,20 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
             await RaiseFloorAsync(connection, transaction, csi, floor, cancellationToken).ConfigureAwait(false);
         }
 
-        if (removed.Count > 0)
-        {
-            await MarkPendingAsync(connection, transaction, csi, cancellationToken).ConfigureAwait(false);
-        }
-
+        var due = removed.Count > 0 ? await MarkPendingAsync(connection, transaction, csi, cancellationToken).ConfigureAwait(false) : 0;
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return removed;
+        return new RemovalResult(removed, due);
     }
 
     public async Task<ProofLimitHit> CreateProofAsync(StoredProof proof, ProofLimits limits, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var command = Command(connection, transaction, """
-            SELECT (SELECT COUNT(*) FROM proofs WHERE csi = @csi AND created_at >= @since),
-                   (SELECT COUNT(*) FROM proofs WHERE client = @client AND created_at >= @since),
-                   (SELECT COUNT(*) FROM proofs WHERE created_at >= @since)
-            """, ("csi", proof.Csi), ("client", proof.Client), ("since", limits.WindowStart)))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var (hit, name, limit) in ProofCounters(proof, limits))
         {
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var hit = reader.GetInt64(0) >= limits.PerCsi ? ProofLimitHit.Csi
-                : reader.GetInt64(1) >= limits.PerClient ? ProofLimitHit.Client
-                : reader.GetInt64(2) >= limits.Global ? ProofLimitHit.Global
-                : ProofLimitHit.None;
-            if (hit != ProofLimitHit.None)
+            if (!await TakeCountAsync(connection, transaction, name, limit, limits.WindowStart, cancellationToken).ConfigureAwait(false))
             {
+                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return hit;
             }
         }
@@ -228,6 +216,21 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
             ("created", proof.CreatedAt), ("expires", proof.ExpiresAt)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return ProofLimitHit.None;
+    }
+
+    public async Task CancelProofAsync(StoredProof proof, ProofLimits limits, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await ExecuteAsync(connection, transaction, "DELETE FROM proofs WHERE id = @id", cancellationToken, ("id", proof.Id)).ConfigureAwait(false) == 1)
+        {
+            foreach (var (_, name, _) in ProofCounters(proof, limits))
+            {
+                await ReturnCountAsync(connection, transaction, name, limits.WindowStart, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<StoredProof?> CountAttemptAsync(string id, int maxAttempts, long now, CancellationToken cancellationToken)
@@ -255,6 +258,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
     public async Task<int> PurgeProofsAsync(long before, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await PurgeCountsAsync(connection, before, cancellationToken).ConfigureAwait(false);
         return await ExecuteAsync(connection, null, "DELETE FROM proofs WHERE created_at < @before", cancellationToken, ("before", before)).ConfigureAwait(false);
     }
 

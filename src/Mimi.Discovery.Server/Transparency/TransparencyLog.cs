@@ -27,7 +27,10 @@ internal sealed partial class TransparencyLog : IDisposable
     private readonly DiscoveryOptions _options;
     private readonly byte[] _vrfSecret;
     private readonly ECDsa _logKey;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    // _state guards the visible snapshot and the log (catch-up, publishing a seal); _sealing keeps
+    // this process to one seal at a time. A seal holds _state only briefly, so lookups never wait on it.
+    private readonly SemaphoreSlim _state = new(1, 1);
+    private readonly SemaphoreSlim _sealing = new(1, 1);
     private readonly ConcurrentDictionary<string, (byte[] Proof, byte[] Key)> _absentLabels = new(StringComparer.Ordinal);
     private readonly Lock _logLock = new();
     private MerkleTree _log = new();
@@ -59,69 +62,99 @@ internal sealed partial class TransparencyLog : IDisposable
     /// <summary>Loads or catches up with the epochs in the database, checking each root against the rebuilt tree.</summary>
     public async Task CatchUpAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _state.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await CatchUpLockedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _gate.Release();
+            _state.Release();
         }
     }
 
-    /// <summary>Seals pending changes into one epoch; returns it, or null when there was nothing to seal or another process holds the sealing lock.</summary>
+    /// <summary>
+    /// Catches up when another DP process on the same database sealed since (or the client names a
+    /// larger log), so every answer — lookups and the read API alike — is at the latest epoch.
+    /// </summary>
+    public async Task RefreshAsync(long? knownTreeSize, CancellationToken cancellationToken)
+    {
+        if (knownTreeSize > _current.Epoch || await _store.GetLastEpochAsync(cancellationToken).ConfigureAwait(false) > _current.Epoch)
+        {
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Seals pending changes into one epoch (docs/architecture.md, "Epochs and receipts"); returns it,
+    /// or null when there was nothing to seal or another process holds the right to seal. The costly
+    /// part (VRF proofs, the new tree) runs without the state lock, so lookups on this process go on
+    /// answering from the last epoch meanwhile.
+    /// </summary>
     public async Task<long?> SealAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _sealing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await using var right = await _store.TryLockSealAsync(cancellationToken).ConfigureAwait(false);
+            if (right is null)
+            {
+                return null;
+            }
+
+            // Another sealer (a SQLite DP in another process) may commit first: then catch up and try again.
             for (var attempt = 0; attempt < 3; attempt++)
             {
-                await CatchUpLockedAsync(cancellationToken).ConfigureAwait(false);
-                Snapshot? next = null;
-                var stale = false;
+                await CatchUpAsync(cancellationToken).ConfigureAwait(false);
                 var now = _time.GetUtcNow();
-                var sealedEpoch = await _store.SealAsync(_options.EpochMaxBatch, now.ToUnixTimeSeconds(), input =>
+                var close = await _store.CloseEpochAsync(now.ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
+                if (close is null)
                 {
-                    if (input.LastEpoch != _current.Epoch)
-                    {
-                        stale = true;
-                        return null;
-                    }
-
-                    BacklogLikely = input.Csis.Count >= _options.EpochMaxBatch;
-                    (var plan, next) = Plan(input, now);
-                    return plan;
-                }, cancellationToken).ConfigureAwait(false);
-
-                if (sealedEpoch is not null && next is not null)
-                {
-                    Publish(next);
-                    LogSealed(_logger, next.Epoch, next.Changes);
-                    return next.Epoch;
-                }
-
-                if (!stale)
-                {
-                    // Nothing pending (or nothing that changed a set), or another process is sealing.
+                    BacklogLikely = false;
                     return null;
                 }
+
+                var input = await _store.ReadPendingAsync(close, _options.EpochMaxBatch, now.ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
+                var basis = _current;
+                if (input.LastEpoch != basis.Epoch)
+                {
+                    continue;
+                }
+
+                if (AfterRead is { } probe)
+                {
+                    await probe(cancellationToken).ConfigureAwait(false);
+                }
+
+                var (plan, next) = await Task.Factory.StartNew(() => Plan(basis, input, now, close.LastSealedAt), cancellationToken,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                if (!await _store.CommitSealAsync(basis.Epoch, plan, input.Pending, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                BacklogLikely = input.Pending.Count >= _options.EpochMaxBatch;
+                if (next is null)
+                {
+                    // The pending CSIs changed no label set: marks cleared, no epoch.
+                    return null;
+                }
+
+                await PublishSealedAsync(next, cancellationToken).ConfigureAwait(false);
+                LogSealed(_logger, next.Epoch, next.Changes);
+                return next.Epoch;
             }
 
             return null;
         }
-        catch
-        {
-            // The transaction rolled back: rebuild from the database rather than trust memory.
-            await ReloadLockedAsync(cancellationToken).ConfigureAwait(false);
-            throw;
-        }
         finally
         {
-            _gate.Release();
+            _sealing.Release();
         }
     }
+
+    /// <summary>Test seam: runs after a seal has read what it covers and before it plans, to race changes against it.</summary>
+    internal Func<CancellationToken, Task>? AfterRead { get; set; }
 
     /// <summary>
     /// Proves the committed labels of <paramref name="csis"/> a lookup by <paramref name="service"/>
@@ -130,12 +163,7 @@ internal sealed partial class TransparencyLog : IDisposable
     public async Task<(IReadOnlyDictionary<string, IReadOnlyList<LabelProof>> Labels, EpochProof Epoch)?> ProveAsync(
         IReadOnlyCollection<string> csis, string? service, long? knownTreeSize, CancellationToken cancellationToken)
     {
-        // Another DP process on the same database may have sealed since: answer at the latest epoch.
-        if (knownTreeSize > _current.Epoch || await _store.GetLastEpochAsync(cancellationToken).ConfigureAwait(false) > _current.Epoch)
-        {
-            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        await RefreshAsync(knownTreeSize, cancellationToken).ConfigureAwait(false);
         var snapshot = _current;
         if (snapshot.Head is null)
         {
@@ -209,7 +237,8 @@ internal sealed partial class TransparencyLog : IDisposable
     public void Dispose()
     {
         _logKey.Dispose();
-        _gate.Dispose();
+        _state.Dispose();
+        _sealing.Dispose();
     }
 
     internal static IReadOnlyList<string> SplitStatements(string? statements) =>
@@ -233,7 +262,7 @@ internal sealed partial class TransparencyLog : IDisposable
         return computed;
     }
 
-    private (SealPlan? Plan, Snapshot? Next) Plan(SealInput input, DateTimeOffset now)
+    private (SealPlan Plan, Snapshot? Next) Plan(Snapshot basis, SealInput input, DateTimeOffset now, long lastSealedAt)
     {
         var existing = input.Labels.ToLookup(l => l.Csi, StringComparer.Ordinal);
         var changes = new List<(byte[] Key, byte[] Commitment)>();
@@ -241,7 +270,7 @@ internal sealed partial class TransparencyLog : IDisposable
         var versions = new List<(StoredLabel Label, byte[] Key, string? Opening, string Statements, string Ids)>();
         var erase = new List<(string, string)>();
         var pending = new List<(string Csi, string Scope, StoredLabel? Before, List<string> Statements, List<string> Ids, HashSet<string> Live)>();
-        foreach (var csi in input.Csis)
+        foreach (var csi in input.Pending.Select(p => p.Csi))
         {
             var desired = new SortedDictionary<string, List<StoredMapping>>(StringComparer.Ordinal);
             foreach (var m in input.Mappings[csi])
@@ -301,25 +330,35 @@ internal sealed partial class TransparencyLog : IDisposable
             return (new SealPlan(null, [], [], []), null);
         }
 
-        var tree = _current.Tree.With(changes);
-        var epoch = _current.Epoch + 1;
+        var tree = basis.Tree.With(changes);
+        var epoch = basis.Epoch + 1;
+
+        // A head never goes back in time (senders and auditors refuse that): with a clock behind the
+        // last head, the new one repeats the last head's time.
         var timestamp = now.ToUnixTimeMilliseconds();
+        if (timestamp < lastSealedAt)
+        {
+            LogClockBehind(_logger, DateTimeOffset.FromUnixTimeMilliseconds(lastSealedAt), now);
+            timestamp = lastSealedAt;
+        }
+
         var leaf = new EpochLeaf(epoch, timestamp, tree.Root);
-        byte[] logRoot;
-        IReadOnlyList<byte[]> inclusion;
+        MerkleTree log;
         lock (_logLock)
         {
-            // Appended before the epoch is stored: if storing fails, the state is reloaded.
-            _log.Append(leaf.Hash());
-            logRoot = _log.Root(epoch);
-            inclusion = _log.InclusionProof(epoch - 1, epoch);
+            // The shared log only grows once the epoch is stored (PublishSealedAsync); this copy holds the candidate.
+            log = _log.Copy(basis.Epoch);
         }
+
+        log.Append(leaf.Hash());
+        var logRoot = log.Root(epoch);
+        var inclusion = log.InclusionProof(epoch - 1, epoch);
 
         var head = SignedTreeHead.Sign(_logKey, epoch, timestamp, logRoot);
         var rows = versions.Select(v => new VersionRow(v.Label.SearchKey, v.Label.Version, epoch, v.Label.Commitment, v.Opening, v.Statements, v.Ids,
             ProofWire.Encode(tree.Prove(v.Key).Siblings.SelectMany(s => s).ToArray()))).ToList();
         var stored = new StoredEpoch(epoch, timestamp, ProofWire.Encode(leaf.PrefixRoot), ProofWire.Encode(logRoot), ProofWire.Encode(head.Signature));
-        return (new SealPlan(stored, labels, rows, erase), new Snapshot(epoch, tree, head, EpochProofOf(leaf, inclusion, head), changes.Count));
+        return (new SealPlan(stored, labels, rows, erase), new Snapshot(epoch, tree, head, EpochProofOf(leaf, inclusion, head), changes.Count, leaf.Hash()));
     }
 
     private async Task CatchUpLockedAsync(CancellationToken cancellationToken)
@@ -351,22 +390,36 @@ internal sealed partial class TransparencyLog : IDisposable
                 throw new InvalidOperationException($"The stored transparency state at epoch {last.Epoch} does not match its roots or signature; the database or the data folder's keys are not this DP's.");
             }
 
-            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(new EpochLeaf(last.Epoch, last.SealedAt, tree.Root), log.InclusionProof(last.Epoch - 1, last.Epoch), head), leaves.Count);
+            var leaf = new EpochLeaf(last.Epoch, last.SealedAt, tree.Root);
+            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(leaf, log.InclusionProof(last.Epoch - 1, last.Epoch), head), leaves.Count, leaf.Hash());
         }
 
         Publish(next);
         LogLoaded(_logger, next.Epoch, tree.Count);
     }
 
-    private async Task ReloadLockedAsync(CancellationToken cancellationToken)
+    /// <summary>Makes a stored seal visible, unless a lookup already caught up with it from the database.</summary>
+    private async Task PublishSealedAsync(Snapshot next, CancellationToken cancellationToken)
     {
-        lock (_logLock)
+        await _state.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            _log = new MerkleTree();
-        }
+            if (_current.Epoch != next.Epoch - 1)
+            {
+                return;
+            }
 
-        _current = Snapshot.Empty;
-        await CatchUpLockedAsync(cancellationToken).ConfigureAwait(false);
+            lock (_logLock)
+            {
+                _log.Append(next.LeafHash);
+            }
+
+            Publish(next);
+        }
+        finally
+        {
+            _state.Release();
+        }
     }
 
     private static PrefixTree Build(IReadOnlyList<LeafRow> leaves)
@@ -397,8 +450,11 @@ internal sealed partial class TransparencyLog : IDisposable
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Transparency state at epoch {Epoch}: {Labels} label(s)")]
     private static partial void LogLoaded(ILogger logger, long epoch, int labels);
 
-    private sealed record Snapshot(long Epoch, PrefixTree Tree, SignedTreeHead? Head, EpochProof EpochProof, int Changes)
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "The clock ({Now:u}) is behind the last tree head ({Last:u}); the new head keeps the last head's time")]
+    private static partial void LogClockBehind(ILogger logger, DateTimeOffset last, DateTimeOffset now);
+
+    private sealed record Snapshot(long Epoch, PrefixTree Tree, SignedTreeHead? Head, EpochProof EpochProof, int Changes, byte[] LeafHash)
     {
-        public static Snapshot Empty { get; } = new(0, new PrefixTree(), null, null!, 0);
+        public static Snapshot Empty { get; } = new(0, new PrefixTree(), null, null!, 0, []);
     }
 }

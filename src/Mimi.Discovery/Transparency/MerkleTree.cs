@@ -57,6 +57,15 @@ public sealed class MerkleTree
         _leaves.Add(leafHash);
     }
 
+    /// <summary>A new tree holding the first <paramref name="size"/> leaves of this one (a candidate to append to).</summary>
+    internal MerkleTree Copy(long size)
+    {
+        CheckSize(size);
+        var copy = new MerkleTree();
+        copy._leaves.AddRange(_leaves.Take((int)size));
+        return copy;
+    }
+
     /// <summary>The root of the first <paramref name="size"/> leaves (MTH of RFC 9162 §2.1.1).</summary>
     public byte[] Root(long size)
     {

@@ -94,7 +94,8 @@ public abstract class StoreContractTests : StoreSuite
 
         var removed = await Store.RemoveAsync("tel:+33612345678", [new RemovalTarget("k1/any", 2, 2)], 1500, null, default);
 
-        Assert.Equal(["k1/any"], removed);
+        Assert.Equal(["k1/any"], removed.Removed);
+        Assert.True(removed.DueEpoch >= 1);
         var row = Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default));
         Assert.Null(row.Statement);
         Assert.Empty((await Store.LookupAsync(["tel:+33612345678"], 0, default))["tel:+33612345678"]);
@@ -110,7 +111,8 @@ public abstract class StoreContractTests : StoreSuite
 
         var removed = await Store.RemoveAsync("tel:+33612345678", [new RemovalTarget("k1/any", 1, 1)], 2000, null, default);
 
-        Assert.Empty(removed);
+        Assert.Empty(removed.Removed);
+        Assert.Equal(0, removed.DueEpoch);
         Assert.NotNull(Assert.Single(await Store.GetMappingsAsync("tel:+33612345678", default)).Statement);
     }
 
@@ -202,6 +204,90 @@ public abstract class StoreContractTests : StoreSuite
         Assert.Equal(1, await Store.PurgeProofsAsync(500, default));
         Assert.Null(await Store.GetProofAsync("old", default));
         Assert.NotNull(await Store.GetProofAsync("new", default));
+    }
+
+    [Fact]
+    public async Task CreateProof_ConcurrentOnTwoProcesses_TakesExactlyTheLimit()
+    {
+        var limits = new ProofLimits(0, PerCsi: 5, PerClient: 100, Global: 100);
+        var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? Store : OtherProcess).CreateProofAsync(Proof("p" + i), limits, default))));
+
+        Assert.Equal(5, results.Count(r => r == ProofLimitHit.None));
+        Assert.Equal(25, results.Count(r => r == ProofLimitHit.Csi));
+    }
+
+    [Fact]
+    public async Task CancelProof_DeletesItAndGivesItsCountsBack()
+    {
+        var limits = new ProofLimits(0, PerCsi: 1, PerClient: 5, Global: 5);
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("1"), limits, default));
+        Assert.Equal(ProofLimitHit.Csi, await Store.CreateProofAsync(Proof("2"), limits, default));
+
+        await Store.CancelProofAsync(Proof("1"), limits, default);
+
+        Assert.Null(await Store.GetProofAsync("1", default));
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("3"), limits, default));
+    }
+
+    private static StoredEpoch Epoch(long n) => new(n, n * 1000, "prefix", "log", "signature");
+
+    private static async Task<SealInput> CloseAndReadAsync(IDiscoveryStore store)
+    {
+        var close = await store.CloseEpochAsync(2000, default);
+        Assert.NotNull(close);
+        return await store.ReadPendingAsync(close, extra: 100, now: 2000, default);
+    }
+
+    [Fact]
+    public async Task Seal_ChangeCommittedAfterTheSealRead_KeepsItsMarkForTheNextSeal()
+    {
+        // Genesis: nothing pending, epoch 1.
+        var genesis = await CloseAndReadAsync(Store);
+        Assert.True(await Store.CommitSealAsync(0, new SealPlan(Epoch(1), [], [], []), genesis.Pending, default));
+
+        var first = await Store.PublishAsync(Mapping(version: 1), false, default);
+        Assert.Equal(2, first.DueEpoch);
+        var read = await CloseAndReadAsync(Store);
+        Assert.Equal(["tel:+33612345678"], read.Pending.Select(p => p.Csi));
+        Assert.Equal(1, Assert.Single(read.Mappings["tel:+33612345678"]).Version);
+
+        // Another process acknowledges v2 while the seal of epoch 2 is open: it is due in epoch 3.
+        var second = await OtherProcess.PublishAsync(Mapping(version: 2), false, default);
+        Assert.Equal(3, second.DueEpoch);
+        Assert.True(await Store.CommitSealAsync(1, new SealPlan(Epoch(2), [], [], []), read.Pending, default));
+
+        var next = await CloseAndReadAsync(OtherProcess);
+        Assert.Equal(2, next.LastEpoch);
+        Assert.Equal(2, Assert.Single(next.Mappings["tel:+33612345678"]).Version);
+    }
+
+    [Fact]
+    public async Task CommitSeal_AnotherSealerCommittedFirst_WritesNothingAndKeepsTheMarks()
+    {
+        await Store.PublishAsync(Mapping(version: 1), false, default);
+        var mine = await CloseAndReadAsync(Store);
+        var theirs = await CloseAndReadAsync(OtherProcess);
+
+        Assert.True(await OtherProcess.CommitSealAsync(0, new SealPlan(Epoch(1), [], [], []), [], default));
+        Assert.False(await Store.CommitSealAsync(0, new SealPlan(Epoch(1), [], [], []), mine.Pending, default));
+
+        Assert.Equal(1, await Store.GetLastEpochAsync(default));
+        Assert.Equal(mine.Pending, (await CloseAndReadAsync(Store)).Pending);
+        Assert.Equal(theirs.Pending, mine.Pending);
+    }
+
+    [Fact]
+    public async Task CloseEpoch_NotFollowedByASeal_IsReusedSoReceiptsStayTight()
+    {
+        // Three closes and no seal (the sealers lost a race or died): all close epoch 1.
+        foreach (var store in new[] { Store, OtherProcess, Store })
+        {
+            Assert.Equal(1, (await store.CloseEpochAsync(2000, default))!.Closed);
+        }
+
+        // A change made now is due in epoch 2, the one after the next seal's, not three further.
+        Assert.Equal(2, (await Store.PublishAsync(Mapping(version: 1), false, default)).DueEpoch);
     }
 
     [Fact]
