@@ -11,12 +11,31 @@ internal sealed record Problem(string Code, int Status, string Detail)
 {
     public const string TypePrefix = "urn:mimi-discovery:problem:";
 
-    public ProblemHttpResult ToResult() => TypedResults.Problem(
-        detail: Detail,
-        statusCode: Status,
-        title: Code.Replace('-', ' '),
-        type: TypePrefix + Code,
-        extensions: new Dictionary<string, object?> { ["code"] = Code });
+    /// <summary>Seconds after which the same request may succeed (the <c>Retry-After</c> header), when known.</summary>
+    public long? RetryAfterSeconds { get; init; }
+
+    /// <summary>The problem as a result; with <paramref name="context"/>, also its <c>Retry-After</c>.</summary>
+    public ProblemHttpResult ToResult(HttpContext? context = null)
+    {
+        if (context is not null && RetryAfterSeconds is { } seconds)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, seconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return ToResultCore();
+    }
+
+    private ProblemHttpResult ToResultCore() => TypedResults.Problem(ToProblemDetails());
+
+    /// <summary>The RFC 9457 document.</summary>
+    public Microsoft.AspNetCore.Mvc.ProblemDetails ToProblemDetails() => new()
+    {
+        Detail = Detail,
+        Status = Status,
+        Title = Code.Replace('-', ' '),
+        Type = TypePrefix + Code,
+        Extensions = { ["code"] = Code },
+    };
 
     public static Problem InvalidRequest(string detail) => new("invalid-request", StatusCodes.Status400BadRequest, detail);
 
@@ -30,5 +49,5 @@ internal readonly record struct Outcome<T>(T? Value, Problem? Problem)
 
     public static implicit operator Outcome<T>(Problem problem) => new(default, problem);
 
-    public Results<Ok<T>, ProblemHttpResult> ToResult() => Problem is { } p ? p.ToResult() : TypedResults.Ok(Value!);
+    public Results<Ok<T>, ProblemHttpResult> ToResult(HttpContext? context = null) => Problem is { } p ? p.ToResult(context) : TypedResults.Ok(Value!);
 }

@@ -36,7 +36,7 @@ internal static class DiscoveryApi
             : TypedResults.Json(new HealthReport("database-unavailable"), statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static async Task<Results<Ok<ProofStarted>, ProblemHttpResult>> StartProofAsync(ProofRequest request, HttpContext context, ProofService proofs, CancellationToken cancellationToken) =>
-        (await proofs.StartAsync(request, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", cancellationToken).ConfigureAwait(false)).ToResult();
+        (await proofs.StartAsync(request, context.Connection.RemoteIpAddress?.ToString() ?? "unknown", cancellationToken).ConfigureAwait(false)).ToResult(context);
 
     private static async Task<Results<Ok<CredentialIssued>, ProblemHttpResult>> AnswerProofAsync(string id, ProofAnswer answer, ProofService proofs, CancellationToken cancellationToken) =>
         (await proofs.AnswerAsync(id, answer, cancellationToken).ConfigureAwait(false)).ToResult();

@@ -97,6 +97,7 @@ public static class DiscoveryServer
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemCodes.AddDefaults);
+        builder.Services.AddExceptionHandler<StoreOutage>();
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());

@@ -67,27 +67,32 @@ internal sealed partial class ProofService(
         };
         proof = proof with { CodeHash = HashCode(proof.Id, code) };
 
-        var limits = new ProofLimits((now - _options.SendWindow).ToUnixTimeSeconds(), _options.MaxSendsPerCsi, _options.MaxSendsPerClient, _options.MaxSendsGlobal);
+        var window = (long)_options.SendWindow.TotalSeconds;
+        var limits = new ProofLimits(proof.CreatedAt - (proof.CreatedAt % window), _options.MaxSendsPerCsi, _options.MaxSendsPerClient, _options.MaxSendsGlobal);
         var hit = await store.CreateProofAsync(proof, limits, cancellationToken).ConfigureAwait(false);
         if (hit != ProofLimitHit.None)
         {
             LogRateLimited(logger, hit);
+            var wait = limits.WindowStart + window - proof.CreatedAt;
+            var minutes = Math.Max(1, (wait + 59) / 60);
             return new Problem("rate-limited", StatusCodes.Status429TooManyRequests, hit switch
             {
-                ProofLimitHit.Csi => $"too many codes were sent to this identifier; wait up to {_options.SendWindow.TotalMinutes:0} minutes",
-                ProofLimitHit.Client => $"too many codes were requested from your address; wait up to {_options.SendWindow.TotalMinutes:0} minutes",
-                _ => "this DP is sending too many codes right now; try again later",
-            });
+                ProofLimitHit.Csi => $"too many codes were sent to this identifier; try again in {minutes} minute(s)",
+                ProofLimitHit.Client => $"too many codes were requested from your address; try again in {minutes} minute(s)",
+                _ => $"this DP is sending too many codes right now; try again in {minutes} minute(s)",
+            }) { RetryAfterSeconds = wait };
         }
 
-        var minutes = (int)_options.CodeLifetime.TotalMinutes;
-        var text = $"{_options.Name}: your code is {code}. It expires in {minutes} minutes. If you did not ask for it, ignore this message.";
+        var lifetime = (int)_options.CodeLifetime.TotalMinutes;
+        var text = $"{_options.Name}: your code is {code}. It expires in {lifetime} minutes. If you did not ask for it, ignore this message.";
         try
         {
             await channel.SendAsync(new ChallengeMessage(csi, code, text), cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelException e)
         {
+            // Nothing was delivered: the proof goes and its counts come back, so failures never use up a limit.
+            await store.CancelProofAsync(proof, limits, CancellationToken.None).ConfigureAwait(false);
             LogDeliveryFailed(logger, channel.Name, e.Message);
             return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {e.Message}; try again later");
         }
