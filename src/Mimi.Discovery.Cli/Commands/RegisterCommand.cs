@@ -5,6 +5,7 @@ using Mimi.Discovery.Client;
 using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Statements;
+using Mimi.Discovery.Transparency;
 
 namespace Mimi.Discovery.Cli.Commands;
 
@@ -52,11 +53,17 @@ internal static class RegisterCommand
             var signer = new StatementSigner(key, credential);
             var mappingId = signer.MappingIdFor(parsedAudience).ToString();
             var version = store.LoadVersions(csi).GetValueOrDefault(mappingId) + 1;
-            var statement = signer.SignMapping(new MappingDraft(csi, version, entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede) });
-            var receipt = await client.PublishAsync(statement, cancellationToken).ConfigureAwait(false);
+            var draft = new MappingDraft(csi, version, entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede) };
+            var receipt = await client.PublishAsync(signer.SignMapping(draft), cancellationToken).ConfigureAwait(false);
             store.SaveVersion(csi, receipt.MappingId, receipt.Version);
+            if (AcknowledgedChange.Of(draft, receipt) is { } acknowledged)
+            {
+                // monitor checks the DP seals it by the receipt's epoch.
+                store.SaveAcknowledged(csi, acknowledged);
+            }
 
-            Console.WriteLine($"Published {csi} version {receipt.Version} ({(entries.Count == 0 ? "opted out" : string.Join(", ", entries.Select(e => e.Service)))}); mapping {receipt.MappingId}");
+            Console.WriteLine($"Published {csi} version {receipt.Version} ({(entries.Count == 0 ? "opted out" : string.Join(", ", entries.Select(e => e.Service)))}); mapping {receipt.MappingId}"
+                + (receipt.Epoch is { } epoch ? $"; sealed by epoch {epoch}" : ""));
             if (receipt.Superseded.Count > 0)
             {
                 Console.WriteLine($"Superseded {receipt.Superseded.Count} older mapping(s)");

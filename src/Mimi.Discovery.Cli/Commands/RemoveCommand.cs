@@ -36,7 +36,12 @@ internal static class RemoveCommand
                 ? new StatementSigner(key, credential).SignRemoval(draft)
                 : StatementSigner.SignOwnerRemoval(key, draft);
             var receipt = await client.RemoveAsync(statement, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"Removed {receipt.Removed.Count} mapping(s) of {receipt.Csi}");
+            foreach (var acknowledged in store.LoadAcknowledged(csi).Values.Select(a => a.RemovedBy(receipt)).OfType<Transparency.AcknowledgedChange>())
+            {
+                store.SaveAcknowledged(csi, acknowledged);
+            }
+
+            Console.WriteLine($"Removed {receipt.Removed.Count} mapping(s) of {receipt.Csi}" + (receipt.Epoch is { } epoch ? $"; sealed by epoch {epoch}" : ""));
             return 0;
         }));
         return command;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Mimi.Discovery.Client;
 using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Transparency;
 using Mimi.Discovery.Verification;
 using Spectre.Console;
@@ -42,10 +43,13 @@ internal static class TransparencyCommands
 
             var problems = 0;
             var table = new Table().AddColumns("label", "version", "epoch", "sealed", "signed by", "check");
-            foreach (var scope in new[] { Labels.AnyScope }.Concat(result.GetValue(scopes) ?? []).Distinct(StringComparer.Ordinal))
+            var acknowledged = new KeyStore(result.GetValue(home)!.FullName).LoadAcknowledged(csi).Values.ToList();
+            var histories = new Dictionary<string, (LabelHistory History, SignedTreeHead? Head)>(StringComparer.Ordinal);
+            foreach (var scope in new[] { Labels.AnyScope }.Concat(result.GetValue(scopes) ?? []).Concat(acknowledged.SelectMany(a => a.Scopes)).Distinct(StringComparer.Ordinal))
             {
                 var history = await client.GetHistoryAsync(csi, scope, cancellationToken).ConfigureAwait(false);
                 var report = LabelMonitor.Check(history, csi, transparency.Keys, owner, verifier);
+                histories[scope] = (history, report.Problems.Count == 0 ? report.Head : null);
                 problems += report.Problems.Count;
                 foreach (var problem in report.Problems.Where(_ => report.Versions.Count == 0))
                 {
@@ -61,8 +65,31 @@ internal static class TransparencyCommands
                 }
             }
 
+            // Each change the DP acknowledged to this key folder must be sealed by the epoch its receipt named.
+            foreach (var change in acknowledged)
+            {
+                foreach (var scope in change.Scopes)
+                {
+                    if (histories[scope] is not (var history, { } head))
+                    {
+                        continue;
+                    }
+
+                    var verdict = LabelMonitor.CheckAcknowledged(history, head, change, verifier);
+                    problems += verdict.Status == ReceiptStatus.Broken ? 1 : 0;
+                    table.AddRow(Markup.Escape(scope), change.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), change.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), "",
+                        Markup.Escape((change.Removal ? "your removal" : "your publish") + " (receipt)"),
+                        verdict.Status switch
+                        {
+                            ReceiptStatus.Honoured => $"[green]{Markup.Escape(verdict.Reason)}[/]",
+                            ReceiptStatus.Broken => $"[red]{Markup.Escape(verdict.Reason)}[/]",
+                            _ => Markup.Escape(verdict.Reason),
+                        });
+                }
+            }
+
             Cli.WriteTable(table);
-            return problems > 0 ? Cli.Fail($"{problems} violation(s): the DP sealed something you did not sign, or hid or misproved a version", Cli.NotVerified) : 0;
+            return problems > 0 ? Cli.Fail($"{problems} violation(s): the DP sealed something you did not sign, hid or misproved a version, or did not seal a change it acknowledged", Cli.NotVerified) : 0;
         }));
         return command;
     }

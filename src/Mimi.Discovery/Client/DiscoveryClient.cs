@@ -127,7 +127,7 @@ public sealed class DiscoveryClient(HttpClient http)
             return verified;
         }
 
-        var (epochVerdict, head) = ProofVerifier.VerifyEpoch(response.Transparency, transparency.Keys, known, transparency.Time.GetUtcNow(), transparency.MaxAge);
+        var (epochVerdict, head) = ProofVerifier.VerifyEpoch(response.Transparency, transparency.Keys, known, transparency.Time.GetUtcNow(), transparency.MaxAge, transparency.MaxClockSkew);
         if (head is not null)
         {
             transparency.Memory.Remember(http.BaseAddress!, head);

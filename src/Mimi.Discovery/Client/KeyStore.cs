@@ -9,7 +9,8 @@ namespace Mimi.Discovery.Client;
 
 /// <summary>
 /// A person's key folder: one P-256 signing key (<c>key.pem</c>, mode 0600), and per CSI the
-/// credential the DP issued, its CA, and the last version published per mapping. The default
+/// credential the DP issued, its CA, the last version published per mapping, and the last change
+/// the DP acknowledged per mapping (its receipt, for <see cref="Transparency.LabelMonitor.CheckAcknowledged"/>). The default
 /// folder is <c>$MIMI_DISCOVERY_HOME</c>, else <c>$XDG_CONFIG_HOME/mimi-discovery</c>, else
 /// <c>~/.config/mimi-discovery</c>.
 /// </summary>
@@ -97,10 +98,32 @@ public sealed class KeyStore
     public void SaveVersion(Csi csi, string mappingId, long version)
     {
         var versions = new Dictionary<string, long>(LoadVersions(csi)) { [mappingId] = version };
+        WriteAtomically(csi, "versions.json", JsonSerializer.Serialize(versions, KeyStoreJson.Default.DictionaryStringInt64));
+    }
+
+    /// <summary>The last acknowledged change per mapping id for <paramref name="csi"/>.</summary>
+    public IReadOnlyDictionary<string, Transparency.AcknowledgedChange> LoadAcknowledged(Csi csi)
+    {
+        var path = System.IO.Path.Combine(CsiFolder(csi), "receipts.json");
+        return File.Exists(path)
+            ? JsonSerializer.Deserialize(File.ReadAllText(path), KeyStoreJson.Default.DictionaryStringAcknowledgedChange) ?? []
+            : new Dictionary<string, Transparency.AcknowledgedChange>();
+    }
+
+    /// <summary>Records <paramref name="change"/> as the last acknowledged change of its mapping.</summary>
+    public void SaveAcknowledged(Csi csi, Transparency.AcknowledgedChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var changes = new Dictionary<string, Transparency.AcknowledgedChange>(LoadAcknowledged(csi)) { [change.MappingId] = change };
+        WriteAtomically(csi, "receipts.json", JsonSerializer.Serialize(changes, KeyStoreJson.Default.DictionaryStringAcknowledgedChange));
+    }
+
+    private void WriteAtomically(Csi csi, string name, string text)
+    {
         var folder = CsiFolder(csi);
         PrivateFile.CreateDirectory(folder);
-        var path = System.IO.Path.Combine(folder, "versions.json");
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(versions, KeyStoreJson.Default.DictionaryStringInt64));
+        var path = System.IO.Path.Combine(folder, name);
+        File.WriteAllText(path + ".tmp", text);
         File.Move(path + ".tmp", path, overwrite: true);
     }
 
@@ -125,5 +148,7 @@ public sealed class KeyStore
     }
 }
 
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, long>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, Transparency.AcknowledgedChange>))]
 internal sealed partial class KeyStoreJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -9,6 +9,9 @@ namespace Mimi.Discovery.Client;
 /// <param name="Time">The clock.</param>
 public sealed record TransparencyCheck(TransparencyKeyset Keys, TreeHeadMemory Memory, TimeSpan MaxAge, TimeProvider Time)
 {
+    /// <summary>How far ahead of <see cref="Time"/> a tree head's time may be (clocks differ a little); default five minutes.</summary>
+    public TimeSpan MaxClockSkew { get; init; } = ProofVerifier.DefaultMaxClockSkew;
+
     /// <summary>Checks with the system clock and a one-day limit on tree-head age.</summary>
     public TransparencyCheck(TransparencyKeyset keys, TreeHeadMemory memory)
         : this(keys, memory, TimeSpan.FromDays(1), TimeProvider.System)

@@ -4,6 +4,7 @@
 // version; an erased version (a removal deleted its text) can only be shown as erased.
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Statements;
 using Mimi.Discovery.Verification;
 
 namespace Mimi.Discovery.Transparency;
@@ -113,14 +114,8 @@ public static class LabelMonitor
         var found = new List<string>();
         foreach (var statement in v.Statements)
         {
-            var result = verifier.VerifyMapping(statement);
-            if (!result.IsValid && result.Status is VerificationStatus.Expired or VerificationStatus.CredentialExpired)
-            {
-                // Past versions expire; their signer can no longer be checked against a live credential.
-                found.Add("(expired)");
-                continue;
-            }
-
+            // A past version is checked as of the epoch that sealed it: its statements expire later.
+            var result = verifier.VerifyMapping(statement, DateTimeOffset.FromUnixTimeMilliseconds(v.Timestamp));
             if (!result.IsValid)
             {
                 return $"a statement does not verify ({result.Status}: {result.Reason})";
@@ -143,4 +138,107 @@ public static class LabelMonitor
         signers = found;
         return null;
     }
+
+    /// <summary>
+    /// Checks that the DP kept an acknowledged change's receipt (docs/protocol.md §8, "Receipts"):
+    /// once the log reaches <see cref="AcknowledgedChange.Epoch"/>, some version of the label sealed at
+    /// that epoch or earlier shows the change — the mapping at that version or a later one, or for a
+    /// removal, the mapping gone. <paramref name="history"/> must be the label of one of the change's
+    /// scopes, already checked with <see cref="Check"/> (its versions proven); statements are read as
+    /// of the epoch that sealed them.
+    /// </summary>
+    public static ReceiptVerdict CheckAcknowledged(LabelHistory history, SignedTreeHead head, AcknowledgedChange change, StatementVerifier verifier)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(verifier);
+        var sealedBy = (history.Versions ?? []).Where(v => v.Epoch <= change.Epoch).OrderBy(v => v.Version).ToList();
+        long? VersionIn(LabelVersion v) => v.Statements?
+            .Select(s => verifier.VerifyMapping(s, DateTimeOffset.FromUnixTimeMilliseconds(v.Timestamp)))
+            .Where(r => r.IsValid && r.Statement!.Id.ToString() == change.MappingId)
+            .Select(r => (long?)r.Statement!.Version).Max();
+
+        // A receipt's epoch is a bound: the change may show earlier, even before the log reaches it.
+        var notYetDue = head.Size < change.Epoch;
+        if (change.Removal)
+        {
+            var latest = sealedBy.LastOrDefault();
+            return latest switch
+            {
+                _ when notYetDue && (latest is null || latest.Statements is null || VersionIn(latest) <= change.Version) =>
+                    new(change, ReceiptStatus.NotYetDue, $"due by epoch {change.Epoch}; the log is at {head.Size}"),
+                null => new(change, ReceiptStatus.Broken, $"no version of label {history.Scope} is sealed by epoch {change.Epoch}"),
+                { Statements: null } => new(change, ReceiptStatus.Unverifiable, $"the version sealed at epoch {latest.Epoch} was erased by a later removal"),
+                _ when VersionIn(latest) is { } live && live <= change.Version => new(change, ReceiptStatus.Broken,
+                    $"the removal acknowledged for epoch {change.Epoch} is not sealed: version {live} of the mapping is still in the set at epoch {latest.Epoch}"),
+                _ => new(change, ReceiptStatus.Honoured, $"removed by epoch {latest.Epoch}"),
+            };
+        }
+
+        if (sealedBy.FirstOrDefault(v => VersionIn(v) >= change.Version) is { } shown)
+        {
+            return new(change, ReceiptStatus.Honoured, $"sealed at epoch {shown.Epoch}");
+        }
+
+        if (notYetDue)
+        {
+            return new(change, ReceiptStatus.NotYetDue, $"due by epoch {change.Epoch}; the log is at {head.Size}");
+        }
+
+        return sealedBy.Any(v => v.Statements is null)
+            ? new(change, ReceiptStatus.Unverifiable, $"versions sealed by epoch {change.Epoch} were erased by a later removal")
+            : new(change, ReceiptStatus.Broken, $"version {change.Version} was acknowledged for epoch {change.Epoch} but no version of label {history.Scope} sealed by then shows it");
+    }
 }
+
+/// <summary>
+/// A change a DP acknowledged, as its owner keeps it: the receipt's epoch is a promise that the
+/// change is sealed in that epoch or an earlier one.
+/// </summary>
+/// <param name="MappingId">The mapping changed (thumbprint/audience).</param>
+/// <param name="Version">The version published, or for a removal the version removed.</param>
+/// <param name="Epoch">The epoch the receipt named.</param>
+/// <param name="Scopes">The labels the mapping is committed under (<see cref="Labels.ScopesOf"/>).</param>
+/// <param name="Removal">Whether the change removed the mapping.</param>
+public sealed record AcknowledgedChange(string MappingId, long Version, long Epoch, IReadOnlyList<string> Scopes, bool Removal = false)
+{
+    /// <summary>The change a publish of <paramref name="draft"/> was acknowledged with, or null when the DP keeps no log (no epoch).</summary>
+    public static AcknowledgedChange? Of(MappingDraft draft, PublishReceipt receipt)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(receipt);
+        return receipt.Epoch is { } epoch
+            ? new(receipt.MappingId, receipt.Version, epoch, Labels.ScopesOf(draft.Audience, draft.Entries.Select(e => e.Service)))
+            : null;
+    }
+
+    /// <summary>This mapping's removal, acknowledged with <paramref name="receipt"/>; null when the DP keeps no log.</summary>
+    public AcknowledgedChange? RemovedBy(RemovalReceipt receipt)
+    {
+        ArgumentNullException.ThrowIfNull(receipt);
+        return receipt.Epoch is { } epoch && receipt.Removed.Contains(MappingId, StringComparer.Ordinal) ? this with { Epoch = epoch, Removal = true } : null;
+    }
+}
+
+/// <summary>Whether a receipt was kept.</summary>
+public enum ReceiptStatus
+{
+    /// <summary>The change is sealed by the epoch the receipt named.</summary>
+    Honoured,
+
+    /// <summary>The log has not reached that epoch yet.</summary>
+    NotYetDue,
+
+    /// <summary>The versions that would show it were erased by a later removal, so it cannot be checked.</summary>
+    Unverifiable,
+
+    /// <summary>The log passed that epoch without the change: the DP broke its receipt.</summary>
+    Broken,
+}
+
+/// <summary>The check of one acknowledged change.</summary>
+/// <param name="Change">The change.</param>
+/// <param name="Status">Whether it was kept.</param>
+/// <param name="Reason">A sentence for people.</param>
+public sealed record ReceiptVerdict(AcknowledgedChange Change, ReceiptStatus Status, string Reason);

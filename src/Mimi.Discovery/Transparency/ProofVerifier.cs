@@ -36,6 +36,12 @@ public enum ProofStatus
     /// <summary>The tree head is older than the sender accepts.</summary>
     StaleTreeHead,
 
+    /// <summary>The tree head's time is ahead of the sender's clock by more than the allowed skew: the DP's clock is wrong, or it signs times it has not reached.</summary>
+    FutureTreeHead,
+
+    /// <summary>The tree head extends one seen before but carries an earlier time: the DP's clock went back.</summary>
+    TimestampRegression,
+
     /// <summary>The epoch's prefix root is not in the log.</summary>
     BadEpochInclusion,
 
@@ -114,12 +120,17 @@ public sealed class TransparencyKeyset : IDisposable
 /// <summary>Verifies lookup proofs.</summary>
 public static class ProofVerifier
 {
+    /// <summary>How far ahead of the verifier's clock a tree head's time may be, by default.</summary>
+    public static readonly TimeSpan DefaultMaxClockSkew = TimeSpan.FromMinutes(5);
+
     /// <summary>
     /// Checks the epoch proof of a lookup: signature, consistency with <paramref name="known"/>
-    /// (the last head this sender accepted from the DP), freshness and the epoch's inclusion.
-    /// Returns the verified head when complete.
+    /// (the last head this sender accepted from the DP), time (no older than <paramref name="maxAge"/>,
+    /// no further ahead of <paramref name="now"/> than <paramref name="maxSkew"/> — default
+    /// <see cref="DefaultMaxClockSkew"/> — and not earlier than <paramref name="known"/>'s) and the
+    /// epoch's inclusion. Returns the verified head when complete.
     /// </summary>
-    public static (ProofVerdict Verdict, SignedTreeHead? Head) VerifyEpoch(EpochProof? proof, TransparencyKeyset keys, SignedTreeHead? known, DateTimeOffset now, TimeSpan maxAge)
+    public static (ProofVerdict Verdict, SignedTreeHead? Head) VerifyEpoch(EpochProof? proof, TransparencyKeyset keys, SignedTreeHead? known, DateTimeOffset now, TimeSpan maxAge, TimeSpan? maxSkew = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (proof?.Head is null)
@@ -151,6 +162,19 @@ public static class ProofVerifier
             {
                 return (new ProofVerdict(ProofStatus.Inconsistent, $"no valid consistency proof from log size {known.Size} to {head.Size}"), null);
             }
+
+            if (head.Timestamp < known.Timestamp)
+            {
+                return (new ProofVerdict(ProofStatus.TimestampRegression,
+                    $"the tree head of size {head.Size} is timed {DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp):u}, before the head of size {known.Size} seen earlier ({DateTimeOffset.FromUnixTimeMilliseconds(known.Timestamp):u})"), null);
+            }
+        }
+
+        var headTime = DateTimeOffset.FromUnixTimeMilliseconds(head.Timestamp);
+        if (headTime - now > (maxSkew ?? DefaultMaxClockSkew))
+        {
+            return (new ProofVerdict(ProofStatus.FutureTreeHead,
+                $"the tree head is timed {headTime:u}, {(headTime - now).TotalMinutes:0} minutes ahead of this clock: the DP's clock (or this one) is wrong"), null);
         }
 
         if (proof.Epoch != head.Size)

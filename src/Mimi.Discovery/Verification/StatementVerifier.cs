@@ -33,8 +33,15 @@ public sealed class StatementVerifier
         _credentials = new CredentialCache(_options.CredentialCacheSize);
     }
 
-    /// <summary>Verifies a mapping statement.</summary>
-    public VerificationResult<MappingStatement> VerifyMapping(string? jws)
+    /// <summary>Verifies a mapping statement at the verifier's clock.</summary>
+    public VerificationResult<MappingStatement> VerifyMapping(string? jws) => VerifyMapping(jws, _time.GetUtcNow());
+
+    /// <summary>
+    /// Verifies a mapping statement as of <paramref name="at"/>: whether it was valid then (credential
+    /// and statement unexpired, chain valid). A monitor checks a past version at the time its epoch
+    /// sealed it this way.
+    /// </summary>
+    public VerificationResult<MappingStatement> VerifyMapping(string? jws, DateTimeOffset at)
     {
         if (Open(jws, MappingStatement.MediaType, out var envelope) is { } failure)
         {
@@ -79,7 +86,7 @@ public sealed class StatementVerifier
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "iat and exp must be Unix times with exp after iat");
         }
 
-        if (CheckCredential(envelope) is { } credentialFailure)
+        if (CheckCredential(envelope, at) is { } credentialFailure)
         {
             return VerificationResult<MappingStatement>.Fail(credentialFailure.Status, credentialFailure.Reason);
         }
@@ -89,12 +96,12 @@ public sealed class StatementVerifier
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.CsiMismatch, $"the statement maps {csi} but its credential binds {credential.Csi}");
         }
 
-        if (CheckIssuance(issuedAt, credential) is { } timeFailure)
+        if (CheckIssuance(issuedAt, credential, at) is { } timeFailure)
         {
             return VerificationResult<MappingStatement>.Fail(timeFailure.Status, timeFailure.Reason);
         }
 
-        if (expiresAt <= _time.GetUtcNow())
+        if (expiresAt <= at)
         {
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.Expired, $"the statement expired at {expiresAt:u}");
         }
@@ -161,7 +168,7 @@ public sealed class StatementVerifier
         }
         else
         {
-            if (CheckCredential(envelope) is { } credentialFailure)
+            if (CheckCredential(envelope, _time.GetUtcNow()) is { } credentialFailure)
             {
                 return VerificationResult<RemovalStatement>.Fail(credentialFailure.Status, credentialFailure.Reason);
             }
@@ -195,7 +202,7 @@ public sealed class StatementVerifier
                 authority = payload.Supersede ? RemovalAuthority.Successor : RemovalAuthority.Owner;
             }
 
-            if (CheckIssuance(issuedAt, credential) is { } timeFailure)
+            if (CheckIssuance(issuedAt, credential, _time.GetUtcNow()) is { } timeFailure)
             {
                 return VerificationResult<RemovalStatement>.Fail(timeFailure.Status, timeFailure.Reason);
             }
@@ -327,10 +334,9 @@ public sealed class StatementVerifier
     }
 
     /// <summary>Validity of the credential now, then its chain to a trust anchor.</summary>
-    private Failure? CheckCredential(Envelope envelope)
+    private Failure? CheckCredential(Envelope envelope, DateTimeOffset now)
     {
         var credential = envelope.Credential!;
-        var now = _time.GetUtcNow();
         if (now < credential.NotBefore)
         {
             return new(VerificationStatus.CredentialNotYetValid, $"the credential is valid from {credential.NotBefore:u}");
@@ -367,9 +373,9 @@ public sealed class StatementVerifier
     }
 
     /// <summary>A statement must be issued while its credential was valid, and not in the verifier's future.</summary>
-    private Failure? CheckIssuance(DateTimeOffset issuedAt, Credential credential)
+    private Failure? CheckIssuance(DateTimeOffset issuedAt, Credential credential, DateTimeOffset now)
     {
-        if (issuedAt > _time.GetUtcNow() + _options.ClockSkew)
+        if (issuedAt > now + _options.ClockSkew)
         {
             return new(VerificationStatus.NotYetValid, $"the statement claims to be issued in the future ({issuedAt:u})");
         }
