@@ -15,6 +15,7 @@ using Spectre.Console;
 //   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]   lookups over HTTPS keep-alive
 //         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
 //         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
+//   writes / verify   the crash campaign's load and its check (see CrashCampaign.cs, bench/crash.sh)
 // bench/load.sh runs the whole matrix and prints the table in docs/benchmarks.md.
 return args.FirstOrDefault() switch
 {
@@ -22,6 +23,8 @@ return args.FirstOrDefault() switch
     "drive" => await DriveAsync(Options.Parse(args[1..])),
     "dns-drive" => await DnsDriveAsync(Options.Parse(args[1..])),
     "dns-libraries" => await DnsLibrariesAsync(Options.Parse(args[1..])),
+    "writes" => await CrashCampaign.WritesAsync(Options.Parse(args[1..])),
+    "verify" => await CrashCampaign.VerifyAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -163,7 +166,7 @@ static async Task<int> DriveAsync(Options o)
     var all = latencies.SelectMany(l => l).Order().ToArray();
     double Percentile(double p) => all[Math.Min(all.Length - 1, (int)(p * all.Length))];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} errors={errors} not_found={notFound}"));
+        $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} max_ms={all[^1]:F0} errors={errors} not_found={notFound}"));
     return errors == 0 && notFound == 0 ? 0 : 1;
 }
 

@@ -187,6 +187,17 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var monitor = await RunAsync("bob", null, "monitor", Csi, "--dp", _dp, "--ca", Ca);
         Assert.True(monitor.Exit == 0, monitor.Out + monitor.Err);
         Assert.Contains("you", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains("your publish (receipt)", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains("sealed at epoch", monitor.Out, StringComparison.Ordinal);
+
+        // A receipt the DP did not keep (here: Bob's record of a version it never sealed) is a violation.
+        var receipts = Directory.GetFiles(Path.Combine(_work, "bob"), "receipts.json", SearchOption.AllDirectories).Single();
+        var kept = await File.ReadAllTextAsync(receipts);
+        await File.WriteAllTextAsync(receipts, System.Text.RegularExpressions.Regex.Replace(kept, "\"version\":1", "\"version\":7"));
+        var broken = await RunAsync("bob", null, "monitor", Csi, "--dp", _dp, "--ca", Ca);
+        Assert.True(broken.Exit == 3, broken.Out + broken.Err);
+        Assert.Contains("version 7 was acknowledged", broken.Out.Replace("\n", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+        await File.WriteAllTextAsync(receipts, kept);
 
         // Someone who does not hold Bob's key sees a version signed by a stranger.
         var stranger = Path.Combine(_work, "stranger.pem");

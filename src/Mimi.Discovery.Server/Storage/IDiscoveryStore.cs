@@ -162,10 +162,11 @@ internal interface IDiscoveryStore
     Task<SealInput> ReadPendingAsync(EpochClose close, int extra, long now, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes a seal in one transaction if the last epoch is still <paramref name="lastEpoch"/>, and
-    /// clears each of <paramref name="sealedMarks"/> whose generation is still the one read (a change
-    /// made meanwhile keeps its mark for the next seal). False, writing nothing, when another sealer
-    /// committed first.
+    /// Writes a seal (epoch <paramref name="lastEpoch"/> + 1) in one transaction if the last epoch is
+    /// still <paramref name="lastEpoch"/>, and clears each of <paramref name="sealedMarks"/> whose
+    /// generation is still the one read and whose change was due by this epoch (a change made
+    /// meanwhile, or promised a later epoch, keeps its mark for the next seal). False, writing
+    /// nothing, when another sealer committed first.
     /// </summary>
     Task<bool> CommitSealAsync(long lastEpoch, SealPlan plan, IReadOnlyList<PendingMark> sealedMarks, CancellationToken cancellationToken);
 
@@ -275,5 +276,5 @@ internal sealed record PendingMark(string Csi, long Generation);
 /// <summary>What the sealer reads: the last epoch, the pending marks, their CSIs' live mappings and their labels.</summary>
 internal sealed record SealInput(long LastEpoch, IReadOnlyList<PendingMark> Pending, ILookup<string, StoredMapping> Mappings, IReadOnlyList<StoredLabel> Labels);
 
-/// <summary>What the sealer writes: the new epoch (null: the pending CSIs changed nothing), label upserts, new versions, and (search key, mapping id) pairs to erase.</summary>
-internal sealed record SealPlan(StoredEpoch? Epoch, IReadOnlyList<StoredLabel> Labels, IReadOnlyList<VersionRow> Versions, IReadOnlyList<(string SearchKey, string MappingId)> Erase);
+/// <summary>What the sealer writes: the new epoch, label upserts, new versions, and (search key, mapping id) pairs to erase.</summary>
+internal sealed record SealPlan(StoredEpoch Epoch, IReadOnlyList<StoredLabel> Labels, IReadOnlyList<VersionRow> Versions, IReadOnlyList<(string SearchKey, string MappingId)> Erase);

@@ -182,18 +182,19 @@ internal abstract partial class SqlDiscoveryStore
                 """, cancellationToken, ("key", searchKey), ("id", "% " + mappingId + " %")).ConfigureAwait(false);
         }
 
-        if (plan.Epoch is { } e)
-        {
-            await ExecuteAsync(connection, transaction, "INSERT INTO tx_epochs (epoch, sealed_at, prefix_root, log_root, signature) VALUES (@e, @t, @p, @l, @s)", cancellationToken,
-                ("e", e.Epoch), ("t", e.SealedAt), ("p", e.PrefixRoot), ("l", e.LogRoot), ("s", e.Signature)).ConfigureAwait(false);
-        }
+        var e = plan.Epoch;
+        await ExecuteAsync(connection, transaction, "INSERT INTO tx_epochs (epoch, sealed_at, prefix_root, log_root, signature) VALUES (@e, @t, @p, @l, @s)", cancellationToken,
+            ("e", e.Epoch), ("t", e.SealedAt), ("p", e.PrefixRoot), ("l", e.LogRoot), ("s", e.Signature)).ConfigureAwait(false);
 
-        // A mark whose generation moved on was set by a change this seal may not have read: it stays for the next.
-        await using (var clear = Command(connection, transaction, "DELETE FROM tx_pending WHERE csi = @csi AND gen = @gen", ("csi", ""), ("gen", 0L)))
+        // A mark whose generation moved on was set by a change this seal may not have read: it stays for
+        // the next. So does one promised a later epoch than this (a change that made it into this seal's
+        // read after the close): the log must still reach the epoch its receipt named.
+        await using (var clear = Command(connection, transaction, "DELETE FROM tx_pending WHERE csi = @csi AND gen = @gen AND (due IS NULL OR due <= @epoch)",
+            ("csi", ""), ("gen", 0L), ("epoch", lastEpoch + 1)))
         {
             foreach (var mark in sealedMarks)
             {
-                await RunAsync(clear, cancellationToken, mark.Csi, mark.Generation).ConfigureAwait(false);
+                await RunAsync(clear, cancellationToken, mark.Csi, mark.Generation, lastEpoch + 1).ConfigureAwait(false);
             }
         }
 

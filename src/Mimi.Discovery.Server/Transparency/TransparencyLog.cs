@@ -134,12 +134,6 @@ internal sealed partial class TransparencyLog : IDisposable
                 }
 
                 BacklogLikely = input.Pending.Count >= _options.EpochMaxBatch;
-                if (next is null)
-                {
-                    // The pending CSIs changed no label set: marks cleared, no epoch.
-                    return null;
-                }
-
                 await PublishSealedAsync(next, cancellationToken).ConfigureAwait(false);
                 LogSealed(_logger, next.Epoch, next.Changes);
                 return next.Epoch;
@@ -262,7 +256,7 @@ internal sealed partial class TransparencyLog : IDisposable
         return computed;
     }
 
-    private (SealPlan Plan, Snapshot? Next) Plan(Snapshot basis, SealInput input, DateTimeOffset now, long lastSealedAt)
+    private (SealPlan Plan, Snapshot Next) Plan(Snapshot basis, SealInput input, DateTimeOffset now, long lastSealedAt)
     {
         var existing = input.Labels.ToLookup(l => l.Csi, StringComparer.Ordinal);
         var changes = new List<(byte[] Key, byte[] Commitment)>();
@@ -303,10 +297,11 @@ internal sealed partial class TransparencyLog : IDisposable
             }
         }
 
-        // New labels need a VRF proof each, the costliest step of a seal: spread them over the cores.
+        // New labels need a VRF proof each, the costliest step of a seal: spread them over the cores,
+        // on threads of the seal's own — on the thread pool they would queue lookups behind them.
         var fresh = pending.Where(p => p.Before is null).Select(p => (p.Csi, p.Scope)).ToArray();
         var computed = new (byte[] Proof, byte[] Key)[fresh.Length];
-        Parallel.For(0, fresh.Length, i => computed[i] = Vrf(fresh[i].Csi, fresh[i].Scope));
+        OnSealThreads(fresh.Length, i => computed[i] = Vrf(fresh[i].Csi, fresh[i].Scope));
         var vrfs = fresh.Zip(computed).ToDictionary(x => x.First, x => x.Second);
 
         foreach (var (csi, scope, before, statements, ids, live) in pending)
@@ -325,11 +320,8 @@ internal sealed partial class TransparencyLog : IDisposable
             }
         }
 
-        if (changes.Count == 0 && input.LastEpoch > 0)
-        {
-            return (new SealPlan(null, [], [], []), null);
-        }
-
+        // An epoch is sealed even when the pending CSIs change no label (a mapping published and
+        // removed within one epoch): receipts promised this epoch, and the log must reach it.
         var tree = basis.Tree.With(changes);
         var epoch = basis.Epoch + 1;
 
@@ -359,6 +351,34 @@ internal sealed partial class TransparencyLog : IDisposable
             ProofWire.Encode(tree.Prove(v.Key).Siblings.SelectMany(s => s).ToArray()))).ToList();
         var stored = new StoredEpoch(epoch, timestamp, ProofWire.Encode(leaf.PrefixRoot), ProofWire.Encode(logRoot), ProofWire.Encode(head.Signature));
         return (new SealPlan(stored, labels, rows, erase), new Snapshot(epoch, tree, head, EpochProofOf(leaf, inclusion, head), changes.Count, leaf.Hash()));
+    }
+
+    /// <summary>Runs <paramref name="body"/> for 0..<paramref name="count"/>-1 on one dedicated thread per core (the calling one included).</summary>
+    private static void OnSealThreads(int count, Action<int> body)
+    {
+        var next = -1;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        void Work()
+        {
+            try
+            {
+                for (var i = Interlocked.Increment(ref next); i < count && failure is null; i = Interlocked.Increment(ref next))
+                {
+                    body(i);
+                }
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e), null);
+            }
+        }
+
+        var helpers = Enumerable.Range(0, Math.Max(0, Math.Min(Environment.ProcessorCount, count) - 1))
+            .Select(_ => new Thread(Work) { IsBackground = true, Name = "seal" }).ToList();
+        helpers.ForEach(t => t.Start());
+        Work();
+        helpers.ForEach(t => t.Join());
+        failure?.Throw();
     }
 
     private async Task CatchUpLockedAsync(CancellationToken cancellationToken)

@@ -168,7 +168,7 @@ public static class LabelMonitor
             {
                 _ when notYetDue && (latest is null || latest.Statements is null || VersionIn(latest) <= change.Version) =>
                     new(change, ReceiptStatus.NotYetDue, $"due by epoch {change.Epoch}; the log is at {head.Size}"),
-                null => new(change, ReceiptStatus.Broken, $"no version of label {history.Scope} is sealed by epoch {change.Epoch}"),
+                null => new(change, ReceiptStatus.Honoured, $"the label has no version by epoch {change.Epoch}: the mapping was never in a sealed set"),
                 { Statements: null } => new(change, ReceiptStatus.Unverifiable, $"the version sealed at epoch {latest.Epoch} was erased by a later removal"),
                 _ when VersionIn(latest) is { } live && live <= change.Version => new(change, ReceiptStatus.Broken,
                     $"the removal acknowledged for epoch {change.Epoch} is not sealed: version {live} of the mapping is still in the set at epoch {latest.Epoch}"),

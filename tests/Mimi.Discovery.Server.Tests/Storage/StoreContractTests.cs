@@ -263,6 +263,27 @@ public abstract class StoreContractTests : StoreSuite
     }
 
     [Fact]
+    public async Task CommitSeal_MarkPromisedALaterEpoch_StaysUntilThatEpoch()
+    {
+        var genesis = await CloseAndReadAsync(Store);
+        Assert.True(await Store.CommitSealAsync(0, new SealPlan(Epoch(1), [], [], []), genesis.Pending, default));
+
+        // Epoch 2 is closed over one change; a second, then made, is due in epoch 3 but commits before the seal's read.
+        Assert.Equal(2, (await Store.PublishAsync(Mapping(csi: "tel:+33612345679"), false, default)).DueEpoch);
+        var close = (await Store.CloseEpochAsync(2000, default))!;
+        Assert.Equal(3, (await OtherProcess.PublishAsync(Mapping(version: 1), false, default)).DueEpoch);
+        var read = await Store.ReadPendingAsync(close, 100, 2000, default);
+        Assert.Equal(["tel:+33612345678", "tel:+33612345679"], read.Pending.Select(p => p.Csi).Order(StringComparer.Ordinal));
+        Assert.True(await Store.CommitSealAsync(1, new SealPlan(Epoch(2), [], [], []), read.Pending, default));
+
+        // Sealed in epoch 2 already, but still pending: the log must reach epoch 3, as the receipt said.
+        var next = await CloseAndReadAsync(Store);
+        Assert.Equal(["tel:+33612345678"], next.Pending.Select(p => p.Csi));
+        Assert.True(await Store.CommitSealAsync(2, new SealPlan(Epoch(3), [], [], []), next.Pending, default));
+        Assert.Null(await Store.CloseEpochAsync(2000, default));
+    }
+
+    [Fact]
     public async Task CommitSeal_AnotherSealerCommittedFirst_WritesNothingAndKeepsTheMarks()
     {
         await Store.PublishAsync(Mapping(version: 1), false, default);
