@@ -4,13 +4,13 @@
 # PostgreSQL the one holding the seal lock when one does — restart it, check it comes up (it rebuilds
 # its tree and refuses to serve if a root or signature does not match) and audit the log
 # incrementally. Then stop the load, let the DPs drain, and verify every acknowledged write.
-#   bench/crash.sh sqlite|postgres [CYCLES]     (PostgreSQL: MIMI_TEST_POSTGRES, as .ci/run sets it;
+#   bench/crash.sh sqlite|postgres [CYCLES]     (PostgreSQL: MIMI_TEST_POSTGRES, as .ci/run sets it; PORT: first port, 9680;
 #   CLI_DLL runs the DPs of another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-sqlite}
 cycles=${2:-20}
-port=9680
+port=${PORT:-9680}
 quota=40
 case "$mode" in
   sqlite) processes=${PROCESSES:-2} ;;
@@ -29,8 +29,9 @@ database=""
 if [ "$mode" = postgres ]; then
   admin=${MIMI_TEST_POSTGRES:?set MIMI_TEST_POSTGRES to a PostgreSQL connection string of a role that may create databases}
   name="mimi_crash_$$"
-  psql_admin() { PGPASSWORD=$(sed -n 's/.*Password=\([^;]*\).*/\1/p' <<<"$admin") psql -h "$(sed -n 's/.*Host=\([^;]*\).*/\1/p' <<<"$admin")" \
-    -p "$(sed -n 's/.*Port=\([^;]*\).*/\1/p' <<<"$admin")" -U "$(sed -n 's/.*Username=\([^;]*\).*/\1/p' <<<"$admin")" -d postgres -qtAc "$1"; }
+  field() { sed -n "s/.*$1=\([^;]*\).*/\1/p" <<<"$admin"; }
+  psql_on() { PGPASSWORD=$(field Password) psql -h "$(field Host)" -p "$(field Port)" -U "$(field Username)" -d "$1" -qtAc "$2"; }
+  psql_admin() { psql_on postgres "$1"; }
   psql_admin "CREATE DATABASE $name" >/dev/null
   database=$(sed "s/Database=[^;]*/Database=$name/" <<<"$admin")
 fi
@@ -71,10 +72,7 @@ writer=$!
 
 # The seal lock is a session advisory lock; pg_locks shows its key split into classid and objid.
 seal_holder() {
-  psql_admin "\\c $name" >/dev/null 2>&1 || true
-  PGPASSWORD=$(sed -n 's/.*Password=\([^;]*\).*/\1/p' <<<"$admin") psql -h "$(sed -n 's/.*Host=\([^;]*\).*/\1/p' <<<"$admin")" \
-    -p "$(sed -n 's/.*Port=\([^;]*\).*/\1/p' <<<"$admin")" -U "$(sed -n 's/.*Username=\([^;]*\).*/\1/p' <<<"$admin")" -d "$name" -qtAc \
-    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  psql_on "$name" "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 1296649545 AND l.objid = 1162891075" | sed -n 's/^dp\([0-9]*\)$/\1/p' | head -1
 }
 

@@ -187,7 +187,7 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var monitor = await RunAsync("bob", null, "monitor", Csi, "--dp", _dp, "--ca", Ca);
         Assert.True(monitor.Exit == 0, monitor.Out + monitor.Err);
         Assert.Contains("you", monitor.Out, StringComparison.Ordinal);
-        Assert.Contains("your publish (receipt)", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains("publish of version 1", monitor.Out, StringComparison.Ordinal);
         Assert.Contains("sealed at epoch", monitor.Out, StringComparison.Ordinal);
 
         // A receipt the DP did not keep (here: Bob's record of a version it never sealed) is a violation.

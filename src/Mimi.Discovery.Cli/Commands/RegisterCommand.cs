@@ -63,7 +63,7 @@ internal static class RegisterCommand
             }
 
             Console.WriteLine($"Published {csi} version {receipt.Version} ({(entries.Count == 0 ? "opted out" : string.Join(", ", entries.Select(e => e.Service)))}); mapping {receipt.MappingId}"
-                + (receipt.Epoch is { } epoch ? $"; sealed by epoch {epoch}" : ""));
+                + (receipt.Epoch is { } epoch ? $"; due in transparency epoch {epoch} at the latest" : ""));
             if (receipt.Superseded.Count > 0)
             {
                 Console.WriteLine($"Superseded {receipt.Superseded.Count} older mapping(s)");

@@ -41,7 +41,7 @@ internal static class RemoveCommand
                 store.SaveAcknowledged(csi, acknowledged);
             }
 
-            Console.WriteLine($"Removed {receipt.Removed.Count} mapping(s) of {receipt.Csi}" + (receipt.Epoch is { } epoch ? $"; sealed by epoch {epoch}" : ""));
+            Console.WriteLine($"Removed {receipt.Removed.Count} mapping(s) of {receipt.Csi}" + (receipt.Epoch is { } epoch ? $"; due in transparency epoch {epoch} at the latest" : ""));
             return 0;
         }));
         return command;

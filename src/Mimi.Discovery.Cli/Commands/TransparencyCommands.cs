@@ -66,6 +66,8 @@ internal static class TransparencyCommands
             }
 
             // Each change the DP acknowledged to this key folder must be sealed by the epoch its receipt named.
+            var receipts = new Table().AddColumns("your change", "mapping", "label", "due by epoch", "check");
+            var unverifiable = 0;
             foreach (var change in acknowledged)
             {
                 foreach (var scope in change.Scopes)
@@ -77,18 +79,30 @@ internal static class TransparencyCommands
 
                     var verdict = LabelMonitor.CheckAcknowledged(history, head, change, verifier);
                     problems += verdict.Status == ReceiptStatus.Broken ? 1 : 0;
-                    table.AddRow(Markup.Escape(scope), change.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), change.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), "",
-                        Markup.Escape((change.Removal ? "your removal" : "your publish") + " (receipt)"),
+                    unverifiable += verdict.Status == ReceiptStatus.Unverifiable ? 1 : 0;
+                    receipts.AddRow((change.Removal ? "removal of version " : "publish of version ") + change.Version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        Markup.Escape(change.MappingId), Markup.Escape(scope), change.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         verdict.Status switch
                         {
                             ReceiptStatus.Honoured => $"[green]{Markup.Escape(verdict.Reason)}[/]",
                             ReceiptStatus.Broken => $"[red]{Markup.Escape(verdict.Reason)}[/]",
+                            ReceiptStatus.Unverifiable => $"[yellow]{Markup.Escape(verdict.Reason)}[/]",
                             _ => Markup.Escape(verdict.Reason),
                         });
                 }
             }
 
             Cli.WriteTable(table);
+            if (receipts.Rows.Count > 0)
+            {
+                Cli.WriteTable(receipts);
+            }
+
+            if (unverifiable > 0)
+            {
+                Console.Error.WriteLine($"mimi-discovery: {unverifiable} receipt(s) cannot be checked: a later removal erased the versions that would show them");
+            }
+
             return problems > 0 ? Cli.Fail($"{problems} violation(s): the DP sealed something you did not sign, hid or misproved a version, or did not seal a change it acknowledged", Cli.NotVerified) : 0;
         }));
         return command;

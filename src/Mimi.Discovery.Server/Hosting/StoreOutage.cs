@@ -7,7 +7,9 @@ namespace Mimi.Discovery.Server.Hosting;
 /// <summary>
 /// Turns a database that cannot be reached (PostgreSQL stopped or restarting, the network to it cut,
 /// SQLite busy or out of disk) into 503 <c>store-unavailable</c> with <c>Retry-After</c>, instead of
-/// a 500: the request changed nothing and can be repeated. Other failures stay 500 <c>server-error</c>.
+/// a 500: the request can be repeated. (Only a change whose commit reached the database just before
+/// it went away is kept; repeating it then answers <c>version-not-newer</c>.) Other failures stay 500
+/// <c>server-error</c>.
 /// </summary>
 internal sealed partial class StoreOutage(IProblemDetailsService problems, ILogger<StoreOutage> logger) : IExceptionHandler
 {
@@ -25,7 +27,7 @@ internal sealed partial class StoreOutage(IProblemDetailsService problems, ILogg
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var problem = new Problem("store-unavailable", StatusCodes.Status503ServiceUnavailable,
-            $"the DP's database cannot be reached right now; nothing was changed, retry in {RetryAfterSeconds} seconds");
+            $"the DP's database cannot be reached right now; retry in {RetryAfterSeconds} seconds (a change that reached the database just before is kept, and answers version-not-newer when repeated)");
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,

@@ -65,8 +65,7 @@ internal sealed partial class MappingService(
         }
 
         LogPublished(logger, row.MappingId, row.Version, result.Superseded.Count);
-        await dnsZone.SyncAsync(s.Csi, cancellationToken).ConfigureAwait(false);
-        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded, await EpochOfChangeAsync(result.DueEpoch, cancellationToken).ConfigureAwait(false));
+        return new PublishReceipt(row.Csi, row.MappingId, row.Version, result.Superseded, await AfterCommitAsync(s.Csi, result.DueEpoch, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<Outcome<RemovalReceipt>> RemoveAsync(StatementSubmission? submission, CancellationToken cancellationToken)
@@ -103,9 +102,8 @@ internal sealed partial class MappingService(
         };
         var removed = await store.RemoveAsync(removal.Csi.Uri, targets, removal.IssuedAt.ToUnixTimeSeconds(), floor, cancellationToken).ConfigureAwait(false);
         LogRemoved(logger, removed.Removed.Count, removal.Authority);
-        await dnsZone.SyncAsync(removal.Csi, cancellationToken).ConfigureAwait(false);
-        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed.Removed,
-            removed.Removed.Count == 0 ? null : await EpochOfChangeAsync(removed.DueEpoch, cancellationToken).ConfigureAwait(false));
+        var epoch = await AfterCommitAsync(removal.Csi, removed.DueEpoch, cancellationToken).ConfigureAwait(false);
+        return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed.Removed, removed.Removed.Count == 0 ? null : epoch);
     }
 
     public async Task<Outcome<LookupResponse>> LookupAsync(LookupRequest? request, CancellationToken cancellationToken)
@@ -167,22 +165,27 @@ internal sealed partial class MappingService(
             : new LookupResult(query, null, LookupResultKinds.Invalid, [], parsed[i].Reason)).ToList();
 
     /// <summary>
-    /// The receipt's epoch: the one the store promised the change (it is sealed in that epoch or an
-    /// earlier one), after sealing at once when the interval is zero. Null without a transparency log.
+    /// What follows a committed change — the DNS zone sync, and with a zero interval the seal — and the
+    /// receipt's epoch: the one the store promised (the change is sealed in it or an earlier one); null
+    /// without a transparency log. The change is acknowledged whatever happens here: a failure is
+    /// logged, and the sealing loop or the CSI's next change catches up.
     /// </summary>
-    private async Task<long?> EpochOfChangeAsync(long due, CancellationToken cancellationToken)
+    private async Task<long?> AfterCommitAsync(Csi csi, long due, CancellationToken cancellationToken)
     {
-        if (!options.Value.Transparency)
+        try
         {
-            return null;
+            await dnsZone.SyncAsync(csi, cancellationToken).ConfigureAwait(false);
+            if (options.Value.Transparency && options.Value.SealInterval <= TimeSpan.Zero)
+            {
+                await transparency.SealAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (Hosting.StoreOutage.IsOutage(e))
+        {
+            LogAfterCommitFailed(logger, e.GetType().Name);
         }
 
-        if (options.Value.SealInterval <= TimeSpan.Zero)
-        {
-            await transparency.SealAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return due;
+        return options.Value.Transparency ? due : null;
     }
 
     /// <summary>Whether a (verified, stored) statement lists no entries: the owner's opt-out.</summary>
@@ -210,4 +213,7 @@ internal sealed partial class MappingService(
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Removed {Count} mapping(s) on {Authority} authority")]
     private static partial void LogRemoved(ILogger logger, int count, RemovalAuthority authority);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "A change was stored, but the DNS sync or seal after it failed ({Kind}); the sealing loop catches up")]
+    private static partial void LogAfterCommitFailed(ILogger logger, string kind);
 }

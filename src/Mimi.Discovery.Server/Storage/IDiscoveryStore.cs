@@ -156,8 +156,8 @@ internal interface IDiscoveryStore
 
     /// <summary>
     /// What a seal covers: every pending CSI due by <see cref="EpochClose.Closed"/> (however many),
-    /// up to <paramref name="extra"/> CSIs queued without a promise (bulk loads, expiries), and their
-    /// live mappings and labels.
+    /// up to <paramref name="extra"/> others (queued without a promise — bulk loads, expiries — or
+    /// promised a later epoch), and their live mappings and labels.
     /// </summary>
     Task<SealInput> ReadPendingAsync(EpochClose close, int extra, long now, CancellationToken cancellationToken);
 
@@ -237,7 +237,7 @@ internal sealed record TokenAccount
     public long Used { get; init; }
 
     /// <summary>Tokens used in the window containing <paramref name="now"/>.</summary>
-    public long UsedAt(long now) => WindowStart == CurrentWindow(now) ? Used : 0;
+    public long UsedAt(long now) => WindowStart >= CurrentWindow(now) ? Used : 0;
 
     public long CurrentWindow(long now) => now - (now % WindowSeconds);
 }
@@ -273,8 +273,8 @@ internal sealed record EpochClose(long LastEpoch, long LastSealedAt, long Closed
 /// <summary>A CSI waiting for a seal, with the generation of its mark (bumped by every change).</summary>
 internal sealed record PendingMark(string Csi, long Generation);
 
-/// <summary>What the sealer reads: the last epoch, the pending marks, their CSIs' live mappings and their labels.</summary>
-internal sealed record SealInput(long LastEpoch, IReadOnlyList<PendingMark> Pending, ILookup<string, StoredMapping> Mappings, IReadOnlyList<StoredLabel> Labels);
+/// <summary>What the sealer reads: the last epoch, the pending marks, their CSIs' live mappings and their labels; <paramref name="BatchFull"/> when the marks without a due epoch filled the batch (more are likely waiting).</summary>
+internal sealed record SealInput(long LastEpoch, IReadOnlyList<PendingMark> Pending, ILookup<string, StoredMapping> Mappings, IReadOnlyList<StoredLabel> Labels, bool BatchFull = false);
 
 /// <summary>What the sealer writes: the new epoch, label upserts, new versions, and (search key, mapping id) pairs to erase.</summary>
 internal sealed record SealPlan(StoredEpoch Epoch, IReadOnlyList<StoredLabel> Labels, IReadOnlyList<VersionRow> Versions, IReadOnlyList<(string SearchKey, string MappingId)> Erase);

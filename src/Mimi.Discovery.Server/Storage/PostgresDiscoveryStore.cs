@@ -27,9 +27,16 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
     // Names "the right to seal transparency epochs"; only one process holds it at a time.
     internal const long SealLockKey = 0x4D494D4945504F43;
 
-    protected override string ShareLockClause => " FOR SHARE";
+    // Names "the epoch clock": taken shared by every change, exclusively by a close.
+    internal const long ClockLockKey = 0x4D494D49434C4F43;
 
-    protected override string UpdateLockClause => " FOR UPDATE";
+    /// <summary>
+    /// A transaction-scoped advisory lock rather than a row lock: PostgreSQL grants a new shared row
+    /// lock past a waiting exclusive request, so a steady stream of changes could hold a close off for
+    /// ever; its lock manager queues advisory locks fairly.
+    /// </summary>
+    protected override Task LockClockAsync(DbConnection connection, DbTransaction transaction, bool exclusive, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, exclusive ? "SELECT pg_advisory_xact_lock(@key)" : "SELECT pg_advisory_xact_lock_shared(@key)", cancellationToken, ("key", ClockLockKey));
 
     /// <summary>
     /// A session-level advisory lock, held on a connection of its own across the seal's transactions
@@ -40,6 +47,10 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // The connection idles while the seal plans. If this host dies or is cut off rather than its
+            // process being killed, the server notices only by TCP keepalive: probe within seconds, not
+            // after the two-hour default, so another process can take over the sealing.
+            await ExecuteAsync(connection, null, "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3", cancellationToken).ConfigureAwait(false);
             if (await ScalarAsync(connection, null, "SELECT pg_try_advisory_lock(@key)", cancellationToken, ("key", SealLockKey)).ConfigureAwait(false) is true)
             {
                 return new SealLock(connection);

@@ -6,7 +6,8 @@ namespace Mimi.Discovery.Server.Storage;
 /// Privacy Pass storage (docs/protocol.md §10, "How this DP uses tokens"): token accounts with a
 /// quota counted per fixed window, and the nonces of redeemed tokens. The quota is taken by one
 /// conditional <c>UPDATE … RETURNING</c>, which PostgreSQL re-checks on the locked row, so
-/// concurrent issuance from several DP processes never exceeds it. Spent nonces are inserted in one
+/// concurrent issuance from several DP processes never exceeds it; a process whose clock is behind
+/// counts into the newer window it finds rather than starting an older one again. Spent nonces are inserted in one
 /// transaction under a primary key; a request with any nonce already present spends none.
 /// </summary>
 internal abstract partial class SqlDiscoveryStore
@@ -68,9 +69,9 @@ internal abstract partial class SqlDiscoveryStore
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var taken = (await QueryAccountsAsync(connection, null, $"""
             UPDATE token_accounts SET
-                used = CASE WHEN window_start = {WindowNow} THEN used + 1 ELSE 1 END,
-                window_start = {WindowNow}
-            WHERE key_hash = @hash AND quota > 0 AND (window_start <> {WindowNow} OR used < quota)
+                used = CASE WHEN window_start >= {WindowNow} THEN used + 1 ELSE 1 END,
+                window_start = CASE WHEN window_start >= {WindowNow} THEN window_start ELSE {WindowNow} END
+            WHERE key_hash = @hash AND quota > 0 AND (window_start < {WindowNow} OR used < quota)
             RETURNING {AccountColumns}
             """, cancellationToken, ("hash", keyHash), ("now", now)).ConfigureAwait(false)).SingleOrDefault();
         if (taken is not null)

@@ -50,7 +50,8 @@ internal abstract partial class SqlDiscoveryStore
     /// <summary>
     /// Changes since the first transparency schema: each pending mark carries a generation (bumped by
     /// every change, so a seal clears only the marks it read) and the epoch its change is due in;
-    /// <c>tx_clock</c> holds the open epoch, the one changes acknowledged now are promised.
+    /// <c>tx_clock</c> holds the open epoch, the one changes acknowledged now are promised, and the time
+    /// up to which expired statements were queued (Unix seconds).
     /// </summary>
     private const string EpochClockSchema = """
         ALTER TABLE tx_pending ADD COLUMN gen BIGINT NOT NULL DEFAULT 0;
@@ -58,20 +59,22 @@ internal abstract partial class SqlDiscoveryStore
         CREATE INDEX tx_pending_by_due ON tx_pending (due);
         CREATE TABLE tx_clock (
             id INTEGER PRIMARY KEY,
-            open_epoch BIGINT NOT NULL
+            open_epoch BIGINT NOT NULL,
+            expired_through BIGINT NOT NULL
         );
-        INSERT INTO tx_clock (id, open_epoch) SELECT 1, COALESCE(MAX(epoch), 0) + 1 FROM tx_epochs;
+        INSERT INTO tx_clock (id, open_epoch, expired_through) SELECT 1, COALESCE(MAX(epoch), 0) + 1, COALESCE(MAX(sealed_at), 0) / 1000 FROM tx_epochs;
         CREATE INDEX mappings_by_expiry ON mappings (expires_at);
         """;
 
     // IN lists are split so no statement exceeds either database's parameter limit.
     private const int InListChunk = 1000;
 
-    /// <summary>A row lock clause for reading <c>tx_clock</c> that writers share (PostgreSQL <c>FOR SHARE</c>); SQLite's writers are serialised already.</summary>
-    protected virtual string ShareLockClause => "";
-
-    /// <summary>A row lock clause for reading <c>tx_clock</c> exclusively (PostgreSQL <c>FOR UPDATE</c>).</summary>
-    protected virtual string UpdateLockClause => "";
+    /// <summary>
+    /// Locks the epoch clock for this transaction: shared by changes, exclusive for a close, in a lock
+    /// queue where a waiting close holds back later changes (so a stream of changes cannot starve a
+    /// seal). SQLite needs nothing: its writers are serialised.
+    /// </summary>
+    protected virtual Task LockClockAsync(DbConnection connection, DbTransaction transaction, bool exclusive, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public virtual Task<IAsyncDisposable?> TryLockSealAsync(CancellationToken cancellationToken) => Task.FromResult<IAsyncDisposable?>(NoLock.Instance);
 
@@ -80,24 +83,26 @@ internal abstract partial class SqlDiscoveryStore
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
-        // The clock first: a publish takes it shared before its pending mark, so this order cannot deadlock.
-        var open = Convert.ToInt64(await ScalarAsync(connection, transaction, $"SELECT open_epoch FROM tx_clock WHERE id = 1{UpdateLockClause}", cancellationToken).ConfigureAwait(false),
+        // The clock first: a change takes it shared before its pending mark, so this order cannot deadlock.
+        await LockClockAsync(connection, transaction, exclusive: true, cancellationToken).ConfigureAwait(false);
+        var open = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT open_epoch FROM tx_clock WHERE id = 1", cancellationToken).ConfigureAwait(false),
             CultureInfo.InvariantCulture);
         var last = await LastEpochAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-        if (last is not null)
+
+        // Statements that expired since the last close leave their sets too (no receipt promised them
+        // an epoch). The horizon is kept apart from head times, which may run ahead of this clock.
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO tx_pending (csi, gen, due)
+            SELECT DISTINCT csi, 0, CAST(NULL AS BIGINT) FROM mappings
+            WHERE statement IS NOT NULL AND expires_at <= @now AND expires_at > (SELECT expired_through FROM tx_clock WHERE id = 1)
+            ON CONFLICT (csi) DO NOTHING
+            """, cancellationToken, ("now", now)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "UPDATE tx_clock SET expired_through = @now WHERE id = 1 AND expired_through < @now", cancellationToken, ("now", now)).ConfigureAwait(false);
+        if (last is not null && Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM (SELECT 1 FROM tx_pending LIMIT 1) p", cancellationToken).ConfigureAwait(false),
+                CultureInfo.InvariantCulture) == 0)
         {
-            // Statements that expired since the last seal leave their sets too (no receipt promised them an epoch).
-            await ExecuteAsync(connection, transaction, """
-                INSERT INTO tx_pending (csi, gen, due)
-                SELECT DISTINCT csi, 0, CAST(NULL AS BIGINT) FROM mappings WHERE statement IS NOT NULL AND expires_at <= @now AND expires_at > @since
-                ON CONFLICT (csi) DO NOTHING
-                """, cancellationToken, ("now", now), ("since", last.SealedAt / 1000)).ConfigureAwait(false);
-            if (Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM (SELECT 1 FROM tx_pending LIMIT 1) p", cancellationToken).ConfigureAwait(false),
-                    CultureInfo.InvariantCulture) == 0)
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return null;
-            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return null;
         }
 
         // Close the open epoch — unless an earlier close was not followed by a seal (a sealer that lost
@@ -140,7 +145,7 @@ internal abstract partial class SqlDiscoveryStore
                     r.IsDBNull(6) ? null : r.GetString(6), r.GetString(7)), cancellationToken, parameters).ConfigureAwait(false));
         }
 
-        return new SealInput(close.LastEpoch, marks, mappings.ToLookup(m => m.Csi, StringComparer.Ordinal), labels);
+        return new SealInput(close.LastEpoch, marks, mappings.ToLookup(m => m.Csi, StringComparer.Ordinal), labels, BatchFull: extra > 0 && more.Count >= extra);
     }
 
     public async Task<bool> CommitSealAsync(long lastEpoch, SealPlan plan, IReadOnlyList<PendingMark> sealedMarks, CancellationToken cancellationToken)
@@ -280,7 +285,8 @@ internal abstract partial class SqlDiscoveryStore
     /// </summary>
     private async Task<long> MarkPendingAsync(DbConnection connection, DbTransaction transaction, string csi, CancellationToken cancellationToken)
     {
-        var due = Convert.ToInt64(await ScalarAsync(connection, transaction, $"SELECT open_epoch FROM tx_clock WHERE id = 1{ShareLockClause}", cancellationToken).ConfigureAwait(false),
+        await LockClockAsync(connection, transaction, exclusive: false, cancellationToken).ConfigureAwait(false);
+        var due = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT open_epoch FROM tx_clock WHERE id = 1", cancellationToken).ConfigureAwait(false),
             CultureInfo.InvariantCulture);
         await ExecuteAsync(connection, transaction, """
             INSERT INTO tx_pending (csi, gen, due) VALUES (@csi, 0, @due)

@@ -133,7 +133,7 @@ internal sealed partial class TransparencyLog : IDisposable
                     continue;
                 }
 
-                BacklogLikely = input.Pending.Count >= _options.EpochMaxBatch;
+                BacklogLikely = input.BatchFull;
                 await PublishSealedAsync(next, cancellationToken).ConfigureAwait(false);
                 LogSealed(_logger, next.Epoch, next.Changes);
                 return next.Epoch;

@@ -284,6 +284,26 @@ public abstract class StoreContractTests : StoreSuite
     }
 
     [Fact]
+    public async Task CloseEpoch_QueuesStatementsThatExpired_EvenWhenTheLastHeadIsTimedAhead()
+    {
+        await Store.PublishAsync(Mapping(exp: 1500), false, default);
+        var first = (await Store.CloseEpochAsync(1000, default))!;
+        var read = await Store.ReadPendingAsync(first, 100, 1000, default);
+        Assert.Single(read.Mappings["tel:+33612345678"]);
+
+        // The head is timed far ahead of the sealer's clock (a clock that ran ahead, or another process's).
+        Assert.True(await Store.CommitSealAsync(0, new SealPlan(new StoredEpoch(1, 5_000_000, "p", "l", "s"), [], [], []), read.Pending, default));
+
+        var expired = await Store.CloseEpochAsync(2000, default);
+        Assert.NotNull(expired);
+        var next = await Store.ReadPendingAsync(expired, 100, 2000, default);
+        Assert.Equal(["tel:+33612345678"], next.Pending.Select(p => p.Csi));
+        Assert.Empty(next.Mappings["tel:+33612345678"]);
+        Assert.True(await Store.CommitSealAsync(1, new SealPlan(Epoch(2), [], [], []), next.Pending, default));
+        Assert.Null(await Store.CloseEpochAsync(3000, default));
+    }
+
+    [Fact]
     public async Task CommitSeal_AnotherSealerCommittedFirst_WritesNothingAndKeepsTheMarks()
     {
         await Store.PublishAsync(Mapping(version: 1), false, default);

@@ -58,6 +58,19 @@ public abstract class TokenStoreContractTests : StoreSuite
     }
 
     [Fact]
+    public async Task TakeQuota_FromAProcessWhoseClockIsBehind_CountsIntoTheNewerWindow()
+    {
+        await Store.CreateAccountAsync(Account(quota: 2), default);
+        Assert.Equal(QuotaOutcome.Taken, (await Store.TakeQuotaAsync("h1", 11 * Hour + 5, default)).Outcome);
+
+        // The other process still thinks it is the previous hour: it must not start that window again.
+        Assert.Equal(QuotaOutcome.Taken, (await OtherProcess.TakeQuotaAsync("h1", 11 * Hour - 5, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Exhausted, (await OtherProcess.TakeQuotaAsync("h1", 11 * Hour - 4, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Exhausted, (await Store.TakeQuotaAsync("h1", 11 * Hour + 6, default)).Outcome);
+        Assert.Equal((2L, 11 * Hour), ((await Store.GetAccountAsync("h1", default))!.Used, (await Store.GetAccountAsync("h1", default))!.WindowStart));
+    }
+
+    [Fact]
     public async Task TakeQuota_ConcurrentFromTwoProcesses_NeverExceedsQuota()
     {
         await Store.CreateAccountAsync(Account(quota: 7), default);
