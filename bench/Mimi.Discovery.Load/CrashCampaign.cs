@@ -159,10 +159,10 @@ internal static class CrashCampaign
             while (Running())
             {
                 var dp = clients[Random.Shared.Next(clients.Length)];
-                using var tokens = new TokenClient(dp.Http, o.Get("token-account"));
+                var tokens = new TokenClient(dp.Http, o.Get("token-account"));
                 try
                 {
-                    await tokens.FetchAsync(1);
+                    await tokens.IssueAsync(1);
                     Record(new("token", null, null, 0, null, Now()));
                     stats.AddOrUpdate("token", 1, (_, n) => n + 1);
                 }

@@ -11,11 +11,13 @@ using Mimi.Discovery.Statements;
 using Spectre.Console;
 
 // The load benchmark, in two roles that run as separate processes:
-//   seed  --data DIR [--database PG] --from A --to B   real signed statements for CSIs A..B-1, bulk-loaded
+//   seed  --data DIR [--database PG] --from A --to B [--mix book]   real signed statements for CSIs A..B-1,
+//         bulk-loaded; with --mix book, an address book's mix: of every 20, 6 found, 1 opted out, 13 none
 //   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]   lookups over HTTPS keep-alive
 //         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
 //         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
 //   writes / verify   the crash campaign's load and its check (see CrashCampaign.cs, bench/crash.sh)
+//   book  an address-book sync against single private lookups (see AddressBookBench.cs, bench/address-book.sh)
 // bench/load.sh runs the whole matrix and prints the table in docs/benchmarks.md.
 return args.FirstOrDefault() switch
 {
@@ -25,6 +27,7 @@ return args.FirstOrDefault() switch
     "dns-libraries" => await DnsLibrariesAsync(Options.Parse(args[1..])),
     "writes" => await CrashCampaign.WritesAsync(Options.Parse(args[1..])),
     "verify" => await CrashCampaign.VerifyAsync(Options.Parse(args[1..])),
+    "book" => await AddressBookBench.RunAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -43,6 +46,7 @@ static async Task<int> SeedAsync(Options o)
     var store = StoreFactory.Create(o.Find("database"), folder.Path);
     await store.MigrateAsync(default);
     long from = o.Long("from"), to = o.Long("to");
+    var book = o.Find("mix") == "book";
     const int Batch = 10_000;
 
     // One recipient key signs every statement (each CSI still gets its own credential): key
@@ -56,29 +60,36 @@ static async Task<int> SeedAsync(Options o)
             for (var start = from; start < to; start += Batch)
             {
                 var end = Math.Min(start + Batch, to);
-                var rows = new StoredMapping[end - start];
+                var rows = new StoredMapping?[end - start];
                 Parallel.For(start, end, i =>
                 {
+                    var outcome = book ? AddressBookBench.Expected(i) : LookupOutcome.Found;
+                    if (outcome == LookupOutcome.None)
+                    {
+                        return;
+                    }
+
                     var csi = CsiFor(i);
                     using var credential = folder.Authority.IssueCredential(csi, key);
                     var signer = new StatementSigner(key, credential);
-                    var statement = signer.SignMapping(new MappingDraft(csi, 1, entries));
+                    var optedOut = outcome == LookupOutcome.OptedOut;
+                    var statement = signer.SignMapping(new MappingDraft(csi, 1, optedOut ? [] : entries));
                     rows[i - start] = new StoredMapping
                     {
                         Csi = csi.Uri,
                         MappingId = signer.MappingIdFor(Audience.Any).ToString(),
                         KeyThumbprint = signer.Credential.KeyThumbprint,
                         Audience = "any",
-                        Services = "wire matrix.org",
+                        Services = optedOut ? "" : "wire matrix.org",
                         Version = 1,
                         IssuedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
                         ExpiresAt = signer.Credential.NotAfter.ToUnixTimeSeconds(),
                         CredentialNotBefore = signer.Credential.NotBefore.ToUnixTimeSeconds(),
-                        OptOut = false,
+                        OptOut = optedOut,
                         Statement = statement,
                     };
                 });
-                await store.BulkInsertAsync(rows, default);
+                await store.BulkInsertAsync(rows.OfType<StoredMapping>().ToList(), default);
                 task.Increment(end - start);
             }
         });
@@ -103,12 +114,15 @@ static async Task<int> DriveAsync(Options o)
         stack = new ObliviousHttpHandler(new Uri(relay), await ObliviousHttpHandler.FetchKeyAsync(direct), toRelay);
     }
 
-    using var tokens = o.Find("token-account") is { } account ? new TokenClient(direct, account) : null;
+    // Issuance is not part of a lookup's cost: tokens are obtained before measuring (a wallet that
+    // never refills on its own), and the run ends early if they run out.
+    const int Batch = 256;
+    using var tokens = o.Find("token-account") is { } account
+        ? new TokenWallet(new TokenClient(direct, account), options: new TokenWalletOptions { BatchSize = Batch, LowWater = 0 })
+        : null;
     if (tokens is not null)
     {
-        // Issuance is not part of a lookup's cost: tokens are obtained before measuring, and the
-        // run ends early if they run out.
-        await tokens.FetchAsync((int)o.Long("tokens", 3000));
+        await tokens.RefillAsync(((int)o.Long("tokens", 3000) + Batch - 1) / Batch);
         stack = new PrivateTokenHandler(tokens, stack);
     }
 

@@ -96,9 +96,9 @@ internal static class Cli
     /// <summary>
     /// A DP client, optionally reaching the DP only through an Oblivious HTTP relay (the gateway's
     /// key configuration is fetched from the DP directly once: it is public) and optionally paying
-    /// for lookups with Privacy Pass tokens of <paramref name="tokens"/>.
+    /// for lookups with Privacy Pass tokens of <paramref name="tokens"/> (<see cref="WalletFor"/>).
     /// </summary>
-    public static async Task<DiscoveryClient> ConnectAsync(string dp, FileInfo? ca, string? relay, FileInfo? relayCa, TokenClient? tokens, CancellationToken cancellationToken)
+    public static async Task<DiscoveryClient> ConnectAsync(string dp, FileInfo? ca, string? relay, FileInfo? relayCa, ITokenSource? tokens, CancellationToken cancellationToken)
     {
         var direct = Connect(dp, ca);
         HttpMessageHandler handler = TlsTrust.CreateHandler(ca is null ? null : TlsTrust.LoadRoots(ca.FullName));
@@ -124,6 +124,23 @@ internal static class Cli
         }
 
         return new DiscoveryClient(new HttpClient(handler) { BaseAddress = direct.BaseAddress, Timeout = TimeSpan.FromSeconds(30) });
+    }
+
+    /// <summary>A token client for <paramref name="apiKey"/> talking to the DP directly (issuance is per account; redemption is not linked to it).</summary>
+    public static TokenClient TokenClientFor(string dp, FileInfo? ca, string apiKey) => new(Connect(dp, ca).Http, apiKey);
+
+    /// <summary>
+    /// The token wallet of <paramref name="apiKey"/> at <paramref name="dp"/>: obtained from the DP
+    /// directly (issuance is per account; the lookups that spend them are not linked to it) in fixed
+    /// batches, kept in the key folder (mode 0600) between runs.
+    /// </summary>
+    public static TokenWallet WalletFor(string dp, FileInfo? ca, string apiKey)
+    {
+        var issuer = TokenClientFor(dp, ca, apiKey);
+        var name = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(new Uri(dp).GetLeftPart(UriPartial.Authority) + "\n" + apiKey)))[..16];
+        var folder = Path.Combine(KeyStore.DefaultPath, "wallets");
+        Mimi.Discovery.Crypto.PrivateFile.CreateDirectory(folder);
+        return new TokenWallet(issuer, Path.Combine(folder, name + ".json"));
     }
 
     /// <summary>Reads HOST:PORT or HOST (port 53); null means the system's first configured name server.</summary>

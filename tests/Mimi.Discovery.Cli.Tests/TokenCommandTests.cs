@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-
 namespace Mimi.Discovery.Cli.Tests;
 
 /// <summary>
@@ -10,11 +6,11 @@ namespace Mimi.Discovery.Cli.Tests;
 /// </summary>
 public sealed class TokenCommandTests : IDisposable
 {
-    private readonly string _work = Directory.CreateTempSubdirectory("mimi-tokens-").FullName;
+    private readonly CliHarness _cli = new("mimi-tokens-");
 
-    private string Data => Path.Combine(_work, "mimi-data");
+    private string Data => _cli.Data;
 
-    public void Dispose() => Directory.Delete(_work, recursive: true);
+    public void Dispose() => _cli.Dispose();
 
     [Fact]
     public async Task Accounts_AddListRemove_AndTheKeyPaysForLookups()
@@ -31,9 +27,8 @@ public sealed class TokenCommandTests : IDisposable
         Assert.Contains("1h", list.Out, StringComparison.Ordinal);
         Assert.DoesNotContain(key, list.Out, StringComparison.Ordinal);
 
-        using var server = await ServeAsync();
-        var dp = server.Url;
-        var ca = Path.Combine(Data, "tls.crt");
+        await _cli.ServeAsync(new Dictionary<string, string> { ["Discovery__RequireTokens"] = "true" });
+        var (dp, ca) = (_cli.Dp, _cli.Ca);
 
         var refused = await RunAsync("lookup", "+33612345678", "--dp", dp, "--ca", ca);
         Assert.Equal(1, refused.Exit);
@@ -42,11 +37,19 @@ public sealed class TokenCommandTests : IDisposable
         var admitted = await RunAsync("lookup", "+33612345678", "bob@example.com", "--dp", dp, "--ca", ca, "--json", "--token-account", key);
         Assert.True(admitted.Exit == 0, admitted.Err);
 
+        // The wallet asked for a whole batch, and got the 3 the quota had left; the lookup (2 CSIs) cost 1.
         var balance = await RunAsync("tokens", "--dp", dp, "--ca", ca, "--token-account", key);
         Assert.True(balance.Exit == 0, balance.Err);
         Assert.Contains("wire", balance.Out, StringComparison.Ordinal);
-        Assert.Contains("2 of 3 tokens", balance.Out, StringComparison.Ordinal);
+        Assert.Contains("3 of 3 tokens", balance.Out, StringComparison.Ordinal);
         Assert.Contains("key epoch:", balance.Out, StringComparison.Ordinal);
+        var wallet = Directory.GetFiles(Path.Combine(_cli.Work, "home", "wallets"), "*.json").Single();
+        Assert.True(OperatingSystem.IsWindows() || File.GetUnixFileMode(wallet) == (UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.Equal(2, System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(wallet)).RootElement.GetProperty("tokens").GetArrayLength());
+
+        // The next lookup spends from the wallet, with no issuance (the quota is spent).
+        Assert.Equal(0, (await RunAsync("lookup", "+33612345679", "--dp", dp, "--ca", ca, "--token-account", key)).Exit);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(wallet)).RootElement.GetProperty("tokens").GetArrayLength());
 
         Assert.Equal(0, (await RunAsync("accounts", "remove", "wire-prod", "--data", Data)).Exit);
         var gone = await RunAsync("tokens", "--dp", dp, "--ca", ca, "--token-account", key);
@@ -74,66 +77,5 @@ public sealed class TokenCommandTests : IDisposable
         }
     }
 
-    private async Task<Server> ServeAsync()
-    {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        var info = Info("serve", "--dev", "--data", Data, "--urls", $"https://127.0.0.1:{port}");
-        info.Environment["Discovery__RequireTokens"] = "true";
-        var server = new Server(Process.Start(info)!, $"https://localhost:{port}");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if ((await RunAsync("lookup", "nonsense", "--dp", server.Url, "--ca", Path.Combine(Data, "tls.crt"))).Exit == 0)
-            {
-                return server;
-            }
-
-            Assert.False(server.Process.HasExited, "serve exited");
-            await Task.Delay(200);
-        }
-
-        server.Dispose();
-        throw new TimeoutException("the DP did not come up");
-    }
-
-    private ProcessStartInfo Info(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet", [CliProcess.Dll, .. args])
-        {
-            WorkingDirectory = _work,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["MIMI_DISCOVERY_HOME"] = Path.Combine(_work, "home");
-        return info;
-    }
-
-    private async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        using var process = Process.Start(Info(args))!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
-        return (process.ExitCode, await output, await error);
-    }
-
-    private sealed record Server(Process Process, string Url) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-                Process.WaitForExit();
-            }
-
-            Process.Dispose();
-        }
-    }
+    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => _cli.RunAsync(args);
 }

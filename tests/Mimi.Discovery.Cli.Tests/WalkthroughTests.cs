@@ -13,113 +13,29 @@ namespace Mimi.Discovery.Cli.Tests;
 public sealed class WalkthroughTests : IAsyncLifetime
 {
     private const string Csi = "+33612345678";
-    private readonly string _work = Directory.CreateTempSubdirectory("mimi-walk-").FullName;
-    private Process _server = null!;
+    private readonly CliHarness _cli = new("mimi-walk-");
+    private string _work = null!;
     private string _dp = null!;
 
-    private static string Dll => Path.Combine(AppContext.BaseDirectory, "mimi-discovery.dll");
+    private string Ca => _cli.Ca;
 
-    private string Ca => Path.Combine(_work, "mimi-data", "tls.crt");
-
-    private string Outbox => Path.Combine(_work, "mimi-data", "outbox");
+    private string Outbox => _cli.Outbox;
 
     public async ValueTask InitializeAsync()
     {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        _dp = $"https://localhost:{port}";
-        _server = Start(Path.Combine(_work, "unused-home"), "serve", "--dev", "--urls", $"https://127.0.0.1:{port}");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(Ca) && (await RunAsync("unused", null, "lookup", "+33612345679", "--dp", _dp, "--ca", Ca)).Exit == 0)
-            {
-                return;
-            }
-
-            if (_server.HasExited)
-            {
-                throw new InvalidOperationException("serve exited: " + await _server.StandardError.ReadToEndAsync());
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException("the DP did not come up");
+        await _cli.ServeAsync();
+        (_work, _dp) = (_cli.Work, _cli.Dp);
     }
 
     public ValueTask DisposeAsync()
     {
-        if (!_server.HasExited)
-        {
-            _server.Kill(entireProcessTree: true);
-            _server.WaitForExit();
-        }
-
-        _server.Dispose();
-        Directory.Delete(_work, recursive: true);
+        _cli.Dispose();
         return ValueTask.CompletedTask;
     }
 
-    private Process Start(string home, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet", [Dll, .. args])
-        {
-            WorkingDirectory = _work,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.Environment["MIMI_DISCOVERY_HOME"] = Path.Combine(_work, home);
-        return Process.Start(info)!;
-    }
+    private Process Start(string home, params string[] args) => _cli.Start(home, args);
 
-    /// <summary>Runs the command; when <paramref name="answerFromOutbox"/> is set, types the newest outbox code once it arrives.</summary>
-    private async Task<(int Exit, string Out, string Err)> RunAsync(string home, bool? answerFromOutbox, params string[] args)
-    {
-        var before = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json").Length : 0;
-        using var process = Start(home, args);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (answerFromOutbox == true)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            string[] files;
-            while ((files = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json") : []).Length <= before)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "no code arrived in the outbox");
-                if (process.HasExited)
-                {
-                    Assert.Fail("register exited before reading a code: " + await error);
-                }
-
-                await Task.Delay(100);
-            }
-
-            var code = JsonDocument.Parse(await File.ReadAllTextAsync(files.Order(StringComparer.Ordinal).Last())).RootElement.GetProperty("code").GetString();
-            await process.StandardInput.WriteLineAsync(code);
-        }
-
-        process.StandardInput.Close();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"'{string.Join(' ', args)}' did not finish: {await error}");
-        }
-
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int Exit, string Out, string Err)> RunAsync(string home, bool? answerFromOutbox, params string[] args) => _cli.RunAsync(home, answerFromOutbox == true, args);
 
     private async Task<JsonElement> LookupJsonAsync(params string[] extra)
     {

@@ -7,46 +7,128 @@ using Spectre.Console;
 namespace Mimi.Discovery.Cli.Commands;
 
 /// <summary>
-/// <c>mimi-discovery lookup</c>: asks a DP about CSIs and verifies every answer — signatures,
-/// credential chains to the chosen CAs, CSI binding, audience — before printing it.
+/// <c>mimi-discovery lookup</c>: asks a DP about CSIs — a few, or a whole address book — and
+/// verifies every answer (signatures, credential chains to the chosen CAs, CSI binding, audience,
+/// completeness) before printing it.
 /// </summary>
 internal static class LookupCommand
 {
     public static Command Create()
     {
-        var csis = new Argument<string[]>("csi") { Description = "Phone numbers or email addresses to look up.", Arity = ArgumentArity.OneOrMore };
+        var csis = new Argument<string[]>("csi") { Description = "Phone numbers or email addresses to look up.", Arity = ArgumentArity.ZeroOrMore };
+        var file = new Option<FileInfo?>("--file") { Description = "An address book: a .csv file (identifiers in the first column, or in --column) or a text file with one identifier per line." };
+        var column = new Option<string?>("--column") { Description = "With a .csv --file: the header of the column holding the identifiers (the file then has a header row)." };
+        var region = new Option<string?>("--region") { Description = "Read national phone numbers as of this region (ISO 3166 code, e.g. FR); without it numbers need their +country code." };
         var dp = Cli.DpOption();
         var ca = Cli.CaOption();
         var asService = new Option<string?>("--as-service") { Description = "Look up on behalf of this querying service (audiences are matched against it)." };
-        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
+        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table (with --file: one JSON object per line)." };
         var trust = Cli.TrustOption();
         var relay = new Option<string?>("--relay") { Description = "Send the lookup through this Oblivious HTTP relay (https:// URL): the DP does not learn who asks." };
         var relayCa = new Option<FileInfo?>("--relay-ca") { Description = "PEM certificate to trust for the relay's TLS." };
         var tokenAccount = TokensCommand.AccountOption();
-        var command = new Command("lookup", "Look CSIs up and verify the answers.") { csis, dp, asService, json, trust, ca, relay, relayCa, tokenAccount };
+        var command = new Command("lookup", "Look CSIs up — a few, or a whole address book with --file — and verify the answers.")
+        {
+            csis, file, column, region, dp, asService, json, trust, ca, relay, relayCa, tokenAccount,
+        };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            // Tokens are obtained from the DP directly (per account); lookups then pay with them,
-            // through the relay when one is named, so the DP cannot tie a lookup to the account.
-            using var tokens = result.GetValue(tokenAccount) is { } account ? TokensCommand.TokenClientFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
-            var tokenService = tokens is null ? null : (await tokens.GetBalanceAsync(cancellationToken).ConfigureAwait(false)).Service;
-            var client = await Cli.ConnectAsync(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), tokens, cancellationToken).ConfigureAwait(false);
-            var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
-
-            var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
-            var results = await client.LookupAsync(result.GetValue(csis)!, new StatementVerifier(anchors), result.GetValue(asService) ?? tokenService, transparency, cancellationToken).ConfigureAwait(false);
-            if (result.GetValue(json))
+            var given = result.GetValue(csis) ?? [];
+            var book = result.GetValue(file);
+            if ((given.Length > 0) == (book is not null))
             {
-                Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));
+                throw new UsageException("give identifiers, or --file with an address book, not both");
+            }
+
+            var contacts = book is null ? given.ToList() : AddressBookFile.Read(book, result.GetValue(column));
+
+            // Tokens come from a wallet refilled from the DP directly (per account); lookups spend them
+            // through the relay when one is named, so the DP cannot tie a lookup to the account.
+            using var wallet = result.GetValue(tokenAccount) is { } account ? Cli.WalletFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
+            var client = await Cli.ConnectAsync(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), wallet, cancellationToken).ConfigureAwait(false);
+            var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
+            var verifier = new StatementVerifier(anchors);
+            var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
+            var service = result.GetValue(asService) ?? (wallet is null ? null : await TokensCommand.ServiceOfAsync(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(tokenAccount)!, cancellationToken).ConfigureAwait(false));
+
+            // An address book keeps verified answers in the key folder, so a re-sync asks only for what is new or expired.
+            var cache = book is null ? null : new LookupCache(Path.Combine(KeyStore.DefaultPath, "lookups.json"), verifier);
+            var sync = new AddressBookSync(client, verifier, transparency, cache, wallet, new AddressBookOptions { DefaultRegion = result.GetValue(region) });
+            AddressBookResult synced;
+            if (book is null)
+            {
+                synced = await sync.SyncAsync(contacts, service, null, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                PrintTable(results);
+                synced = await SyncWithProgressAsync(sync, contacts, service, result.GetValue(json), cancellationToken).ConfigureAwait(false);
+                cache!.Save();
             }
 
-            return results.Any(r => r.Inconsistent || r.Proof is { IsComplete: false }) ? Cli.NotVerified : 0;
+            var results = synced.Entries.Select(e => e.Answer).ToList();
+            if (result.GetValue(json))
+            {
+                if (book is null)
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));
+                }
+                else
+                {
+                    foreach (var entry in synced.Entries)
+                    {
+                        Console.WriteLine(JsonSerializer.Serialize(ToJson(entry.Answer)));
+                    }
+                }
+            }
+            else
+            {
+                // An address book's table shows who is reachable (and what could not be read); the
+                // contacts found nowhere are counted in the summary only.
+                PrintTable(book is null ? results : results.Where(r => r.Outcome != LookupOutcome.None).ToList());
+            }
+
+            if (book is not null)
+            {
+                var summary = FormattableString.Invariant(
+                    $"{synced.Entries.Count} contacts: {synced.Count(LookupOutcome.Found)} found, {synced.Count(LookupOutcome.OptedOut)} opted out, {synced.Count(LookupOutcome.None)} none, {synced.Count(LookupOutcome.Invalid)} invalid; {synced.Looked} asked in {synced.Requests} request(s), {synced.FromCache} from the cache");
+                Console.Error.WriteLine(summary + (wallet is null ? "" : FormattableString.Invariant($"; {wallet.Available} token(s) left in the wallet")));
+            }
+
+            if (synced.Unverified > 0)
+            {
+                return Cli.NotVerified;
+            }
+
+            return results.Count > 0 && results.All(r => r.Outcome == LookupOutcome.Invalid)
+                ? Cli.Fail("no identifier given is a phone number or email address", Cli.Usage)
+                : 0;
         }));
         return command;
+    }
+
+    /// <summary>A sync with a progress bar on standard error (unless JSON lines go to a terminal there).</summary>
+    private static async Task<AddressBookResult> SyncWithProgressAsync(AddressBookSync sync, IReadOnlyList<string> contacts, string? service, bool json, CancellationToken cancellationToken)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (json || Console.IsErrorRedirected)
+        {
+            return await sync.SyncAsync(contacts, service, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        AddressBookResult? synced = null;
+        await console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask("looking up", maxValue: 1);
+                var progress = new Progress<SyncProgress>(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                });
+                synced = await sync.SyncAsync(contacts, service, progress, cancellationToken).ConfigureAwait(false);
+                task.Value = task.MaxValue;
+            }).ConfigureAwait(false);
+        return synced!;
     }
 
     private static void PrintTable(IReadOnlyList<VerifiedLookup> results)

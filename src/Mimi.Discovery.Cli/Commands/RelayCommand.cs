@@ -14,7 +14,7 @@ internal static class RelayCommand
         var urls = new Option<string>("--urls") { Description = "https:// URLs to listen on, separated by ';'.", DefaultValueFactory = _ => RelayServer.DefaultUrl };
         var gatewayCa = new Option<FileInfo?>("--gateway-ca") { Description = "PEM certificate to trust for the gateway's TLS (e.g. mimi-data/tls.crt of a development DP)." };
         var data = new Option<string>("--data") { Description = "Data folder (the relay's TLS certificate).", DefaultValueFactory = _ => "mimi-relay-data" };
-        var maxRequestBytes = new Option<int?>("--max-request-bytes") { Description = "Largest encapsulated request in bytes (default 16384)." };
+        var maxRequestBytes = new Option<int?>("--max-request-bytes") { Description = "Largest encapsulated request in bytes (default 132096: a 1,000-CSI lookup with its tokens)." };
         var rate = new Option<int?>("--rate") { Description = "Requests per minute from one client address (default 120)." };
         var command = new Command("relay", "Run an Oblivious HTTP relay: clients' lookups reach the gateway without their addresses.")
         {

@@ -27,7 +27,13 @@ internal static class ResolveCommand
         var trustAnchors = new Option<string[]>("--trust-anchor") { Description = "A DS record to validate from, e.g. '. DS 20326 8 2 E06D…' (repeatable; implies --dnssec)." };
         var doh = new Option<string?>("--doh") { Description = "Ask this DNS-over-HTTPS server (RFC 8484) instead of --dns, e.g. https://dns.example/dns-query." };
         var dohCa = new Option<FileInfo?>("--doh-ca") { Description = "PEM certificate to trust for the DoH server's TLS." };
-        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.") { identifier, dnsServer, doh, dohCa, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors };
+        var relay = new Option<string?>("--relay") { Description = "Ask the Discovery Providers through this Oblivious HTTP relay (https:// URL)." };
+        var relayCa = new Option<FileInfo?>("--relay-ca") { Description = "PEM certificate to trust for the relay's TLS." };
+        var tokenAccount = TokensCommand.AccountOption();
+        var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.")
+        {
+            identifier, dnsServer, doh, dohCa, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors, relay, relayCa, tokenAccount,
+        };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             List<DnsTrustAnchor>? anchors = null;
@@ -44,40 +50,62 @@ internal static class ResolveCommand
             var dnsOptions = new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)!, TrustAnchors = anchors };
             using var dns = result.GetValue(doh) is { } dohUrl ? DohResolver(dohUrl, result.GetValue(dohCa), dnsOptions, result.GetValue(dnsServer) is not null)
                 : new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), dnsOptions);
+            // The DPs are asked as lookup asks them: through the relay, paying with the wallet's tokens, proofs checked.
             var providers = new List<ProviderEndpoint>();
-            foreach (var url in result.GetValue(dps) ?? [])
+            var wallets = new List<TokenWallet>();
+            string? service = result.GetValue(asService);
+            try
             {
-                var client = Cli.Connect(url, result.GetValue(ca));
-                var credentialCas = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
-                providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(credentialCas)));
-            }
-
-            var resolution = await new DiscoveryResolver(dns, providers).ResolveAsync(result.GetValue(identifier)!, result.GetValue(asService), cancellationToken).ConfigureAwait(false);
-            if (resolution.Outcome == LookupOutcome.Invalid)
-            {
-                throw new UsageException($"'{resolution.Identifier}' is neither a CSI nor a MUI: {(resolution.Notes.Count > 0 ? resolution.Notes[0] : "")}");
-            }
-
-            if (result.GetValue(json))
-            {
-                Console.WriteLine(JsonSerializer.Serialize(new
+                foreach (var url in result.GetValue(dps) ?? [])
                 {
-                    identifier = resolution.Identifier,
-                    kind = resolution.Kind,
-                    result = VerifiedLookup.OutcomeName(resolution.Outcome),
-                    source = resolution.Source?.ToString(),
-                    sourceName = resolution.SourceName,
-                    authentication = resolution.Authentication?.ToString(),
-                    services = resolution.Services,
-                    notes = resolution.Notes,
-                }, Cli.Indented));
-                return 0;
-            }
+                    var wallet = result.GetValue(tokenAccount) is { } account ? Cli.WalletFor(url, result.GetValue(ca), account) : null;
+                    if (wallet is not null)
+                    {
+                        wallets.Add(wallet);
+                        service ??= await TokensCommand.ServiceOfAsync(url, result.GetValue(ca), result.GetValue(tokenAccount)!, cancellationToken).ConfigureAwait(false);
+                    }
 
-            Print(resolution);
-            return 0;
+                    var client = await Cli.ConnectAsync(url, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), wallet, cancellationToken).ConfigureAwait(false);
+                    var credentialCas = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
+                    providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(credentialCas), await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false)));
+                }
+
+                return await ResolveAsync(dns, providers, result.GetValue(identifier)!, service, result.GetValue(json), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                wallets.ForEach(w => w.Dispose());
+            }
         }));
         return command;
+    }
+
+    private static async Task<int> ResolveAsync(DnsDiscoveryResolver dns, IReadOnlyList<ProviderEndpoint> providers, string identifier, string? service, bool json, CancellationToken cancellationToken)
+    {
+        var resolution = await new DiscoveryResolver(dns, providers).ResolveAsync(identifier, service, cancellationToken).ConfigureAwait(false);
+        if (resolution.Outcome == LookupOutcome.Invalid)
+        {
+            throw new UsageException($"'{resolution.Identifier}' is neither a CSI nor a MUI: {(resolution.Notes.Count > 0 ? resolution.Notes[0] : "")}");
+        }
+
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                identifier = resolution.Identifier,
+                kind = resolution.Kind,
+                result = VerifiedLookup.OutcomeName(resolution.Outcome),
+                source = resolution.Source?.ToString(),
+                sourceName = resolution.SourceName,
+                authentication = resolution.Authentication?.ToString(),
+                services = resolution.Services,
+                notes = resolution.Notes,
+            }, Cli.Indented));
+            return 0;
+        }
+
+        Print(resolution);
+        return 0;
     }
 
     private static DnsDiscoveryResolver DohResolver(string url, FileInfo? ca, DnsDiscoveryOptions options, bool dnsGiven)

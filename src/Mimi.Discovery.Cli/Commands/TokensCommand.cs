@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Mimi.Discovery.Client;
 
 namespace Mimi.Discovery.Cli.Commands;
 
@@ -16,7 +15,7 @@ internal static class TokensCommand
         var command = new Command("tokens", "Show a token account's quota, use and the DP's current key epoch.") { dp, account, ca };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            using var tokens = TokenClientFor(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(account)!);
+            var tokens = Cli.TokenClientFor(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(account)!);
             var balance = await tokens.GetBalanceAsync(cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"service:    {balance.Service ?? "(none: a person's account, general key)"}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"used:       {balance.Used} of {balance.Quota} tokens this window ({balance.Quota - balance.Used} left)"));
@@ -29,7 +28,9 @@ internal static class TokensCommand
 
     public static Option<string?> AccountOption() => new("--token-account") { Description = "API key of a token account (mdk_…) to obtain Privacy Pass tokens with." };
 
-    /// <summary>A token client for <paramref name="apiKey"/> talking to the DP directly (issuance is per account; redemption is not linked to it).</summary>
-    public static TokenClient TokenClientFor(string dp, FileInfo? ca, string apiKey) =>
-        new(Cli.Connect(dp, ca).Http, apiKey);
+    /// <summary>The sponsoring service the account's tokens are for (lookups paid with them are made on its behalf).</summary>
+    public static async Task<string?> ServiceOfAsync(string dp, FileInfo? ca, string apiKey, CancellationToken cancellationToken)
+    {
+        return (await Cli.TokenClientFor(dp, ca, apiKey).GetBalanceAsync(cancellationToken).ConfigureAwait(false)).Service;
+    }
 }

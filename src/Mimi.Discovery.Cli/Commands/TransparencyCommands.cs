@@ -35,7 +35,7 @@ internal static class TransparencyCommands
             var csi = RegisterCommand.ParseCsi(result.GetValue(csiArgument)!);
 
             var owner = OwnerKeys(result.GetValue(keyFiles), result.GetValue(home)!);
-            using var tokens = result.GetValue(tokenAccount) is { } account ? TokensCommand.TokenClientFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
+            using var tokens = result.GetValue(tokenAccount) is { } account ? Cli.WalletFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
             var client = await Cli.ConnectAsync(result.GetValue(dp)!, result.GetValue(ca), relay: null, relayCa: null, tokens, cancellationToken).ConfigureAwait(false);
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false)
                                ?? throw new DiscoveryException("this DP keeps no transparency log");

@@ -3,7 +3,6 @@ using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
-using Mimi.Discovery.Server.Tokens;
 
 namespace Mimi.Discovery.Server.Apis;
 
@@ -12,7 +11,7 @@ internal static class DiscoveryApi
 {
     public static IEndpointRouteBuilder MapDiscoveryApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/.well-known/mimi-discovery", GetMetadata).WithName("Metadata").WithTags("Discovery");
+        app.MapGet(LookupPipeline.MetadataPath, GetMetadata).WithName("Metadata").WithTags("Discovery");
         app.MapGet("/health", GetHealthAsync).WithName("Health").WithTags("Discovery");
 
         var v1 = app.MapGroup("/v1");
@@ -20,8 +19,8 @@ internal static class DiscoveryApi
         v1.MapPost("/proofs/{id}/answer", AnswerProofAsync).WithName("AnswerProof").WithTags("Proof of control");
         v1.MapPost("/mappings", PublishAsync).WithName("Publish").WithTags("Mappings");
         v1.MapPost("/removals", RemoveAsync).WithName("Remove").WithTags("Mappings");
-        v1.MapPost("/lookup", LookupAsync).WithName("Lookup").WithTags("Lookup");
-        v1.MapGet("/lookup/{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
+        app.MapPost(LookupPipeline.LookupPath, LookupAsync).WithName("Lookup").WithTags("Lookup");
+        app.MapGet(LookupPipeline.LookupOnePrefix + "{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
         v1.MapTransparencyApi();
         app.MapObliviousGateway();
         return app;
@@ -47,21 +46,22 @@ internal static class DiscoveryApi
     private static async Task<Results<Ok<RemovalReceipt>, ProblemHttpResult>> RemoveAsync(StatementSubmission submission, MappingService mappings, CancellationToken cancellationToken) =>
         (await mappings.RemoveAsync(submission, cancellationToken).ConfigureAwait(false)).ToResult();
 
-    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupAsync(LookupRequest request, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken) =>
-        GatedLookupAsync(request, context, gate, mappings, cancellationToken);
+    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken) =>
+        PipelineAsync(request, context, lookups, cancellationToken);
 
-    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupOneAsync(string csi, string? service, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken) =>
-        GatedLookupAsync(new LookupRequest([csi], service), context, gate, mappings, cancellationToken);
+    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupOneAsync(string csi, string? service, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken) =>
+        PipelineAsync(LookupPipeline.One(csi, service), context, lookups, cancellationToken);
 
-    private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> GatedLookupAsync(LookupRequest request, HttpContext context, ILookupGate gate, MappingService mappings, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> PipelineAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken)
     {
-        var (refused, service) = await gate.AdmitAsync(context, request, cancellationToken).ConfigureAwait(false);
-        if (refused is not null)
+        var authorization = context.Request.Headers.Authorization.OfType<string>().ToList();
+        var answer = await lookups.LookupAsync(request, authorization, cancellationToken).ConfigureAwait(false);
+        if (answer.Challenge is not null)
         {
-            return refused;
+            context.Response.Headers.WWWAuthenticate = answer.Challenge;
         }
 
-        return (await mappings.LookupAsync(service is null ? request : request with { Service = service }, cancellationToken).ConfigureAwait(false)).ToResult();
+        return answer.Outcome.ToResult(context);
     }
 
     internal sealed record HealthReport(string Status);

@@ -10,7 +10,7 @@ using Mimi.Discovery.Verification;
 namespace Mimi.Discovery.Server.Apis;
 
 /// <summary>Builds the <c>/.well-known/mimi-discovery</c> document, for the direct route and the gateway alike.</summary>
-internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IOptions<DiscoveryOptions> options)
+internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, IOptions<DiscoveryOptions> options)
 {
     /// <summary>The document for a DP reached at <paramref name="origin"/> (scheme://host[:port]).</summary>
     public DiscoveryMetadata Build(string origin)
@@ -31,10 +31,10 @@ internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels,
             origin + "/v1",
             ["tel", "mailto"],
             [folder.Authority.ExportCertificatePem()],
-            new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts),
+            new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts, (long)o.LookupMaxAge.TotalSeconds),
             channelNames,
             o.Transparency ? transparency.Keys : null,
             new ObliviousGatewayInfo(origin + "/.well-known/ohttp-gateway", ohttpKeys.KeyIds),
-            new TokenSettings(origin + TokenService.DirectoryPath, o.TokensRequired, o.TokenIssuerName!));
+            new TokenSettings(origin + TokenService.DirectoryPath, o.TokensRequired, o.TokenIssuerName!, o.CsisPerToken, o.MaxTokensPerIssuance, tokenKeys.RedeemableSeconds));
     }
 }

@@ -2,6 +2,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Mimi.Discovery.Client;
 using Mimi.Discovery.Privacy.Tokens;
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Tokens;
 
 namespace Mimi.Discovery.Server.Apis;
@@ -9,8 +11,8 @@ namespace Mimi.Discovery.Server.Apis;
 /// <summary>The Privacy Pass issuer (docs/protocol.md §10, "How this DP uses tokens"): directory, issuance, balance.</summary>
 internal static class TokenApi
 {
-    // A TokenRequest is 259 bytes; anything much larger is not one.
-    private const int MaxTokenRequestBytes = 4096;
+    // A TokenRequest is 259 bytes: a batch of the most the DP takes, and a little more, is the limit.
+    private static int MaxBodyBytes(DiscoveryOptions options) => 16 + (options.MaxTokensPerIssuance * TokenRequest.EncodedLength);
 
     public static IEndpointRouteBuilder MapTokenApi(this IEndpointRouteBuilder app)
     {
@@ -28,11 +30,13 @@ internal static class TokenApi
         return TypedResults.Text(json, PrivacyPassMediaTypes.IssuerDirectory);
     }
 
-    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> IssueAsync(HttpContext context, TokenService tokens, CancellationToken cancellationToken)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> IssueAsync(HttpContext context, TokenService tokens, IOptions<DiscoveryOptions> options, CancellationToken cancellationToken)
     {
-        var body = await ReadBodyAsync(context.Request, cancellationToken).ConfigureAwait(false);
+        var limit = MaxBodyBytes(options.Value);
+        var body = await ReadBodyAsync(context.Request, limit, cancellationToken).ConfigureAwait(false);
         var outcome = body is null
-            ? new IssueOutcome(null, new Problem("token-request-malformed", StatusCodes.Status400BadRequest, "the body is not a TokenRequest: it is far longer than 259 bytes"))
+            ? new IssueOutcome(null, new Problem("payload-too-large", StatusCodes.Status413PayloadTooLarge,
+                $"an issuance request is one TokenRequest or a batch of at most {options.Value.MaxTokensPerIssuance} ({limit} bytes)"))
             : await tokens.IssueAsync(context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType, body, cancellationToken).ConfigureAwait(false);
         if (outcome.Problem is { } problem)
         {
@@ -40,7 +44,9 @@ internal static class TokenApi
             return problem.ToResult();
         }
 
-        return TypedResults.File(outcome.Response!, PrivacyPassMediaTypes.TokenResponse);
+        // Some of a batch unanswered (the quota ran out): 206, the absent ones marked in the body.
+        context.Response.StatusCode = outcome.Partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
+        return TypedResults.File(outcome.Response!, outcome.MediaType);
     }
 
     private static async Task<Results<JsonHttpResult<TokenBalance>, ProblemHttpResult>> GetBalanceAsync(HttpContext context, TokenService tokens, CancellationToken cancellationToken)
@@ -68,15 +74,20 @@ internal static class TokenApi
         }
     }
 
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+
         using var buffer = new MemoryStream();
         var chunk = new byte[1024];
         int read;
         while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
         {
             buffer.Write(chunk, 0, read);
-            if (buffer.Length > MaxTokenRequestBytes)
+            if (buffer.Length > limit)
             {
                 return null;
             }

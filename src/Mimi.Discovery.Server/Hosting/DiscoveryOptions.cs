@@ -63,7 +63,7 @@ public sealed class DiscoveryOptions
     public TimeSpan OhttpKeyGrace { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>Sizes (bytes, ascending) encapsulated responses are padded up to, so their length does not reveal the answer.</summary>
-    public IList<int> ResponseBuckets { get; } = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
+    public IList<int> ResponseBuckets { get; } = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 2 << 20, 4 << 20];
 
     /// <summary>Whether lookups are answered from the transparency log with proofs (the default); false answers from the live table without proofs.</summary>
     public bool Transparency { get; set; } = true;
@@ -82,6 +82,19 @@ public sealed class DiscoveryOptions
 
     /// <summary>Whether tokens are required, as in force.</summary>
     internal bool TokensRequired => RequireTokens ?? !Dev;
+
+    /// <summary>
+    /// The price of a lookup: one token per this many distinct valid CSIs, rounded up
+    /// (<see cref="Protocol.LookupPrice"/>). An account with a quota of Q tokens per window can look up
+    /// at most Q × this many CSIs per window (docs/privacy.md, "What a token buys").
+    /// </summary>
+    public int CsisPerToken { get; set; } = 10;
+
+    /// <summary>Most token requests one batched issuance request may carry.</summary>
+    public int MaxTokensPerIssuance { get; set; } = 256;
+
+    /// <summary>The longest a client may reuse a verified lookup answer; a found answer is reusable until its first statement expires, never longer.</summary>
+    public TimeSpan LookupMaxAge { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>How long one issuer key signs tokens before the next epoch's key takes over.</summary>
     public TimeSpan TokenKeyEpoch { get; set; } = TimeSpan.FromDays(1);

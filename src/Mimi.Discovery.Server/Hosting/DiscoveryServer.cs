@@ -86,6 +86,7 @@ public static class DiscoveryServer
             builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
         }
         builder.Services.AddSingleton<OhttpKeyRing>();
+        builder.Services.AddSingleton<LookupPipeline>();
         builder.Services.AddSingleton<ObliviousGateway>();
         builder.Services.AddSingleton<MetadataBuilder>();
         builder.Services.AddHostedService<EpochSealer>();

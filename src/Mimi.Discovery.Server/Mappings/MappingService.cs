@@ -126,16 +126,17 @@ internal sealed partial class MappingService(
 
         var parsed = queries.Select(q => CsiParser.Parse(q)).ToList();
         var csis = parsed.Where(p => p.Success).Select(p => p.Csi!.Uri).Distinct(StringComparer.Ordinal).ToList();
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
         if (!options.Value.Transparency)
         {
-            var rows = await store.LookupAsync(csis, time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
+            var rows = await store.LookupAsync(csis, now, cancellationToken).ConfigureAwait(false);
             return new LookupResponse(Results(queries, parsed, csi =>
             {
                 var visible = rows[csi].Where(r => Admits(r, request.Service)).ToList();
                 var kind = visible.Count == 0 ? LookupResultKinds.None
                     : visible.All(r => r.OptOut) ? LookupResultKinds.OptedOut
                     : LookupResultKinds.Found;
-                return new LookupResult("", csi, kind, visible.Select(r => r.Statement!).ToList());
+                return new LookupResult("", csi, kind, visible.Select(r => r.Statement!).ToList(), MaxAge: MaxAge(visible.Select(r => r.ExpiresAt), now));
             }));
         }
 
@@ -150,11 +151,11 @@ internal sealed partial class MappingService(
         return new LookupResponse(Results(queries, parsed, csi =>
         {
             var labels = p.Labels[csi];
-            var statements = labels.SelectMany(l => l.Statements ?? []).ToList();
+            var statements = labels.SelectMany(l => l.Statements ?? []).Select(Facts).ToList();
             var kind = statements.Count == 0 ? LookupResultKinds.None
-                : statements.All(IsOptOut) ? LookupResultKinds.OptedOut
+                : statements.All(s => s.OptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
-            return new LookupResult("", csi, kind, statements, Labels: labels);
+            return new LookupResult("", csi, kind, statements.Select(s => s.Token).ToList(), Labels: labels, MaxAge: MaxAge(statements.Select(s => s.ExpiresAt), now));
         }), p.Epoch);
     }
 
@@ -188,12 +189,20 @@ internal sealed partial class MappingService(
         return options.Value.Transparency ? due : null;
     }
 
-    /// <summary>Whether a (verified, stored) statement lists no entries: the owner's opt-out.</summary>
-    private static bool IsOptOut(string statement)
+    /// <summary>
+    /// How long a client may reuse the answer (seconds): until its first statement expires, never
+    /// longer than <see cref="DiscoveryOptions.LookupMaxAge"/>.
+    /// </summary>
+    private long MaxAge(IEnumerable<long> expiries, long now) =>
+        Math.Max(0, expiries.Select(e => e - now).Append((long)options.Value.LookupMaxAge.TotalSeconds).Min());
+
+    /// <summary>What the answer needs of a (verified, stored) statement: whether it is the owner's opt-out (no entries), and when it expires.</summary>
+    private static (string Token, bool OptOut, long ExpiresAt) Facts(string statement)
     {
         var payload = statement.Split('.')[1];
         using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(payload));
-        return json.RootElement.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0;
+        var root = json.RootElement;
+        return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0, root.GetProperty("exp").GetInt64());
     }
 
     private static bool Admits(StoredMapping row, string? service) =>

@@ -4,8 +4,6 @@ using Mimi.Discovery.Privacy.Ohttp;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Apis;
 using Mimi.Discovery.Server.Hosting;
-using Mimi.Discovery.Server.Mappings;
-using Mimi.Discovery.Server.Tokens;
 
 namespace Mimi.Discovery.Server.Privacy;
 
@@ -15,7 +13,7 @@ namespace Mimi.Discovery.Server.Privacy;
 /// reachable this way — and seals the answer, padded to a fixed size bucket so its length does not
 /// tell the relay whether anything was found. The DP sees the query but only the relay's address.
 /// </summary>
-internal sealed class ObliviousGateway(OhttpKeyRing keys, ILookupGate gate, MappingService mappings, MetadataBuilder metadata, IOptions<DiscoveryOptions> options)
+internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups, MetadataBuilder metadata, IOptions<DiscoveryOptions> options)
 {
     /// <summary>Media type of an encapsulated request.</summary>
     public const string RequestMediaType = "message/ohttp-req";
@@ -66,52 +64,31 @@ internal sealed class ObliviousGateway(OhttpKeyRing keys, ILookupGate gate, Mapp
 
     private async Task<BinaryHttpResponse> ServeAsync(BinaryHttpRequest inner, CancellationToken cancellationToken)
     {
-        var path = inner.Path.Split('?', 2);
-        var query = path.Length > 1 ? Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(path[1]) : [];
-        switch (inner.Method, path[0])
+        switch (LookupPipeline.Match(inner.Method, inner.Path, inner.Content.Span))
         {
-            case ("GET", "/.well-known/mimi-discovery"):
-                return Json(200, metadata.Build($"https://{inner.Authority}"), ProtocolJson.Default.DiscoveryMetadata);
-            case ("POST", "/v1/lookup"):
-                LookupRequest? request;
-                try
-                {
-                    request = JsonSerializer.Deserialize(inner.Content.Span, ProtocolJson.Default.LookupRequest);
-                }
-                catch (JsonException)
-                {
-                    request = null;
-                }
-
-                return request is null
-                    ? ProblemResponse(Problem.InvalidRequest("send {\"csis\": [\"+15551234567\", …], \"service\": \"optional-querying-service\"}"))
-                    : await LookupAsync(inner, request, cancellationToken).ConfigureAwait(false);
-            case ("GET", var p) when p.StartsWith("/v1/lookup/", StringComparison.Ordinal) && p.Length > "/v1/lookup/".Length:
-                var csi = Uri.UnescapeDataString(p["/v1/lookup/".Length..]);
-                return await LookupAsync(inner, new LookupRequest([csi], query.TryGetValue("service", out var s) ? s.ToString() : null), cancellationToken).ConfigureAwait(false);
-            default:
+            case null:
                 return ProblemResponse(new Problem("not-reachable-through-gateway", StatusCodes.Status404NotFound,
                     "only lookups (POST /v1/lookup, GET /v1/lookup/{csi}) and GET /.well-known/mimi-discovery are served through the gateway"));
+            case { Problem: { } problem }:
+                return ProblemResponse(problem);
+            case { Request: null }:
+                return Json(200, metadata.Build($"https://{inner.Authority}"), ProtocolJson.Default.DiscoveryMetadata);
+            case { Request: { } request }:
+                var authorization = inner.Headers.Where(h => h.Name.Equals("authorization", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToList();
+                var answer = await lookups.LookupAsync(request, authorization, cancellationToken).ConfigureAwait(false);
+                if (answer.Outcome.Problem is not { } refused)
+                {
+                    return Json(200, answer.Outcome.Value!, ProtocolJson.Default.LookupResponse);
+                }
+
+                var response = ProblemResponse(refused);
+                if (answer.Challenge is not null)
+                {
+                    response.Headers.Add(new BinaryHttpField("www-authenticate", answer.Challenge));
+                }
+
+                return response;
         }
-    }
-
-    private async Task<BinaryHttpResponse> LookupAsync(BinaryHttpRequest inner, LookupRequest request, CancellationToken cancellationToken)
-    {
-        var authorization = inner.Headers.Where(h => h.Name.Equals("authorization", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToList();
-        var decision = await gate.AdmitAsync(authorization, request, cancellationToken).ConfigureAwait(false);
-        if (decision.Problem is { } refused)
-        {
-            var response = ProblemResponse(refused);
-            if (decision.Challenge is not null)
-            {
-                response.Headers.Add(new BinaryHttpField("www-authenticate", decision.Challenge));
-            }
-
-            return response;
-        }
-
-        var outcome = await mappings.LookupAsync(decision.Service is null ? request : request with { Service = decision.Service }, cancellationToken).ConfigureAwait(false);
-        return outcome.Problem is { } problem ? ProblemResponse(problem) : Json(200, outcome.Value!, ProtocolJson.Default.LookupResponse);
     }
 
     /// <summary>Zero padding that brings an encoded response to the smallest bucket that holds it.</summary>

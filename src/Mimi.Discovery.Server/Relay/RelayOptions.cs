@@ -10,7 +10,7 @@ public sealed class RelayOptions
     public string? GatewayCaFile { get; set; }
 
     /// <summary>Largest encapsulated request, in bytes; larger ones are refused without being read further.</summary>
-    public int MaxRequestBytes { get; set; } = 16 * 1024;
+    public int MaxRequestBytes { get; set; } = (128 << 10) + 1024;
 
     /// <summary>Requests one client address (one /64 for IPv6) may send per minute.</summary>
     public int RequestsPerMinutePerClient { get; set; } = 120;

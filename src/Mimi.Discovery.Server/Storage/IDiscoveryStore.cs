@@ -198,13 +198,14 @@ internal interface IDiscoveryStore
     Task<bool> RemoveAccountAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Counts one token against the account's quota for the window containing <paramref name="now"/>
-    /// (Unix seconds), atomically: concurrent callers in any process never take more than the quota.
+    /// Counts up to <paramref name="count"/> tokens against the account's quota for the window
+    /// containing <paramref name="now"/> (Unix seconds), atomically: concurrent callers in any process
+    /// never take more than the quota. Grants what is left when less than asked.
     /// </summary>
-    Task<(QuotaOutcome Outcome, TokenAccount? Account)> TakeQuotaAsync(string keyHash, long now, CancellationToken cancellationToken);
+    Task<(QuotaOutcome Outcome, TokenAccount? Account, int Granted)> TakeQuotaAsync(string keyHash, long now, int count, CancellationToken cancellationToken);
 
-    /// <summary>Gives back one token taken in the window starting at <paramref name="windowStart"/> (issuance failed after the count).</summary>
-    Task ReturnQuotaAsync(string keyHash, long windowStart, CancellationToken cancellationToken);
+    /// <summary>Gives back <paramref name="count"/> tokens taken in the window starting at <paramref name="windowStart"/> (issuance failed after the count).</summary>
+    Task ReturnQuotaAsync(string keyHash, long windowStart, int count, CancellationToken cancellationToken);
 
     /// <summary>Marks every nonce spent in one transaction; false, spending none, when any was spent already.</summary>
     Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken);

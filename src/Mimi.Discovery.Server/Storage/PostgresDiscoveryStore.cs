@@ -27,6 +27,8 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
     // Names "the right to seal transparency epochs"; only one process holds it at a time.
     internal const long SealLockKey = 0x4D494D4945504F43;
 
+    protected override string RowLockClause => " FOR UPDATE";
+
     // Names "the epoch clock": taken shared by every change, exclusively by a close.
     internal const long ClockLockKey = 0x4D494D49434C4F43;
 

@@ -4,10 +4,10 @@ namespace Mimi.Discovery.Server.Storage;
 
 /// <summary>
 /// Privacy Pass storage (docs/protocol.md §10, "How this DP uses tokens"): token accounts with a
-/// quota counted per fixed window, and the nonces of redeemed tokens. The quota is taken by one
-/// conditional <c>UPDATE … RETURNING</c>, which PostgreSQL re-checks on the locked row, so
-/// concurrent issuance from several DP processes never exceeds it; a process whose clock is behind
-/// counts into the newer window it finds rather than starting an older one again. Spent nonces are inserted in one
+/// quota counted per fixed window, and the nonces of redeemed tokens. The quota is taken on the
+/// account's row read for update in one transaction, so concurrent issuance from several DP processes
+/// never exceeds it; a batch takes what is left when less than it asks; a process whose clock is
+/// behind counts into the newer window it finds rather than starting an older one again. Spent nonces are inserted in one
 /// transaction under a primary key; a request with any nonce already present spends none.
 /// </summary>
 internal abstract partial class SqlDiscoveryStore
@@ -31,9 +31,6 @@ internal abstract partial class SqlDiscoveryStore
         """;
 
     private const string AccountColumns = "name, key_hash, service, quota, window_seconds, created_at, window_start, used";
-
-    // The start of the account's current window, computed in SQL from the account's own length.
-    private const string WindowNow = "(@now - (@now % window_seconds))";
 
     public async Task<bool> CreateAccountAsync(TokenAccount account, CancellationToken cancellationToken)
     {
@@ -64,30 +61,40 @@ internal abstract partial class SqlDiscoveryStore
         return await ExecuteAsync(connection, null, "DELETE FROM token_accounts WHERE name = @name", cancellationToken, ("name", name)).ConfigureAwait(false) == 1;
     }
 
-    public async Task<(QuotaOutcome Outcome, TokenAccount? Account)> TakeQuotaAsync(string keyHash, long now, CancellationToken cancellationToken)
+    public async Task<(QuotaOutcome Outcome, TokenAccount? Account, int Granted)> TakeQuotaAsync(string keyHash, long now, int count, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        var taken = (await QueryAccountsAsync(connection, null, $"""
-            UPDATE token_accounts SET
-                used = CASE WHEN window_start >= {WindowNow} THEN used + 1 ELSE 1 END,
-                window_start = CASE WHEN window_start >= {WindowNow} THEN window_start ELSE {WindowNow} END
-            WHERE key_hash = @hash AND quota > 0 AND (window_start < {WindowNow} OR used < quota)
-            RETURNING {AccountColumns}
-            """, cancellationToken, ("hash", keyHash), ("now", now)).ConfigureAwait(false)).SingleOrDefault();
-        if (taken is not null)
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var account = (await QueryAccountsAsync(connection, transaction, $"SELECT {AccountColumns} FROM token_accounts WHERE key_hash = @hash{RowLockClause}",
+            cancellationToken, ("hash", keyHash)).ConfigureAwait(false)).SingleOrDefault();
+        if (account is null)
         {
-            return (QuotaOutcome.Taken, taken);
+            return (QuotaOutcome.UnknownAccount, null, 0);
         }
 
-        var account = (await QueryAccountsAsync(connection, null, $"SELECT {AccountColumns} FROM token_accounts WHERE key_hash = @hash", cancellationToken, ("hash", keyHash)).ConfigureAwait(false)).SingleOrDefault();
-        return account is null ? (QuotaOutcome.UnknownAccount, null) : (QuotaOutcome.Exhausted, account);
+        // The row is locked (PostgreSQL) or the writer alone (SQLite) until commit, so the count read
+        // is the count written over. A process whose clock is behind counts into the newer window.
+        var window = Math.Max(account.WindowStart, account.CurrentWindow(now));
+        var used = account.WindowStart >= window ? account.Used : 0;
+        var granted = (int)Math.Clamp(account.Quota - used, 0, count);
+        if (granted == 0)
+        {
+            return (QuotaOutcome.Exhausted, account, 0);
+        }
+
+        var taken = account with { WindowStart = window, Used = used + granted };
+        await ExecuteAsync(connection, transaction, "UPDATE token_accounts SET window_start = @window, used = @used WHERE key_hash = @hash", cancellationToken,
+            ("window", taken.WindowStart), ("used", taken.Used), ("hash", keyHash)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (QuotaOutcome.Taken, taken, granted);
     }
 
-    public async Task ReturnQuotaAsync(string keyHash, long windowStart, CancellationToken cancellationToken)
+    public async Task ReturnQuotaAsync(string keyHash, long windowStart, int count, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, "UPDATE token_accounts SET used = used - 1 WHERE key_hash = @hash AND window_start = @start AND used > 0",
-            cancellationToken, ("hash", keyHash), ("start", windowStart)).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "UPDATE token_accounts SET used = CASE WHEN used > @n THEN used - @n ELSE 0 END WHERE key_hash = @hash AND window_start = @start",
+            cancellationToken, ("hash", keyHash), ("start", windowStart), ("n", count)).ConfigureAwait(false);
     }
 
     public async Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken)

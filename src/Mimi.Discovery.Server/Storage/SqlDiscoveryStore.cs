@@ -59,6 +59,9 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>A clause that locks the rows a <c>SELECT</c> reads until commit (PostgreSQL <c>FOR UPDATE</c>); SQLite's writers are serialised already.</summary>
+    protected virtual string RowLockClause => "";
+
     /// <summary>Runs inside the migration transaction before the version is read, to keep other processes out.</summary>
     protected virtual Task LockForMigrationAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -62,7 +62,10 @@ internal sealed class IssuerKeyRing
     public long EpochStart(long now) => now - (now % epochSeconds);
 
     /// <summary>The end of the grace period of <paramref name="key"/>: its tokens redeem strictly before this time.</summary>
-    public long RedeemableUntil(IssuerKey key) => key.Start + ((graceEpochs + 1) * epochSeconds);
+    public long RedeemableUntil(IssuerKey key) => key.Start + RedeemableSeconds;
+
+    /// <summary>How long after its key's not-before a token redeems: its epoch and the grace epochs after it.</summary>
+    public long RedeemableSeconds => (graceEpochs + 1) * epochSeconds;
 
     /// <summary>The key <paramref name="service"/> signs with now, created if this epoch has none yet.</summary>
     public IssuerKey Current(string? service) => Get(service, EpochStart(Now), create: true)!;

@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using Microsoft.Extensions.Options;
-using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Privacy.Tokens;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
@@ -10,8 +9,8 @@ using Mimi.Discovery.Statements;
 namespace Mimi.Discovery.Server.Tokens;
 
 /// <summary>
-/// The gate when lookups need Privacy Pass tokens (RFC 9577 redemption): one token per distinct
-/// valid CSI, each of type 0x0002 under a key of this DP whose epoch is current or in grace,
+/// The gate when lookups need Privacy Pass tokens (RFC 9577 redemption): exactly the lookup's price
+/// (<see cref="LookupPrice"/>), each of type 0x0002 under a key of this DP whose epoch is current or in grace,
 /// answering this DP's TokenChallenge, with a valid signature and a nonce never spent before. Every
 /// token is checked before any is spent, and all are spent in one transaction, so a refused lookup
 /// spends nothing. The tokens' key names the sponsoring service the lookup is made for.
@@ -23,7 +22,7 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
     public async Task<GateDecision> AdmitAsync(IReadOnlyList<string> authorization, LookupRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(authorization);
-        var needed = Charged(request, options.Value.MaxLookupBatch);
+        var needed = Charged(request, options.Value);
         if (needed == 0)
         {
             return GateDecision.Open;
@@ -32,26 +31,30 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
         List<Token> presented;
         try
         {
-            presented = Parse(authorization);
+            presented = Presented(authorization, request);
         }
         catch (PrivacyPassException e) when (e.Error == PrivacyPassError.UnsupportedTokenType)
         {
             return await RefuseAsync("token-invalid", "a token is not of type 0x0002 (Blind RSA 2048); obtain tokens from this DP's issuer", cancellationToken).ConfigureAwait(false);
         }
-        catch (PrivacyPassException)
+        catch (PrivacyPassException e)
         {
-            return new GateDecision(new Problem("token-malformed", StatusCodes.Status400BadRequest,
-                "an Authorization value is not PrivateToken credentials: send 'PrivateToken token=\"<base64url Token>\"' once per token"));
+            return new GateDecision(new Problem("token-malformed", StatusCodes.Status400BadRequest, e.Message));
         }
 
         if (presented.Count < needed)
         {
             return await RefuseAsync("token-required",
-                $"this lookup needs {needed} token(s), one per distinct valid CSI, and carried {presented.Count}; obtain tokens from the issuer in the challenge", cancellationToken).ConfigureAwait(false);
+                $"this lookup costs {needed} token(s) (one per {options.Value.CsisPerToken} distinct valid CSIs, rounded up) and carried {presented.Count}; obtain tokens from the issuer in the challenge", cancellationToken).ConfigureAwait(false);
         }
 
-        // Tokens beyond the number needed are neither checked nor spent.
-        var redeemed = presented.Take(needed).ToList();
+        if (presented.Count > needed)
+        {
+            return new GateDecision(new Problem("token-count", StatusCodes.Status400BadRequest,
+                $"this lookup costs {needed} token(s) (one per {options.Value.CsisPerToken} distinct valid CSIs, rounded up) and carried {presented.Count}; send exactly {needed} — none was spent"));
+        }
+
+        var redeemed = presented;
         if (redeemed.Select(t => Base64Url.EncodeToString(t.Nonce)).Distinct(StringComparer.Ordinal).Count() < redeemed.Count)
         {
             return await RefuseAsync("token-spent", "the lookup carries the same token twice; each token redeems once", cancellationToken).ConfigureAwait(false);
@@ -108,18 +111,50 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
     }
 
     /// <summary>
-    /// The tokens a lookup costs: one per distinct valid CSI. Requests the lookup will refuse anyway
-    /// (no CSIs, a null entry, over the batch limit, a bad service id) cost nothing here.
+    /// The tokens a lookup costs (<see cref="LookupPrice"/>). Requests the lookup will refuse anyway (no
+    /// CSIs, a null entry, over the batch limit, a bad service id) cost nothing here.
     /// </summary>
-    internal static int Charged(LookupRequest? request, int maxBatch)
+    internal static int Charged(LookupRequest? request, DiscoveryOptions options)
     {
-        if (request?.Csis is not { Count: > 0 } queries || queries.Count > maxBatch || queries.Any(q => q is null)
+        if (request?.Csis is not { Count: > 0 } queries || queries.Count > options.MaxLookupBatch || queries.Any(q => q is null)
             || (request.Service is not null && !MspEntry.IsValidServiceId(request.Service)))
         {
             return 0;
         }
 
-        return queries.Select(q => CsiParser.Parse(q)).Where(p => p.Success).Select(p => p.Csi!.Uri).Distinct(StringComparer.Ordinal).Count();
+        return LookupPrice.For(queries, options.CsisPerToken);
+    }
+
+    /// <summary>
+    /// The tokens a lookup carries: in its body (<see cref="LookupRequest.Tokens"/>, the form for a
+    /// batch) or as <c>Authorization: PrivateToken</c> credentials (RFC 9577 §2.2, the form for a
+    /// <c>GET</c>), not both.
+    /// </summary>
+    private static List<Token> Presented(IReadOnlyList<string> authorization, LookupRequest request)
+    {
+        var fromHeaders = Parse(authorization);
+        if (request.Tokens is not { } body)
+        {
+            return fromHeaders;
+        }
+
+        if (fromHeaders.Count > 0)
+        {
+            throw PrivacyPassException.Malformed("The lookup carries tokens both in its body and in Authorization; send them in one place (the body for POST /v1/lookup).");
+        }
+
+        var tokens = new List<Token>(body.Count);
+        foreach (var encoded in body)
+        {
+            if (encoded is null || !TryDecodeBase64Url(encoded, out var bytes))
+            {
+                throw PrivacyPassException.Malformed("Each entry of \"tokens\" is one Token (RFC 9577 §2.2) in base64url.");
+            }
+
+            tokens.Add(Token.Decode(bytes));
+        }
+
+        return tokens;
     }
 
     /// <summary>Every PrivateToken credential in the Authorization values, in order; other schemes are skipped.</summary>
@@ -137,11 +172,23 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
 
                 found.Add(parameters.TryGetValue("token", out var token)
                     ? Token.Decode(PrivateTokenHeaders.Decode(token, "token"))
-                    : throw new PrivacyPassException("A PrivateToken credential has no token parameter."));
+                    : throw PrivacyPassException.Malformed("A PrivateToken credential has no token parameter: send 'PrivateToken token=\"<base64url Token>\"' once per token."));
             }
         }
 
         return found;
+    }
+
+    private static bool TryDecodeBase64Url(string text, out byte[] bytes)
+    {
+        bytes = [];
+        if (!Base64Url.IsValid(text))
+        {
+            return false;
+        }
+
+        bytes = Base64Url.DecodeFromChars(text);
+        return true;
     }
 
     /// <summary>A 401 with a PrivateToken challenge for each active key (RFC 9577 §2.1), so the client can fetch tokens and retry.</summary>

@@ -7,8 +7,12 @@ using Mimi.Discovery.Server.Storage;
 
 namespace Mimi.Discovery.Server.Tokens;
 
-/// <summary>The answer to an issuance request: the TokenResponse bytes, or why not (with Retry-After seconds for a spent quota).</summary>
-internal sealed record IssueOutcome(byte[]? Response, Problem? Problem, long? RetryAfterSeconds = null);
+/// <summary>
+/// The answer to an issuance request: the response body and its media type, whether every request was
+/// answered (200) or some were not (206, draft-ietf-privacypass-batched-tokens §6.2), or why not (with
+/// Retry-After seconds for a spent quota).
+/// </summary>
+internal sealed record IssueOutcome(byte[]? Response, Problem? Problem, long? RetryAfterSeconds = null, string? MediaType = null, bool Partial = false);
 
 /// <summary>
 /// The issuer side (RFC 9578 §6.2): blind-signs TokenRequests for accounts within their quota, with
@@ -26,6 +30,12 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
     /// <summary>The TokenChallenge this DP issues and accepts tokens for: itself as issuer and origin, no redemption context (RFC 9577 §2.1.1).</summary>
     public TokenChallenge Challenge { get; } = new(PrivateTokenTypes.BlindRsa2048, options.Value.TokenIssuerName!, [], [options.Value.TokenIssuerName!]);
 
+    /// <summary>
+    /// Issues for one TokenRequest (RFC 9578 §6.1, media type <see cref="PrivacyPassMediaTypes.TokenRequest"/>)
+    /// or a batch of them (draft-ietf-privacypass-batched-tokens §6.1, <see cref="PrivacyPassMediaTypes.GenericBatchTokenRequest"/>),
+    /// each counted against the account's quota: a batch larger than what is left gets what is left,
+    /// the rest answered as absent (206).
+    /// </summary>
     public async Task<IssueOutcome> IssueAsync(string? authorization, string? contentType, byte[] body, CancellationToken cancellationToken)
     {
         var hash = ApiKeys.FromBearer(authorization);
@@ -35,34 +45,44 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
             return new IssueOutcome(null, AccountUnknown);
         }
 
-        if (!IsMediaType(contentType, PrivacyPassMediaTypes.TokenRequest))
+        var batched = IsMediaType(contentType, PrivacyPassMediaTypes.GenericBatchTokenRequest);
+        if (!batched && !IsMediaType(contentType, PrivacyPassMediaTypes.TokenRequest))
         {
-            return new IssueOutcome(null, new Problem("unsupported-media-type", StatusCodes.Status415UnsupportedMediaType, $"send the TokenRequest as Content-Type: {PrivacyPassMediaTypes.TokenRequest}"));
+            return new IssueOutcome(null, new Problem("unsupported-media-type", StatusCodes.Status415UnsupportedMediaType,
+                $"send one TokenRequest as Content-Type: {PrivacyPassMediaTypes.TokenRequest}, or a batch as {PrivacyPassMediaTypes.GenericBatchTokenRequest}"));
         }
 
-        TokenRequest request;
+        IReadOnlyList<TokenRequest?> requests;
         try
         {
-            request = TokenRequest.Decode(body);
+            requests = batched ? GenericBatchTokenRequest.Decode(body, options.Value.MaxTokensPerIssuance).Requests : [TokenRequest.Decode(body)];
         }
         catch (PrivacyPassException e) when (e.Error == PrivacyPassError.UnsupportedTokenType)
         {
-            return new IssueOutcome(null, new Problem("token-type-unsupported", StatusCodes.Status400BadRequest, "this DP issues token type 0x0002 (Blind RSA 2048) only"));
+            return new IssueOutcome(null, new Problem("token-type-unsupported", StatusCodes.Status422UnprocessableEntity, "this DP issues token type 0x0002 (Blind RSA 2048) only: " + e.Message));
         }
-        catch (PrivacyPassException)
+        catch (PrivacyPassException e)
         {
-            return new IssueOutcome(null, Malformed("it is not a type 0x0002 TokenRequest of 259 bytes (RFC 9578 §6.1)"));
+            return new IssueOutcome(null, batched
+                ? Malformed($"it is not a GenericBatchTokenRequest of at most {options.Value.MaxTokensPerIssuance} type 0x0002 requests (draft-ietf-privacypass-batched-tokens §6.1): {e.Message}")
+                : Malformed("it is not a type 0x0002 TokenRequest of 259 bytes (RFC 9578 §6.1)"));
+        }
+
+        if (requests.All(r => r is null))
+        {
+            return new IssueOutcome(null, new Problem("token-type-unsupported", StatusCodes.Status422UnprocessableEntity, "the batch holds no type 0x0002 (Blind RSA 2048) request, the only type this DP issues"));
         }
 
         var key = keys.Current(account.Service);
-        if (request.TruncatedTokenKeyId != key.PublicKey.TruncatedKeyId)
+        if (requests.OfType<TokenRequest>().Any(r => r.TruncatedTokenKeyId != key.PublicKey.TruncatedKeyId))
         {
-            return new IssueOutcome(null, new Problem("token-key-unknown", StatusCodes.Status400BadRequest,
+            return new IssueOutcome(null, new Problem("token-key-unknown", StatusCodes.Status422UnprocessableEntity,
                 $"the request names a key this account cannot use; fetch {DirectoryPath} and blind for the current key of service '{account.Service ?? "(general)"}' (epoch {key.Epoch})"));
         }
 
         var now = time.GetUtcNow().ToUnixTimeSeconds();
-        var (outcome, taken) = await store.TakeQuotaAsync(account.KeyHash, now, cancellationToken).ConfigureAwait(false);
+        var wanted = requests.Count(r => r is not null);
+        var (outcome, taken, granted) = await store.TakeQuotaAsync(account.KeyHash, now, wanted, cancellationToken).ConfigureAwait(false);
         if (outcome == QuotaOutcome.UnknownAccount)
         {
             return new IssueOutcome(null, AccountUnknown);
@@ -70,24 +90,52 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
 
         if (outcome == QuotaOutcome.Exhausted)
         {
-            var windowEnd = taken!.CurrentWindow(now) + taken.WindowSeconds;
+            var windowEnd = Math.Max(taken!.WindowStart, taken.CurrentWindow(now)) + taken.WindowSeconds;
             return new IssueOutcome(null, new Problem("quota-exhausted", StatusCodes.Status429TooManyRequests,
                 $"this account has used its {taken.Quota} tokens for the window ending {DateTimeOffset.FromUnixTimeSeconds(windowEnd):u}; retry then"), windowEnd - now);
         }
 
-        try
+        // The first `granted` supported requests are signed, in order; a failure gives its count back.
+        var responses = new TokenResponse?[requests.Count];
+        var left = granted;
+        var failed = 0;
+        PrivacyPassError? failure = null;
+        for (var i = 0; i < requests.Count && left > 0; i++)
         {
-            var response = key.Issuer.Issue(request).Encode();
-            LogIssued(log, taken!.Name, key.Epoch);
-            return new IssueOutcome(response, null);
+            if (requests[i] is not { } request)
+            {
+                continue;
+            }
+
+            left--;
+            try
+            {
+                responses[i] = key.Issuer.Issue(request);
+            }
+            catch (PrivacyPassException e)
+            {
+                failed++;
+                failure ??= e.Error;
+            }
         }
-        catch (PrivacyPassException e)
+
+        if (failed > 0)
         {
-            await store.ReturnQuotaAsync(account.KeyHash, taken!.WindowStart, cancellationToken).ConfigureAwait(false);
-            return e.Error == PrivacyPassError.SigningFailed
-                ? new IssueOutcome(null, new Problem("server-error", StatusCodes.Status500InternalServerError, "the signature failed its self-check and was withheld; try again"))
-                : new IssueOutcome(null, Malformed("the blinded message is not an integer below the key's modulus"));
+            await store.ReturnQuotaAsync(account.KeyHash, taken!.WindowStart, failed, CancellationToken.None).ConfigureAwait(false);
         }
+
+        var issued = granted - failed;
+        if (issued == 0)
+        {
+            return new IssueOutcome(null, failure == PrivacyPassError.SigningFailed
+                ? new Problem("server-error", StatusCodes.Status500InternalServerError, "the signature failed its self-check and was withheld; try again")
+                : Malformed(batched ? "no blinded message of the batch is an integer below the key's modulus" : "the blinded message is not an integer below the key's modulus"));
+        }
+
+        LogIssued(log, taken!.Name, issued, key.Epoch);
+        return batched
+            ? new IssueOutcome(new GenericBatchTokenResponse(responses).Encode(), null, MediaType: PrivacyPassMediaTypes.GenericBatchTokenResponse, Partial: issued < requests.Count)
+            : new IssueOutcome(responses[0]!.Encode(), null, MediaType: PrivacyPassMediaTypes.TokenResponse);
     }
 
     public async Task<Outcome<TokenBalance>> BalanceAsync(string? authorization, CancellationToken cancellationToken)
@@ -149,12 +197,13 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
         return keys.EpochStart(now) + keys.EpochSeconds - now;
     }
 
-    private static Problem Malformed(string why) => new("token-request-malformed", StatusCodes.Status400BadRequest, "the body is not a TokenRequest: " + why);
+    // RFC 9578 §6.2: a request the issuer cannot process (wrong size, type or key) is 422.
+    private static Problem Malformed(string why) => new("token-request-malformed", StatusCodes.Status422UnprocessableEntity, "the body cannot be issued for: " + why);
 
     private static bool IsMediaType(string? contentType, string expected) =>
         contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
         && parsed.MediaType.Equals(expected, StringComparison.OrdinalIgnoreCase);
 
-    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Issued a token to account {Account} under key epoch {Epoch}")]
-    private static partial void LogIssued(ILogger logger, string account, long epoch);
+    [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "Issued {Count} token(s) to account {Account} under key epoch {Epoch}")]
+    private static partial void LogIssued(ILogger logger, string account, int count, long epoch);
 }

@@ -173,7 +173,7 @@ public sealed class DiscoveryClient(HttpClient http)
         var outcome = mappings.Count == 0 ? LookupOutcome.None
             : mappings.All(m => m.IsOptOut) ? LookupOutcome.OptedOut
             : LookupOutcome.Found;
-        return new VerifiedLookup(query, parsed.Csi, outcome, mappings, rejected, claimed.Result, null);
+        return new VerifiedLookup(query, parsed.Csi, outcome, mappings, rejected, claimed.Result, null) { MaxAge = claimed.MaxAge };
     }
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)

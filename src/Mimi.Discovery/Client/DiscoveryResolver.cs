@@ -58,13 +58,19 @@ public sealed record Resolution(
     IReadOnlyList<ReachableAt> Services,
     IReadOnlyList<string> Notes);
 
-/// <summary>A Discovery Provider the resolver may ask, with the verifier for its answers.</summary>
-public sealed record ProviderEndpoint(Uri Url, DiscoveryClient Client, StatementVerifier Verifier);
+/// <summary>A Discovery Provider the resolver may ask, with the verifier for its answers and, when it keeps a log, the check of its completeness proofs.</summary>
+/// <param name="Url">The DP.</param>
+/// <param name="Client">A client whose stack decides how lookups travel and pay (relay, tokens).</param>
+/// <param name="Verifier">Verifies statements against the CAs the sender trusts.</param>
+/// <param name="Transparency">Checks the DP's completeness proofs; an answer that fails them is not used.</param>
+public sealed record ProviderEndpoint(Uri Url, DiscoveryClient Client, StatementVerifier Verifier, TransparencyCheck? Transparency = null);
 
 /// <summary>
 /// One resolution as draft-bertola-mimi-discovery §5.1.2 prescribes: the DNS first (MUI records;
-/// MIMIX for email; ENUM for phone numbers), and only when the DNS yields nothing, each
-/// configured Discovery Provider in turn. The answer says where it came from and how it was authenticated.
+/// MIMIX for email; ENUM for phone numbers), and only when the DNS says there is nothing (no MIMI
+/// record, no such name, no MIMIX, or no DNS name for the identifier) each configured Discovery
+/// Provider in turn — not when the DNS failed (timeout, SERVFAIL, REFUSED), which is reported as
+/// such. The answer says where it came from and how it was authenticated.
 /// </summary>
 public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<ProviderEndpoint> providers)
 {
@@ -104,6 +110,12 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
             }
 
             notes.Add($"DNS: {answer.Outcome} at {answer.Name}");
+            if (answer.Outcome is DnsOutcome.ServerFailure or DnsOutcome.Refused or DnsOutcome.Timeout)
+            {
+                // The DNS may hold records it could not give: asking an oracle now could contradict them.
+                notes.Add("the DNS failed rather than saying there is nothing: Discovery Providers were not asked");
+                return new Resolution(identifier, kind, LookupOutcome.None, null, null, null, [], notes);
+            }
         }
 
         if (csi.Success)
@@ -113,7 +125,7 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
                 VerifiedLookup result;
                 try
                 {
-                    result = (await provider.Client.LookupAsync([csi.Csi.Uri], provider.Verifier, service, cancellationToken).ConfigureAwait(false))[0];
+                    result = (await provider.Client.LookupAsync([csi.Csi.Uri], provider.Verifier, service, provider.Transparency, cancellationToken).ConfigureAwait(false))[0];
                 }
                 catch (DiscoveryException e)
                 {
@@ -122,6 +134,12 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
                 }
 
                 notes.AddRange(result.Rejected.Select(r => $"{provider.Url}: statement refused: {r.Status}: {r.Reason}"));
+                if (result.Proof is { IsComplete: false } proof)
+                {
+                    notes.Add($"{provider.Url}: answer refused: its transparency proof failed ({proof.Status}: {proof.Reason})");
+                    continue;
+                }
+
                 if (result.Outcome is LookupOutcome.Found or LookupOutcome.OptedOut)
                 {
                     var services = result.EntriesByPreference

@@ -14,7 +14,14 @@ namespace Mimi.Discovery.Client;
 /// </summary>
 public sealed class ObliviousHttpHandler : HttpMessageHandler
 {
-    private static readonly int[] RequestBuckets = [1 << 10, 4 << 10, 16 << 10, 64 << 10];
+    // Up to 128 KiB: an address-book batch of 1,000 CSIs with its tokens (docs/protocol.md §9.4).
+    private static readonly int[] RequestBuckets = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 128 << 10];
+
+    // An answer as large as the encapsulated response may be: the DP pads address-book answers to 4 MiB.
+    private static readonly BinaryHttpLimits ResponseLimits = new() { MaxMessageLength = OhttpClient.DefaultMaxResponseLength, MaxContentLength = OhttpClient.DefaultMaxResponseLength };
+
+    // Fields about the hop to the relay, not the request inside (RFC 9110 §7.6.1; Expect, §10.1.1).
+    private static readonly HashSet<string> ConnectionFields = new(["Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade", "Expect"], StringComparer.OrdinalIgnoreCase);
 
     private readonly Uri _relay;
     private readonly OhttpClient _ohttp;
@@ -65,7 +72,7 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
         ArgumentNullException.ThrowIfNull(request);
         var uri = request.RequestUri ?? throw new InvalidOperationException("The request has no URI.");
         var inner = new BinaryHttpRequest(request.Method.Method, uri.Scheme, uri.Authority, uri.PathAndQuery);
-        foreach (var header in request.Headers)
+        foreach (var header in request.Headers.Where(h => !ConnectionFields.Contains(h.Key)))
         {
             foreach (var value in header.Value)
             {
@@ -89,6 +96,7 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
 
         using var outer = new HttpRequestMessage(HttpMethod.Post, _relay) { Content = new ByteArrayContent(sealedRequest.EncapsulatedRequest.ToArray()) };
         outer.Content.Headers.ContentType = new MediaTypeHeaderValue("message/ohttp-req");
+        LargeBodies.ExpectContinueIfLarge(outer, sealedRequest.EncapsulatedRequest.Length);
         using var relayed = await _transport.SendAsync(outer, cancellationToken).ConfigureAwait(false);
         if (relayed.StatusCode != HttpStatusCode.OK || relayed.Content.Headers.ContentType?.MediaType != "message/ohttp-res")
         {
@@ -101,7 +109,7 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
         BinaryHttpResponse answer;
         try
         {
-            answer = BinaryHttpResponse.Decode(sealedRequest.DecapsulateResponse(await relayed.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false)));
+            answer = BinaryHttpResponse.Decode(sealedRequest.DecapsulateResponse(await relayed.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false)), ResponseLimits);
         }
         catch (Exception e) when (e is OhttpException or BinaryHttpException)
         {

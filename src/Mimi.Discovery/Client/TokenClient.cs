@@ -1,7 +1,6 @@
 // Privacy Pass for a DP's lookups: the client side of issuance (RFC 9578 §6.1, §6.3) against the
 // DP's own issuer, and redemption (RFC 9577 §2.2) as an HttpClient handler. docs/protocol.md §10,
 // "How this DP uses tokens".
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -27,25 +26,48 @@ public sealed record TokenBalance(string? Service, long Quota, long Used, DateTi
 /// <param name="NotBefore">When the key starts signing.</param>
 public sealed record ServiceTokenKey(string? Service, TokenPublicKey Key, DateTimeOffset? NotBefore);
 
+/// <summary>Tokens from one issuance request.</summary>
+/// <param name="Tokens">The tokens the DP issued (fewer than asked when the quota ran short).</param>
+/// <param name="RedeemableUntil">When the DP stops accepting them (their key's epoch and grace end).</param>
+public sealed record IssuedTokens(IReadOnlyList<Token> Tokens, DateTimeOffset RedeemableUntil);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(TokenBalance))]
 internal sealed partial class TokenJson : JsonSerializerContext;
 
+/// <summary>Where a lookup's tokens come from (a <see cref="TokenWallet"/>, or an application's own stock).</summary>
+public interface ITokenSource
+{
+    /// <summary>The DP's price: one token per this many distinct valid CSIs (<see cref="LookupPrice"/>).</summary>
+    Task<int> CsisPerTokenAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Takes <paramref name="count"/> unspent tokens, obtaining more first if too few are held.</summary>
+    /// <exception cref="DiscoveryException">Obtaining tokens failed; none is taken then.</exception>
+    Task<IReadOnlyList<Token>> TakeAsync(int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Takes back tokens a request carried but the DP did not spend (it refused the request before redeeming).</summary>
+    void GiveBack(IReadOnlyList<Token> tokens);
+
+    /// <summary>Drops the tokens held and adopts the DP's TokenChallenge (from a 401): they answered another challenge or a past key epoch.</summary>
+    void Reset(PrivateTokenChallenge? dpChallenge = null);
+}
+
 /// <summary>
-/// Obtains Privacy Pass tokens from a DP's issuer with a token account's API key and keeps the
-/// unspent ones in memory. Tokens answer the DP's TokenChallenge (itself as issuer and origin, no
-/// redemption context), so they can be fetched ahead of the lookups that spend them.
+/// Obtains Privacy Pass tokens from a DP's issuer with a token account's API key — one issuance
+/// request for many tokens (draft-ietf-privacypass-batched-tokens §6) when the DP takes batches.
+/// Tokens answer the DP's TokenChallenge (itself as issuer and origin, no redemption context), so
+/// they can be obtained ahead of the lookups that spend them. It keeps none: a
+/// <see cref="TokenWallet"/> stocks them and spends them, on a schedule that does not reveal the lookups.
 /// </summary>
 /// <remarks>The <see cref="HttpClient"/>'s <c>BaseAddress</c> is the DP's origin; it must not run through a <see cref="PrivateTokenHandler"/>.</remarks>
-public sealed class TokenClient : IDisposable
+public sealed class TokenClient
 {
     private readonly HttpClient http;
     private readonly string apiKey;
     private readonly TimeProvider time;
-    private readonly ConcurrentQueue<Token> pool = new();
-    private readonly SemaphoreSlim fetching = new(1, 1);
     private byte[]? challenge;
-    private (TokenPublicKey Key, Uri IssueUri)? issuer;
+    private TokenSettings? settings;
+    private (TokenPublicKey Key, DateTimeOffset? NotBefore, Uri IssueUri)? issuer;
 
     /// <summary>Creates a client for one account.</summary>
     /// <param name="http">An HTTP client whose base address is the DP.</param>
@@ -60,8 +82,10 @@ public sealed class TokenClient : IDisposable
         this.time = time ?? TimeProvider.System;
     }
 
-    /// <summary>Unspent tokens held.</summary>
-    public int Available => pool.Count;
+    /// <summary>The DP's price: one token per this many distinct valid CSIs (<see cref="LookupPrice"/>), from its metadata.</summary>
+    /// <exception cref="DiscoveryException">The DP could not be reached.</exception>
+    public async Task<int> CsisPerTokenAsync(CancellationToken cancellationToken = default) =>
+        Math.Max(1, (await SettingsAsync(cancellationToken).ConfigureAwait(false)).CsisPerToken);
 
     /// <summary>The account's quota, use and the current key epoch.</summary>
     /// <exception cref="DiscoveryException">The DP refused (<c>account-unknown</c>) or could not be reached.</exception>
@@ -127,95 +151,53 @@ public sealed class TokenClient : IDisposable
     /// service's keys (the general key for null) already in use, the one with the latest not-before.
     /// </summary>
     /// <returns>The key, or null when the directory has none for the service.</returns>
-    public static TokenPublicKey? SelectKey(IReadOnlyList<ServiceTokenKey> keys, string? service, DateTimeOffset now)
+    public static TokenPublicKey? SelectKey(IReadOnlyList<ServiceTokenKey> keys, string? service, DateTimeOffset now) => SelectEntry(keys, service, now)?.Key;
+
+    private static ServiceTokenKey? SelectEntry(IReadOnlyList<ServiceTokenKey> keys, string? service, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(keys);
         return keys.Where(k => string.Equals(k.Service, service, StringComparison.Ordinal) && !(k.NotBefore > now))
             .OrderByDescending(k => k.NotBefore ?? DateTimeOffset.MinValue)
-            .FirstOrDefault()?.Key;
-    }
-
-    /// <summary>Obtains <paramref name="count"/> more tokens (one issuance request each) into the pool.</summary>
-    /// <exception cref="DiscoveryException">The DP refused (<c>quota-exhausted</c>, <c>account-unknown</c>…); tokens obtained before the refusal stay in the pool.</exception>
-    public async Task FetchAsync(int count, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        await fetching.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                pool.Enqueue(await IssueOneAsync(cancellationToken).ConfigureAwait(false));
-            }
-        }
-        finally
-        {
-            fetching.Release();
-        }
-    }
-
-    /// <summary>Takes <paramref name="count"/> tokens from the pool, fetching the shortfall first.</summary>
-    /// <exception cref="DiscoveryException">Fetching failed; no token is taken then.</exception>
-    public async Task<IReadOnlyList<Token>> TakeAsync(int count, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (pool.Count < count)
-        {
-            await FetchAsync(count - pool.Count, cancellationToken).ConfigureAwait(false);
-        }
-
-        var taken = new List<Token>(count);
-        while (taken.Count < count && pool.TryDequeue(out var token))
-        {
-            taken.Add(token);
-        }
-
-        if (taken.Count < count)
-        {
-            // Another caller took some meanwhile: top up for this one.
-            await FetchAsync(count - taken.Count, cancellationToken).ConfigureAwait(false);
-            while (taken.Count < count && pool.TryDequeue(out var token))
-            {
-                taken.Add(token);
-            }
-        }
-
-        return taken;
+            .FirstOrDefault();
     }
 
     /// <summary>
-    /// Adopts the TokenChallenge of a DP's PrivateToken challenge (from a 401) and drops pooled tokens
-    /// and the cached key: they answered another challenge or a past epoch.
+    /// Obtains up to <paramref name="count"/> tokens in one issuance request: a batch of at most the
+    /// DP's <see cref="TokenSettings.MaxTokensPerIssuance"/> (fewer when the quota has fewer left, the
+    /// DP's 206), or one TokenRequest when the DP takes no batches. Returns them with the time until
+    /// which they redeem.
     /// </summary>
-    public void Reset(PrivateTokenChallenge? dpChallenge = null)
+    /// <exception cref="DiscoveryException">The DP refused (<c>quota-exhausted</c>…), or its answer does not yield valid tokens.</exception>
+    public async Task<IssuedTokens> IssueAsync(int count, CancellationToken cancellationToken = default)
     {
-        if (dpChallenge is { TokenType: PrivateTokenTypes.BlindRsa2048 })
-        {
-            challenge = dpChallenge.TokenChallenge.ToArray();
-        }
-
-        issuer = null;
-        pool.Clear();
-    }
-
-    /// <inheritdoc/>
-    public void Dispose() => fetching.Dispose();
-
-    private async Task<Token> IssueOneAsync(CancellationToken cancellationToken)
-    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var settings = await SettingsAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
-            challenge ??= await DpChallengeAsync(cancellationToken).ConfigureAwait(false);
-            var (key, issueUri) = issuer ??= await IssuerKeyAsync(cancellationToken).ConfigureAwait(false);
-            var pending = PendingTokenRequest.Create(challenge, key);
-            using var request = new HttpRequestMessage(HttpMethod.Post, issueUri) { Content = new ByteArrayContent(pending.Request.Encode()) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue(PrivacyPassMediaTypes.TokenRequest);
+            challenge ??= new TokenChallenge(PrivateTokenTypes.BlindRsa2048, settings.IssuerName, [], [settings.IssuerName]).Encode();
+            var (key, notBefore, issueUri) = issuer ??= await IssuerKeyAsync(cancellationToken).ConfigureAwait(false);
+            var batch = Math.Min(count, settings.MaxTokensPerIssuance);
+            var pending = Enumerable.Range(0, batch).Select(_ => PendingTokenRequest.Create(challenge, key)).ToList();
+            var batched = settings.MaxTokensPerIssuance > 1;
+            using var request = new HttpRequestMessage(HttpMethod.Post, issueUri)
+            {
+                Content = new ByteArrayContent(batched ? new GenericBatchTokenRequest(pending.Select(p => p.Request).ToList()).Encode() : pending[0].Request.Encode()),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(batched ? PrivacyPassMediaTypes.GenericBatchTokenRequest : PrivacyPassMediaTypes.TokenRequest);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
             try
             {
                 using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
                 var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-                return pending.Finalize(TokenResponse.Decode(body));
+                IReadOnlyList<TokenResponse?> answers = batched ? GenericBatchTokenResponse.Decode(body).Responses : [TokenResponse.Decode(body)];
+                if (answers.Count != pending.Count)
+                {
+                    throw new DiscoveryException($"the DP answered {answers.Count} token requests of {pending.Count}");
+                }
+
+                var tokens = pending.Zip(answers).Where(x => x.Second is not null).Select(x => x.First.Finalize(x.Second!)).ToList();
+                var until = (notBefore ?? time.GetUtcNow()) + TimeSpan.FromSeconds(settings.TokenLifetimeSeconds);
+                return new IssuedTokens(tokens, until);
             }
             catch (DiscoveryException e) when (e.Code == "token-key-unknown" && attempt == 0)
             {
@@ -224,25 +206,47 @@ public sealed class TokenClient : IDisposable
             }
             catch (PrivacyPassException e)
             {
-                throw new DiscoveryException("the DP's token response does not yield a valid token: " + e.Message, e);
+                throw new DiscoveryException("the DP's token response does not yield valid tokens: " + e.Message, e);
             }
         }
     }
 
-    private async Task<byte[]> DpChallengeAsync(CancellationToken cancellationToken)
+    /// <summary>Forgets the issuer key in use and adopts the DP's TokenChallenge (from a 401), so the next issuance answers it.</summary>
+    public void Reset(PrivateTokenChallenge? dpChallenge = null)
     {
-        var metadata = await new DiscoveryClient(http).GetMetadataAsync(cancellationToken).ConfigureAwait(false);
-        var name = metadata.Tokens?.IssuerName ?? http.BaseAddress?.Host ?? throw new DiscoveryException("the DP names no token issuer");
-        return new TokenChallenge(PrivateTokenTypes.BlindRsa2048, name, [], [name]).Encode();
+        if (dpChallenge is { TokenType: PrivateTokenTypes.BlindRsa2048 })
+        {
+            challenge = dpChallenge.TokenChallenge.ToArray();
+        }
+
+        issuer = null;
     }
 
-    private async Task<(TokenPublicKey, Uri)> IssuerKeyAsync(CancellationToken cancellationToken)
+    /// <summary>The DP's token settings from its metadata, read once; a DP that states none is read as one token a CSI, one request a token.</summary>
+    private async Task<TokenSettings> SettingsAsync(CancellationToken cancellationToken)
+    {
+        if (settings is null)
+        {
+            var metadata = await new DiscoveryClient(http).GetMetadataAsync(cancellationToken).ConfigureAwait(false);
+            var name = metadata.Tokens?.IssuerName ?? http.BaseAddress?.Host ?? throw new DiscoveryException("the DP names no token issuer");
+            settings = (metadata.Tokens ?? new TokenSettings("", false, name)) with
+            {
+                IssuerName = name,
+                CsisPerToken = Math.Max(1, metadata.Tokens?.CsisPerToken ?? 1),
+                MaxTokensPerIssuance = Math.Max(1, metadata.Tokens?.MaxTokensPerIssuance ?? 1),
+            };
+        }
+
+        return settings;
+    }
+
+    private async Task<(TokenPublicKey, DateTimeOffset?, Uri)> IssuerKeyAsync(CancellationToken cancellationToken)
     {
         var service = (await GetBalanceAsync(cancellationToken).ConfigureAwait(false)).Service;
         var (keys, issueUri) = await GetDirectoryAsync(cancellationToken).ConfigureAwait(false);
-        var key = SelectKey(keys, service, time.GetUtcNow())
+        var key = SelectEntry(keys, service, time.GetUtcNow())
             ?? throw new DiscoveryException($"the DP's issuer directory has no key for {(service is null ? "the general (person) account" : $"service '{service}'")}");
-        return (key, issueUri);
+        return (key.Key, key.NotBefore, issueUri);
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -281,102 +285,143 @@ public sealed class TokenClient : IDisposable
 }
 
 /// <summary>
-/// Attaches Privacy Pass tokens to DP lookups (RFC 9577 §2.2): as many as the lookup needs — one per
-/// distinct valid CSI of <c>POST /v1/lookup</c>, one for a valid <c>GET /v1/lookup/{csi}</c> — each
-/// as its own <c>Authorization: PrivateToken token="…"</c> value. On a 401 with a PrivateToken
-/// challenge it adopts the DP's challenge, fetches fresh tokens and retries once.
+/// Pays for DP lookups with Privacy Pass tokens (RFC 9577 §2.2): <c>POST /v1/lookup</c> carries
+/// exactly its price (<see cref="LookupPrice"/>, the DP's <see cref="TokenSettings.CsisPerToken"/>)
+/// in the body's <c>tokens</c>, so a batch's tokens fit in one request; <c>GET /v1/lookup/{csi}</c>
+/// and a label history carry one as <c>Authorization: PrivateToken token="…"</c>. On a 401 with a
+/// PrivateToken challenge it adopts the DP's challenge, obtains fresh tokens and retries once. When
+/// the request is refused before the DP redeems anything (a size limit, a relay's rate limit, a
+/// malformed batch), the tokens go back to the source.
 /// </summary>
 public sealed class PrivateTokenHandler : DelegatingHandler
 {
-    private readonly TokenClient tokens;
+    private readonly ITokenSource tokens;
 
     /// <summary>Creates a handler that spends tokens of <paramref name="tokens"/>.</summary>
-    public PrivateTokenHandler(TokenClient tokens)
+    public PrivateTokenHandler(ITokenSource tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         this.tokens = tokens;
     }
 
     /// <summary>Creates a handler in front of <paramref name="innerHandler"/>.</summary>
-    public PrivateTokenHandler(TokenClient tokens, HttpMessageHandler innerHandler)
+    public PrivateTokenHandler(ITokenSource tokens, HttpMessageHandler innerHandler)
         : base(innerHandler)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         this.tokens = tokens;
     }
 
-    /// <summary>The tokens a request costs: a lookup, its distinct valid CSIs (body or path); a label history, 1; any other request, 0.</summary>
-    public static async Task<int> CountNeededAsync(HttpRequestMessage request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var path = request.RequestUri is { IsAbsoluteUri: true } uri ? uri.AbsolutePath : request.RequestUri?.OriginalString.Split('?')[0] ?? "";
-        path = path.TrimStart('/');
-        if (request.Method == HttpMethod.Get && path.StartsWith("v1/lookup/", StringComparison.Ordinal))
-        {
-            return CsiParser.Parse(Uri.UnescapeDataString(path["v1/lookup/".Length..])).Success ? 1 : 0;
-        }
-
-        if (request.Method == HttpMethod.Get && path == "v1/transparency/history")
-        {
-            // A label's history shows its statements, so it costs what a lookup of its CSI costs.
-            return 1;
-        }
-
-        if (request.Method != HttpMethod.Post || path != "v1/lookup" || request.Content is null)
-        {
-            return 0;
-        }
-
-        // Buffered, so the body can be sent (and re-sent) after being read here.
-        var body = await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            if (!document.RootElement.TryGetProperty("csis", out var csis) || csis.ValueKind != JsonValueKind.Array)
-            {
-                return 0;
-            }
-
-            return csis.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.String)
-                .Select(c => CsiParser.Parse(c.GetString())).Where(p => p.Success).Select(p => p.Csi!.Uri)
-                .Distinct(StringComparer.Ordinal).Count();
-        }
-        catch (JsonException)
-        {
-            return 0;
-        }
-    }
-
     /// <inheritdoc/>
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var needed = await CountNeededAsync(request, cancellationToken).ConfigureAwait(false);
+        var path = (request.RequestUri is { IsAbsoluteUri: true } uri ? uri.AbsolutePath : request.RequestUri?.OriginalString.Split('?')[0] ?? "").TrimStart('/');
+        var lookup = request.Method == HttpMethod.Post && path == "v1/lookup" ? await ReadLookupAsync(request, cancellationToken).ConfigureAwait(false) : null;
+        var needed = lookup is not null ? LookupPrice.For(lookup.Csis, await tokens.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false))
+            : request.Method == HttpMethod.Get && path.StartsWith("v1/lookup/", StringComparison.Ordinal) ? (CsiParser.Parse(Uri.UnescapeDataString(path["v1/lookup/".Length..])).Success ? 1 : 0)
+            : request.Method == HttpMethod.Get && path == "v1/transparency/history" ? 1 // it shows statements: it costs what a lookup of its CSI costs
+            : 0;
         if (needed == 0)
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        await AttachAsync(request, needed, cancellationToken).ConfigureAwait(false);
-        var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode != HttpStatusCode.Unauthorized || Challenge(response) is not { } challenge)
+        for (var attempt = 0; ; attempt++)
         {
-            return response;
-        }
+            var taken = await tokens.TakeAsync(needed, cancellationToken).ConfigureAwait(false);
+            Attach(request, lookup, taken);
+            HttpResponseMessage response;
+            try
+            {
+                response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException)
+            {
+                // Whether the DP redeemed them is unknown: they are dropped, not reused.
+                throw;
+            }
 
-        response.Dispose();
-        tokens.Reset(challenge);
-        await AttachAsync(request, needed, cancellationToken).ConfigureAwait(false);
-        return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            var challenge = response.StatusCode == HttpStatusCode.Unauthorized ? Challenge(response) : null;
+            if (challenge is null && await UnspentAsync(response, cancellationToken).ConfigureAwait(false))
+            {
+                tokens.GiveBack(taken);
+            }
+
+            if (challenge is null || attempt > 0)
+            {
+                return response;
+            }
+
+            response.Dispose();
+            tokens.Reset(challenge);
+        }
     }
 
-    private async Task AttachAsync(HttpRequestMessage request, int needed, CancellationToken cancellationToken)
+    /// <summary>The lookup in a request body (buffered, so it can be sent and re-sent after being read here); null when it is not one.</summary>
+    private static async Task<LookupRequest?> ReadLookupAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var taken = await tokens.TakeAsync(needed, cancellationToken).ConfigureAwait(false);
+        if (request.Content is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var lookup = JsonSerializer.Deserialize(await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), ProtocolJson.Default.LookupRequest);
+            return lookup?.Csis is null ? null : lookup;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static void Attach(HttpRequestMessage request, LookupRequest? lookup, IReadOnlyList<Token> taken)
+    {
         request.Headers.Remove("Authorization");
+        if (lookup is not null)
+        {
+            var paid = JsonSerializer.SerializeToUtf8Bytes(lookup with { Tokens = taken.Select(t => System.Buffers.Text.Base64Url.EncodeToString(t.Encode())).ToList() }, ProtocolJson.Default.LookupRequest);
+            request.Content = new ByteArrayContent(paid);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            LargeBodies.ExpectContinueIfLarge(request, paid.Length);
+            return;
+        }
+
         foreach (var token in taken)
         {
             request.Headers.TryAddWithoutValidation("Authorization", PrivateTokenHeaders.FormatAuthorization(token));
+        }
+    }
+
+    /// <summary>
+    /// Whether a refusal came before the DP redeemed anything: every refusal but a token one does (a
+    /// lookup the DP refuses spends nothing), and a relay's refusal never reached the DP.
+    /// </summary>
+    private static async Task<bool> UnspentAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if ((int)response.StatusCode is not (400 or 413 or 415 or 429 or 502 or 503))
+        {
+            return false;
+        }
+
+        // Read as bytes, not as a stream: HttpContent hands every reader the same stream, which this
+        // read would leave at its end, and the caller still reads the problem after this.
+        await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var problem = JsonSerializer.Deserialize(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), ProtocolJson.Default.ProblemBody);
+            return problem?.Code is not { } code || !code.StartsWith("token-", StringComparison.Ordinal) || code == "token-count";
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            return true;
         }
     }
 

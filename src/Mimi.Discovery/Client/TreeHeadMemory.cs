@@ -34,13 +34,18 @@ public sealed class TreeHeadMemory
         }
     }
 
-    /// <summary>Records a verified head from <paramref name="dp"/>.</summary>
+    /// <summary>Records a verified head from <paramref name="dp"/>, unless a larger one is held already (answers to concurrent lookups arrive in any order).</summary>
     public void Remember(Uri dp, SignedTreeHead head)
     {
         ArgumentNullException.ThrowIfNull(dp);
         ArgumentNullException.ThrowIfNull(head);
         lock (_lock)
         {
+            if (_heads.TryGetValue(dp.AbsoluteUri, out var held) && held.Size >= head.Size)
+            {
+                return;
+            }
+
             _heads[dp.AbsoluteUri] = ProofWire.ToWire(head);
             if (_path is not null)
             {

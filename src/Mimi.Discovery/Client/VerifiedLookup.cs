@@ -43,6 +43,9 @@ public sealed record VerifiedLookup(
     /// <summary>The transparency check of this answer: complete (with the epoch) or why not; null when not checked.</summary>
     public Transparency.ProofVerdict? Proof { get; init; }
 
+    /// <summary>How long (seconds) the DP allows this answer to be reused (<see cref="Protocol.LookupResult.MaxAge"/>); null when it said nothing.</summary>
+    public long? MaxAge { get; init; }
+
     /// <summary>Whether the DP's claimed result disagrees with what the statements prove, or it sent statements that failed.</summary>
     public bool Inconsistent => Rejected.Count > 0 || !string.Equals(ClaimedResult, OutcomeName(Outcome), StringComparison.Ordinal);
 

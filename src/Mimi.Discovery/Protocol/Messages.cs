@@ -32,9 +32,12 @@ public sealed record ObliviousGatewayInfo(string Gateway, IReadOnlyList<int> Key
 
 /// <summary>The DP's Privacy Pass issuer (docs/protocol.md §10, "How this DP uses tokens").</summary>
 /// <param name="Directory">Absolute URL of the RFC 9578 §4 issuer directory.</param>
-/// <param name="Required">Whether a lookup must redeem one token per distinct valid CSI.</param>
+/// <param name="Required">Whether lookups must redeem tokens (<see cref="LookupPrice"/>).</param>
 /// <param name="IssuerName">The issuer and origin name in the TokenChallenge the DP accepts tokens for.</param>
-public sealed record TokenSettings(string Directory, bool Required, string IssuerName);
+/// <param name="CsisPerToken">The price of a lookup: one token per this many distinct valid CSIs, rounded up.</param>
+/// <param name="MaxTokensPerIssuance">Most token requests one batched issuance request may carry.</param>
+/// <param name="TokenLifetimeSeconds">How long a token redeems, counted from its issuer key's not-before (the key epoch and its grace epochs).</param>
+public sealed record TokenSettings(string Directory, bool Required, string IssuerName, int CsisPerToken = 1, int MaxTokensPerIssuance = 1, long TokenLifetimeSeconds = 0);
 
 /// <summary>The public keys a sender checks lookup proofs with.</summary>
 /// <param name="VrfKey">ECVRF-P256-SHA256-TAI public key, compressed SEC1 point, base64url.</param>
@@ -48,7 +51,8 @@ public sealed record TransparencyKeys(string VrfKey, string LogKey, double Epoch
 /// <param name="MaxRequestBytes">Largest request body accepted.</param>
 /// <param name="CodeLifetimeSeconds">How long a proof-of-control code stays valid.</param>
 /// <param name="MaxCodeAttempts">How many answers a proof accepts before it is void.</param>
-public sealed record DiscoveryLimits(int MaxLookupBatch, int MaxStatementLength, int MaxRequestBytes, int CodeLifetimeSeconds, int MaxCodeAttempts);
+/// <param name="MaxAnswerAgeSeconds">The longest a client may reuse a verified lookup answer (<see cref="LookupResult.MaxAge"/> is never more).</param>
+public sealed record DiscoveryLimits(int MaxLookupBatch, int MaxStatementLength, int MaxRequestBytes, int CodeLifetimeSeconds, int MaxCodeAttempts, long MaxAnswerAgeSeconds = 0);
 
 /// <summary>An EC P-256 public key as a JWK (RFC 7517/7518 §6.2.1).</summary>
 public sealed record EcPublicJwk(
@@ -97,7 +101,8 @@ public sealed record RemovalReceipt(string Csi, string Authority, IReadOnlyList<
 /// <param name="Csis">Identifiers in any accepted form.</param>
 /// <param name="Service">The querying service; statements whose audience excludes it are withheld.</param>
 /// <param name="KnownTreeSize">The size of the last tree head the client holds from this DP, for a consistency proof to the current one.</param>
-public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service = null, long? KnownTreeSize = null);
+/// <param name="Tokens">The Privacy Pass tokens paying for the lookup (RFC 9577 §2.2 Token structures, base64url), exactly <see cref="LookupPrice"/> of them; carried in the body so a batch's tokens fit in one request.</param>
+public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service = null, long? KnownTreeSize = null, IReadOnlyList<string>? Tokens = null);
 
 /// <summary>One result per requested CSI, in request order.</summary>
 /// <param name="Results">The per-CSI answers.</param>
@@ -111,7 +116,8 @@ public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochPr
 /// <param name="Statements">Every current statement visible to the querying service.</param>
 /// <param name="Reason">For <c>invalid</c>, why the query is not a CSI.</param>
 /// <param name="Labels">The proof for each label the querying service may see (see <see cref="EpochProof"/>).</param>
-public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null, IReadOnlyList<LabelProof>? Labels = null);
+/// <param name="MaxAge">Seconds the answer, once verified, may be reused: until its first statement expires, and never longer than the DP's <see cref="DiscoveryLimits.MaxAnswerAgeSeconds"/>.</param>
+public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null, IReadOnlyList<LabelProof>? Labels = null, long? MaxAge = null);
 
 /// <summary>A signed tree head on the wire (binary values base64url).</summary>
 /// <param name="Size">Log size = the latest sealed epoch.</param>

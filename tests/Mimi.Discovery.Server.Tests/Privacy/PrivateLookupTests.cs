@@ -23,14 +23,14 @@ public sealed class PrivateLookupTests
         await using var dp = await DpHost.StartAsync(o => o.RequireTokens = true, logs: dpLogs);
         var bob = await dp.RegisterAsync(Bob);
         await dp.Client.PublishAsync(bob.Sign(1, [new Statements.MspEntry("wire") { Account = "@bob" }], Statements.Audience.Only(["wire"])));
-        using var tokens = TokenKit.Tokens(dp, await TokenKit.AddAccountAsync(dp, "wire-users", "wire", 5));
+        var tokens = TokenKit.Tokens(dp, await TokenKit.AddAccountAsync(dp, "wire-users", "wire", 5));
         await using var relay = await RelayHost.StartAsync(new Uri(dp.BaseAddress, "/.well-known/ohttp-gateway"), Path.Combine(dp.DataDirectory, "tls.crt"));
 
         // The client reaches the relay from its own address; the gateway key is public.
         var key = await ObliviousHttpHandler.FetchKeyAsync(dp.Http, TestContext.Current.CancellationToken);
         var toRelay = relay.Client(ClientAddress);
         var transport = new RelayTransport(toRelay);
-        using var oblivious = new HttpClient(new PrivateTokenHandler(tokens, new ObliviousHttpHandler(relay.BaseAddress, key, transport))) { BaseAddress = dp.BaseAddress };
+        using var oblivious = new HttpClient(new PrivateTokenHandler(new TokenWallet(tokens, time: dp.Time), new ObliviousHttpHandler(relay.BaseAddress, key, transport))) { BaseAddress = dp.BaseAddress };
         var client = new DiscoveryClient(oblivious);
         var metadata = await client.GetMetadataAsync(TestContext.Current.CancellationToken);
         var check = new TransparencyCheck(TransparencyKeyset.FromWire(metadata.Transparency!)!, new TreeHeadMemory(), TimeSpan.FromDays(1), dp.Time);
@@ -59,12 +59,5 @@ public sealed class PrivateLookupTests
         {
             Assert.DoesNotContain(relay.Logs.Lines, l => l.Text.Contains(form, StringComparison.Ordinal));
         }
-    }
-
-    /// <summary>Sends through the relay client (bound to the client's own address).</summary>
-    private sealed class RelayTransport(HttpClient relay) : HttpMessageHandler
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            relay.SendAsync(request, cancellationToken);
     }
 }

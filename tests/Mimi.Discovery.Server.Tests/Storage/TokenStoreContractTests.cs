@@ -43,30 +43,31 @@ public abstract class TokenStoreContractTests : StoreSuite
 
         for (var i = 1; i <= 3; i++)
         {
-            var (outcome, account) = await Store.TakeQuotaAsync("h1", now, default);
+            var (outcome, account, granted) = await Store.TakeQuotaAsync("h1", now, 1, default);
+            Assert.Equal(1, granted);
             Assert.Equal(QuotaOutcome.Taken, outcome);
             Assert.Equal(i, account!.Used);
         }
 
-        Assert.Equal(QuotaOutcome.Exhausted, (await OtherProcess.TakeQuotaAsync("h1", now + 100, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Exhausted, (await OtherProcess.TakeQuotaAsync("h1", now + 100, 1, default)).Outcome);
         Assert.Equal(3, (await Store.GetAccountAsync("h1", default))!.UsedAt(now));
 
-        var next = await Store.TakeQuotaAsync("h1", 11 * Hour, default);
+        var next = await Store.TakeQuotaAsync("h1", 11 * Hour, 1, default);
         Assert.Equal(QuotaOutcome.Taken, next.Outcome);
         Assert.Equal((1L, 11 * Hour), (next.Account!.Used, next.Account.WindowStart));
-        Assert.Equal(QuotaOutcome.UnknownAccount, (await Store.TakeQuotaAsync("nope", now, default)).Outcome);
+        Assert.Equal(QuotaOutcome.UnknownAccount, (await Store.TakeQuotaAsync("nope", now, 1, default)).Outcome);
     }
 
     [Fact]
     public async Task TakeQuota_FromAProcessWhoseClockIsBehind_CountsIntoTheNewerWindow()
     {
         await Store.CreateAccountAsync(Account(quota: 2), default);
-        Assert.Equal(QuotaOutcome.Taken, (await Store.TakeQuotaAsync("h1", 11 * Hour + 5, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Taken, (await Store.TakeQuotaAsync("h1", 11 * Hour + 5, 1, default)).Outcome);
 
         // The other process still thinks it is the previous hour: it must not start that window again.
-        Assert.Equal(QuotaOutcome.Taken, (await OtherProcess.TakeQuotaAsync("h1", 11 * Hour - 5, default)).Outcome);
-        Assert.Equal(QuotaOutcome.Exhausted, (await OtherProcess.TakeQuotaAsync("h1", 11 * Hour - 4, default)).Outcome);
-        Assert.Equal(QuotaOutcome.Exhausted, (await Store.TakeQuotaAsync("h1", 11 * Hour + 6, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Taken, (await OtherProcess.TakeQuotaAsync("h1", 11 * Hour - 5, 1, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Exhausted, (await OtherProcess.TakeQuotaAsync("h1", 11 * Hour - 4, 1, default)).Outcome);
+        Assert.Equal(QuotaOutcome.Exhausted, (await Store.TakeQuotaAsync("h1", 11 * Hour + 6, 1, default)).Outcome);
         Assert.Equal((2L, 11 * Hour), ((await Store.GetAccountAsync("h1", default))!.Used, (await Store.GetAccountAsync("h1", default))!.WindowStart));
     }
 
@@ -76,7 +77,7 @@ public abstract class TokenStoreContractTests : StoreSuite
         await Store.CreateAccountAsync(Account(quota: 7), default);
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
-            Task.Run(async () => (await (i % 2 == 0 ? Store : OtherProcess).TakeQuotaAsync("h1", Hour, default)).Outcome)));
+            Task.Run(async () => (await (i % 2 == 0 ? Store : OtherProcess).TakeQuotaAsync("h1", Hour, 1, default)).Outcome)));
 
         Assert.Equal(7, outcomes.Count(o => o == QuotaOutcome.Taken));
         Assert.Equal(7, (await Store.GetAccountAsync("h1", default))!.Used);
@@ -86,12 +87,12 @@ public abstract class TokenStoreContractTests : StoreSuite
     public async Task ReturnQuota_GivesBackOneInThatWindowOnly()
     {
         await Store.CreateAccountAsync(Account(), default);
-        await Store.TakeQuotaAsync("h1", Hour, default);
-        await Store.TakeQuotaAsync("h1", Hour, default);
+        await Store.TakeQuotaAsync("h1", Hour, 1, default);
+        await Store.TakeQuotaAsync("h1", Hour, 1, default);
 
-        await Store.ReturnQuotaAsync("h1", 0, default);
+        await Store.ReturnQuotaAsync("h1", 0, 1, default);
         Assert.Equal(2, (await Store.GetAccountAsync("h1", default))!.Used);
-        await Store.ReturnQuotaAsync("h1", Hour, default);
+        await Store.ReturnQuotaAsync("h1", Hour, 1, default);
         Assert.Equal(1, (await Store.GetAccountAsync("h1", default))!.Used);
     }
 

@@ -22,11 +22,11 @@ public sealed class TokenApiTests : IAsyncLifetime
     {
         var bob = await _dp.RegisterAsync("+33612345678");
         await _dp.Client.PublishAsync(bob.Sign(1, [new MspEntry("signal")], Audience.Only(["threema"])));
-        using var threema = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "threema", "threema", 10));
-        using var wire = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var threema = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "threema", "threema", 10));
+        var wire = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
 
-        var asThreema = await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(await threema.TakeAsync(1)));
-        var asWire = await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(await wire.TakeAsync(1)));
+        var asThreema = await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(await threema.IssueExactlyAsync(1)));
+        var asWire = await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(await wire.IssueExactlyAsync(1)));
 
         Assert.Equal(HttpStatusCode.OK, asThreema.StatusCode);
         Assert.Single((await asThreema.Content.ReadFromJsonAsync(ProtocolJson.Default.LookupResponse))!.Results[0].Statements);
@@ -56,8 +56,8 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_TooFewTokens_IsTokenRequired_AndSpendsNone()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        var one = await tokens.TakeAsync(1);
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var one = await tokens.IssueExactlyAsync(1);
 
         await ProblemAssert.IsProblemAsync(await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], TokenKit.Redeem(one)), 401, "token-required");
 
@@ -67,10 +67,10 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_ChargesOnePerDistinctValidCsi_InvalidQueriesAreFree()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
 
         var free = await TokenKit.LookupAsync(_dp, ["nonsense", "also not a csi"], []);
-        var two = await TokenKit.LookupAsync(_dp, ["+33612345678", "tel:+33612345678", "+33 6 12 34 56 78", "bob@example.com", "nonsense"], TokenKit.Redeem(await tokens.TakeAsync(2)));
+        var two = await TokenKit.LookupAsync(_dp, ["+33612345678", "tel:+33612345678", "+33 6 12 34 56 78", "bob@example.com", "nonsense"], TokenKit.Redeem(await tokens.IssueExactlyAsync(2)));
 
         Assert.Equal(HttpStatusCode.OK, free.StatusCode);
         Assert.Equal(HttpStatusCode.OK, two.StatusCode);
@@ -79,10 +79,10 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_TokensInOneCommaSeparatedValueOrSeveralValues_AreAccepted()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
 
-        var joined = await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], [string.Join(", ", TokenKit.Redeem(await tokens.TakeAsync(2)))]);
-        var lines = await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], ["Bearer unrelated", .. TokenKit.Redeem(await tokens.TakeAsync(2))]);
+        var joined = await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], [string.Join(", ", TokenKit.Redeem(await tokens.IssueExactlyAsync(2)))]);
+        var lines = await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], ["Bearer unrelated", .. TokenKit.Redeem(await tokens.IssueExactlyAsync(2))]);
 
         Assert.Equal(HttpStatusCode.OK, joined.StatusCode);
         Assert.Equal(HttpStatusCode.OK, lines.StatusCode);
@@ -91,8 +91,8 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_ReplayedToken_IsTokenSpent()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        var token = TokenKit.Redeem(await tokens.TakeAsync(1)).ToList();
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var token = TokenKit.Redeem(await tokens.IssueExactlyAsync(1)).ToList();
         Assert.Equal(HttpStatusCode.OK, (await TokenKit.LookupAsync(_dp, ["+33612345678"], token)).StatusCode);
 
         var replay = await TokenKit.LookupAsync(_dp, ["+33612345678"], token);
@@ -104,8 +104,8 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_SameTokenTwiceInOneRequest_IsTokenSpent_AndSpendsNothing()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        var token = TokenKit.Redeem(await tokens.TakeAsync(1)).Single();
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var token = TokenKit.Redeem(await tokens.IssueExactlyAsync(1)).Single();
 
         await ProblemAssert.IsProblemAsync(await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], [token, token]), 401, "token-spent");
 
@@ -115,8 +115,8 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_TokenInGraceEpoch_IsAccepted_PastGrace_IsTokenExpired()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10, TimeSpan.FromDays(30)));
-        var taken = await tokens.TakeAsync(2);
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10, TimeSpan.FromDays(30)));
+        var taken = await tokens.IssueExactlyAsync(2);
 
         _dp.Time.Advance(TimeSpan.FromDays(1));
         Assert.Equal(HttpStatusCode.OK, (await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(taken.Take(1)))).StatusCode);
@@ -136,11 +136,11 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_TokenForAnotherChallenge_IsTokenInvalid()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
         var challenge = PrivateTokenHeaders.ParseChallenges((await TokenKit.LookupAsync(_dp, ["+33612345678"], [])).Headers.WwwAuthenticate.First().ToString());
         tokens.Reset(new PrivateTokenChallenge(TokenKit.Challenge("elsewhere.example"), challenge[0].TokenKey));
 
-        var response = await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(await tokens.TakeAsync(1)));
+        var response = await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(await tokens.IssueExactlyAsync(1)));
 
         Assert.Contains("another TokenChallenge", await ProblemAssert.IsProblemAsync(response, 401, "token-invalid"), StringComparison.Ordinal);
     }
@@ -148,8 +148,8 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_OneBadTokenAmongGoodOnes_SpendsNoneAndStoresNothing()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        var good = await tokens.TakeAsync(1);
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var good = await tokens.IssueExactlyAsync(1);
         var foreign = TokenKit.ForeignToken(TokenKit.Challenge());
 
         await ProblemAssert.IsProblemAsync(await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], TokenKit.Redeem([.. good, foreign])), 401, "token-invalid");
@@ -160,10 +160,10 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_TokensOfTwoServices_IsTokenMixedServices_AndSpendsNone()
     {
-        using var wire = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        using var person = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "alice", null, 10));
-        var w = await wire.TakeAsync(1);
-        var p = await person.TakeAsync(1);
+        var wire = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
+        var person = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "alice", null, 10));
+        var w = await wire.IssueExactlyAsync(1);
+        var p = await person.IssueExactlyAsync(1);
 
         await ProblemAssert.IsProblemAsync(await TokenKit.LookupAsync(_dp, ["+33612345678", "bob@example.com"], TokenKit.Redeem([.. w, .. p])), 400, "token-mixed-services");
 
@@ -174,8 +174,8 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_ClaimingAnotherServiceThanTheTokens_IsTokenServiceMismatch()
     {
-        using var person = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "alice", null, 10));
-        var token = await person.TakeAsync(1);
+        var person = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "alice", null, 10));
+        var token = await person.IssueExactlyAsync(1);
 
         await ProblemAssert.IsProblemAsync(await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(token), service: "wire"), 403, "token-service-mismatch");
 
@@ -219,27 +219,26 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Balance_CountsIssuedTokens_UnknownKeyIsAccountUnknown()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 5));
-        await tokens.FetchAsync(2);
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 5));
+        await tokens.IssueExactlyAsync(2);
 
         var balance = await tokens.GetBalanceAsync();
 
         Assert.Equal(("wire", 5L, 2L), (balance.Service, balance.Quota, balance.Used));
         Assert.Equal(_dp.Time.GetUtcNow().ToUnixTimeSeconds() / 86400, balance.KeyEpoch);
         Assert.InRange(balance.WindowEndsAt, _dp.Time.GetUtcNow(), _dp.Time.GetUtcNow().AddHours(1));
-        using var unknown = TokenKit.Tokens(_dp, Server.Tokens.ApiKeys.Create().Key);
+        var unknown = TokenKit.Tokens(_dp, Server.Tokens.ApiKeys.Create().Key);
         await ProblemAssert.ThrowsAsync(401, "account-unknown", () => unknown.GetBalanceAsync());
     }
 
     [Fact]
     public async Task Issue_QuotaExhausted_Is429WithRetryAfter()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 2));
-        await tokens.FetchAsync(2);
+        var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 2));
+        Assert.Equal(2, (await tokens.IssueExactlyAsync(2)).Count);
 
-        var e = await ProblemAssert.ThrowsAsync(429, "quota-exhausted", () => tokens.FetchAsync(1));
+        var e = await ProblemAssert.ThrowsAsync(429, "quota-exhausted", () => tokens.IssueExactlyAsync(1));
 
-        Assert.Equal(2, tokens.Available);
         var (keys, _) = await tokens.GetDirectoryAsync();
         var pending = PendingTokenRequest.Create(TokenKit.Challenge(), TokenClient.SelectKey(keys, "wire", _dp.Time.GetUtcNow())!);
         var raw = await TokenKit.IssueRawAsync(_dp, await TokenKit.AddAccountAsync(_dp, "spare", "wire", 0), pending.Request.Encode());
@@ -251,7 +250,7 @@ public sealed class TokenApiTests : IAsyncLifetime
     public async Task Issue_BadRequests_GetSpecificProblems_AndTakeNoQuota()
     {
         var key = await TokenKit.AddAccountAsync(_dp, "wire", "wire", 5);
-        using var tokens = TokenKit.Tokens(_dp, key);
+        var tokens = TokenKit.Tokens(_dp, key);
         var (keys, _) = await tokens.GetDirectoryAsync();
         var general = TokenClient.SelectKey(keys, null, _dp.Time.GetUtcNow())!;
         var wire = TokenClient.SelectKey(keys, "wire", _dp.Time.GetUtcNow())!;
@@ -262,16 +261,17 @@ public sealed class TokenApiTests : IAsyncLifetime
         await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, null, good), 401, "account-unknown");
         await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, "mdk_not-a-key", good), 401, "account-unknown");
         await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, good, "application/octet-stream"), 415, "unsupported-media-type");
-        await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, good[..100]), 400, "token-request-malformed");
-        await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, otherType), 400, "token-type-unsupported");
+        // RFC 9578 §6.2: an unsupported type, an unknown key or a wrong size is 422.
+        await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, good[..100]), 422, "token-request-malformed");
+        await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, otherType), 422, "token-type-unsupported");
         if (general.TruncatedKeyId != wire.TruncatedKeyId)
         {
-            await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, PendingTokenRequest.Create(TokenKit.Challenge(), general).Request.Encode()), 400, "token-key-unknown");
+            await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, PendingTokenRequest.Create(TokenKit.Challenge(), general).Request.Encode()), 422, "token-key-unknown");
         }
 
         var overModulus = good.ToArray();
         overModulus.AsSpan(3).Fill(0xFF);
-        await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, overModulus), 400, "token-request-malformed");
+        await ProblemAssert.IsProblemAsync(await TokenKit.IssueRawAsync(_dp, key, overModulus), 422, "token-request-malformed");
 
         Assert.Equal(0, (await tokens.GetBalanceAsync()).Used);
         var ok = await TokenKit.IssueRawAsync(_dp, key, good);
@@ -282,8 +282,9 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Handler_AttachesOneTokenPerDistinctValidCsi_AndDpAdmitsTheLookup()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        using var handler = new PrivateTokenHandler(tokens, Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Path.Combine(_dp.DataDirectory, "tls.crt"))));
+        var apiKey = await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10);
+        var tokens = TokenKit.Tokens(_dp, apiKey);
+        using var handler = new PrivateTokenHandler(TokenKit.ExactWallet(_dp, apiKey), Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Path.Combine(_dp.DataDirectory, "tls.crt"))));
         using var http = new HttpClient(handler) { BaseAddress = _dp.BaseAddress };
         var client = new DiscoveryClient(http);
 
@@ -299,36 +300,38 @@ public sealed class TokenApiTests : IAsyncLifetime
     [Fact]
     public async Task Handler_StaleTokensRefused_FetchesFreshOnesAndRetriesOnce()
     {
-        using var tokens = TokenKit.Tokens(_dp, await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10));
-        await tokens.FetchAsync(1);
-        var stale = await tokens.TakeAsync(1);
+        var apiKey = await TokenKit.AddAccountAsync(_dp, "wire", "wire", 10);
+        var tokens = TokenKit.Tokens(_dp, apiKey);
+        using var wallet = TokenKit.ExactWallet(_dp, apiKey);
+        var stale = await tokens.IssueExactlyAsync(1);
         Assert.Equal(HttpStatusCode.OK, (await TokenKit.LookupAsync(_dp, ["+33612345678"], TokenKit.Redeem(stale))).StatusCode);
         using var replaying = new ReplayHandler(stale[0]) { InnerHandler = Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Path.Combine(_dp.DataDirectory, "tls.crt"))) };
-        using var handler = new PrivateTokenHandler(tokens, replaying);
+        using var handler = new PrivateTokenHandler(wallet, replaying);
         using var http = new HttpClient(handler) { BaseAddress = _dp.BaseAddress };
 
         var response = await new DiscoveryClient(http).LookupRawAsync(["+33612345678"]);
 
         Assert.Single(response.Results);
         Assert.Equal(2, replaying.Sent);
-        Assert.Equal(0, tokens.Available);
+        Assert.Equal(0, wallet.Available);
         Assert.Equal(3, (await tokens.GetBalanceAsync()).Used); // the stale one, the one swapped out, the retry's
     }
 
-    /// <summary>Swaps the first request's token for an already spent one, as a client with a stale pool would send.</summary>
+    /// <summary>Swaps the first request's token (in its body) for an already spent one, as a client with a stale pool would send.</summary>
     private sealed class ReplayHandler(Token spent) : DelegatingHandler
     {
         public int Sent { get; private set; }
 
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (Sent++ == 0)
             {
-                request.Headers.Remove("Authorization");
-                request.Headers.TryAddWithoutValidation("Authorization", PrivateTokenHeaders.FormatAuthorization(spent));
+                var lookup = (await request.Content!.ReadFromJsonAsync(ProtocolJson.Default.LookupRequest, cancellationToken))!;
+                Assert.Single(lookup.Tokens!);
+                request.Content = JsonContent.Create(lookup with { Tokens = [System.Buffers.Text.Base64Url.EncodeToString(spent.Encode())] }, ProtocolJson.Default.LookupRequest);
             }
 
-            return base.SendAsync(request, cancellationToken);
+            return await base.SendAsync(request, cancellationToken);
         }
     }
 }

@@ -10,10 +10,12 @@ namespace Mimi.Discovery.Server.Tests.Tokens;
 /// <summary>Helpers for the token tests: accounts made as the CLI makes them, raw issuance and raw redemption.</summary>
 internal static class TokenKit
 {
+    /// <summary>A DP that requires tokens, priced at one token a CSI (so the per-token rules are tested one by one) unless <paramref name="configure"/> says otherwise.</summary>
     public static Task<DpHost> StartAsync(Action<Hosting.DiscoveryOptions>? configure = null, string? database = null) =>
         DpHost.StartAsync(o =>
         {
             o.RequireTokens = true;
+            o.CsisPerToken = 1;
             configure?.Invoke(o);
         }, database);
 
@@ -43,12 +45,29 @@ internal static class TokenKit
 
     public static TokenClient Tokens(DpHost dp, string apiKey) => new(dp.Http, apiKey, dp.Time);
 
+    /// <summary>Exactly <paramref name="count"/> tokens, in as many issuance requests as the DP's batch limit needs (tests want exact numbers; apps use a <see cref="TokenWallet"/>).</summary>
+    public static async Task<IReadOnlyList<Token>> IssueExactlyAsync(this TokenClient issuer, int count)
+    {
+        var tokens = new List<Token>();
+        while (tokens.Count < count)
+        {
+            tokens.AddRange((await issuer.IssueAsync(count - tokens.Count)).Tokens);
+        }
+
+        return tokens;
+    }
+
+    /// <summary>A wallet that obtains exactly what each lookup needs, one token a batch: the handler's arithmetic is then visible in the account's use.</summary>
+    public static TokenWallet ExactWallet(DpHost dp, string apiKey) =>
+        new(Tokens(dp, apiKey), options: new TokenWalletOptions { BatchSize = 1, LowWater = 0 }, time: dp.Time);
+
     public static byte[] Challenge(string issuer = "127.0.0.1") => new TokenChallenge(PrivateTokenTypes.BlindRsa2048, issuer, [], [issuer]).Encode();
 
-    /// <summary>A lookup carrying the given Authorization values, one header line each.</summary>
-    public static Task<HttpResponseMessage> LookupAsync(DpHost dp, IEnumerable<string> csis, IEnumerable<string> authorization, string? service = null)
+    /// <summary>A lookup carrying the given Authorization values, one header line each, and <paramref name="bodyTokens"/> in its body when given.</summary>
+    public static Task<HttpResponseMessage> LookupAsync(DpHost dp, IEnumerable<string> csis, IEnumerable<string> authorization, string? service = null, IEnumerable<Token>? bodyTokens = null)
     {
-        var json = System.Text.Json.JsonSerializer.Serialize(new Protocol.LookupRequest([.. csis], service), Protocol.ProtocolJson.Default.LookupRequest);
+        var tokens = bodyTokens?.Select(t => System.Buffers.Text.Base64Url.EncodeToString(t.Encode())).ToList();
+        var json = System.Text.Json.JsonSerializer.Serialize(new Protocol.LookupRequest([.. csis], service, null, tokens), Protocol.ProtocolJson.Default.LookupRequest);
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/lookup") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
         foreach (var value in authorization)
         {

@@ -13,19 +13,16 @@ public sealed class TokenPersistenceTests
     {
         var first = await TokenKit.StartAsync();
         var key = await TokenKit.AddAccountAsync(first, "wire", "wire", 3);
-        IReadOnlyList<Token> kept;
-        using (var tokens = TokenKit.Tokens(first, key))
-        {
-            kept = await tokens.TakeAsync(3);
-            await ProblemAssert.ThrowsAsync(429, "quota-exhausted", () => tokens.FetchAsync(1));
-        }
+        var tokens = TokenKit.Tokens(first, key);
+        var kept = await tokens.IssueExactlyAsync(3);
+        await ProblemAssert.ThrowsAsync(429, "quota-exhausted", () => tokens.IssueExactlyAsync(1));
 
         Assert.Equal(HttpStatusCode.OK, (await TokenKit.LookupAsync(first, ["+33612345678"], TokenKit.Redeem(kept.Take(1)))).StatusCode);
         await first.DisposeAsync(deleteData: false);
 
         await using var second = await TokenKit.StartAsync(o => o.DataDirectory = first.DataDirectory);
-        using var again = TokenKit.Tokens(second, key);
-        await ProblemAssert.ThrowsAsync(429, "quota-exhausted", () => again.FetchAsync(1));
+        var again = TokenKit.Tokens(second, key);
+        await ProblemAssert.ThrowsAsync(429, "quota-exhausted", () => again.IssueExactlyAsync(1));
         Assert.Equal(3, (await again.GetBalanceAsync()).Used);
 
         // The restarted DP verifies tokens the first one issued, and remembers the one spent there.
@@ -51,7 +48,7 @@ public sealed class TokenPersistenceTests
             Assert.Equal(2, keys[0].Count);
             Assert.Equal(keys[0], keys[1]);
 
-            using var tokens = TokenKit.Tokens(first, key);
+            var tokens = TokenKit.Tokens(first, key);
             var issuerKey = TokenClient.SelectKey((await tokens.GetDirectoryAsync()).Keys, "wire", first.Time.GetUtcNow())!;
             var requests = Enumerable.Range(0, 40).Select(_ => PendingTokenRequest.Create(TokenKit.Challenge(), issuerKey)).ToList();
             var responses = await Task.WhenAll(requests.Select((r, i) => TokenKit.IssueRawAsync(i % 2 == 0 ? first : second, key, r.Request.Encode())));

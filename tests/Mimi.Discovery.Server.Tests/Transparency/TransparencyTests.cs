@@ -281,7 +281,7 @@ public sealed class TransparencyTests : IAsyncLifetime
         await using var dp = await Tokens.TokenKit.StartAsync();
         var bob = await dp.RegisterAsync(Bob);
         await dp.Client.PublishAsync(bob.Sign(1, [new MspEntry("wire") { Account = "@bob" }], Audience.Only(["wire"])));
-        using var wire = Tokens.TokenKit.Tokens(dp, await Tokens.TokenKit.AddAccountAsync(dp, "wire", "wire", 10));
+        var wire = Tokens.TokenKit.Tokens(dp, await Tokens.TokenKit.AddAccountAsync(dp, "wire", "wire", 10));
 
         async Task<HttpResponseMessage> HistoryAsync(string scope, IEnumerable<string> authorization)
         {
@@ -297,15 +297,15 @@ public sealed class TransparencyTests : IAsyncLifetime
         var unpaid = await HistoryAsync("svc:wire", []);
         await ProblemAssert.IsProblemAsync(unpaid, 401, "token-required");
         Assert.Contains("PrivateToken", unpaid.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
-        await ProblemAssert.IsProblemAsync(await HistoryAsync("svc:threema", Tokens.TokenKit.Redeem(await wire.TakeAsync(1))), 403, "token-service-mismatch");
+        await ProblemAssert.IsProblemAsync(await HistoryAsync("svc:threema", Tokens.TokenKit.Redeem(await Tokens.TokenKit.IssueExactlyAsync(wire, 1))), 403, "token-service-mismatch");
 
-        var paid = await HistoryAsync("svc:wire", Tokens.TokenKit.Redeem(await wire.TakeAsync(1)));
+        var paid = await HistoryAsync("svc:wire", Tokens.TokenKit.Redeem(await Tokens.TokenKit.IssueExactlyAsync(wire, 1)));
         Assert.Equal(System.Net.HttpStatusCode.OK, paid.StatusCode);
         var history = (await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync(paid.Content, ProtocolJson.Default.LabelHistory))!;
         Assert.Single(history.Versions[0].Statements!);
 
         // Through the SDK the token handler pays for it.
-        using var http = new HttpClient(new PrivateTokenHandler(wire, TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(dp.DataDirectory, "tls.crt"))))) { BaseAddress = dp.BaseAddress };
+        using var http = new HttpClient(new PrivateTokenHandler(new TokenWallet(wire, time: dp.Time), TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(dp.DataDirectory, "tls.crt"))))) { BaseAddress = dp.BaseAddress };
         Assert.Single((await new DiscoveryClient(http).GetHistoryAsync(bob.Csi, "svc:wire")).Versions);
     }
 

@@ -1,6 +1,5 @@
 // RFC 9292 §3: the known-length encoding. Integers are QUIC variable-length integers (RFC 9000 §16).
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Mimi.Discovery.Privacy.Ohttp;
@@ -44,26 +43,13 @@ internal ref struct BinaryHttpReader
 
     public ulong ReadVarInt(string what)
     {
-        if (AtEnd)
+        if (!QuicVarInt.TryRead(_input[_position..], out var value, out var length))
         {
             throw Truncated(what);
         }
 
-        var length = 1 << (_input[_position] >> 6);
-        if (_input.Length - _position < length)
-        {
-            throw Truncated(what);
-        }
-
-        var bytes = _input.Slice(_position, length);
         _position += length;
-        return length switch
-        {
-            1 => (ulong)(bytes[0] & 0x3f),
-            2 => BinaryPrimitives.ReadUInt16BigEndian(bytes) & 0x3fffUL,
-            4 => BinaryPrimitives.ReadUInt32BigEndian(bytes) & 0x3fffffffUL,
-            _ => BinaryPrimitives.ReadUInt64BigEndian(bytes) & 0x3fffffffffffffffUL,
-        };
+        return value;
     }
 
     public ReadOnlySpan<byte> ReadLengthPrefixed(string what, int limit)
@@ -154,25 +140,7 @@ internal sealed class BinaryHttpWriter
     public void WriteVarInt(ulong value)
     {
         Span<byte> bytes = stackalloc byte[8];
-        if (value < 1UL << 6)
-        {
-            _buffer.Write([(byte)value]);
-        }
-        else if (value < 1UL << 14)
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(bytes, (ushort)(value | 0x4000));
-            _buffer.Write<byte>(bytes[..2]);
-        }
-        else if (value < 1UL << 30)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(bytes, (uint)(value | 0x8000_0000));
-            _buffer.Write<byte>(bytes[..4]);
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(bytes, value | 0xc000_0000_0000_0000);
-            _buffer.Write<byte>(bytes);
-        }
+        _buffer.Write<byte>(bytes[..QuicVarInt.Write(bytes, value)]);
     }
 
     public void WriteLengthPrefixed(ReadOnlySpan<byte> value)

@@ -6,8 +6,8 @@ namespace Mimi.Discovery.Privacy.Ohttp;
 /// <summary>The client of an Oblivious HTTP gateway: seals <c>message/ohttp-req</c> bodies to one key configuration.</summary>
 public sealed class OhttpClient
 {
-    /// <summary>The default largest encapsulated response accepted: 1 MiB of Binary HTTP plus the nonce and tag.</summary>
-    public const int DefaultMaxResponseLength = (1 << 20) + 64;
+    /// <summary>The default largest encapsulated response accepted: 4 MiB of Binary HTTP (the largest padding bucket of a DP) plus the nonce and tag.</summary>
+    public const int DefaultMaxResponseLength = (4 << 20) + 64;
 
     private readonly int _maxResponseLength;
 

@@ -105,4 +105,10 @@ public static class PrivacyPassMediaTypes
 
     /// <summary>The issuer directory JSON document.</summary>
     public const string IssuerDirectory = "application/private-token-issuer-directory";
+
+    /// <summary>A batch of TokenRequests (draft-ietf-privacypass-batched-tokens §8.2).</summary>
+    public const string GenericBatchTokenRequest = "application/private-token-generic-batch-request";
+
+    /// <summary>The answers to a batch (draft-ietf-privacypass-batched-tokens §8.2).</summary>
+    public const string GenericBatchTokenResponse = "application/private-token-generic-batch-response";
 }

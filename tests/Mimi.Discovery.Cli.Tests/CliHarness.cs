@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Mimi.Discovery.Cli.Tests;
+
+/// <summary>
+/// A working folder in which the real <c>mimi-discovery</c> runs as separate processes: a
+/// <c>serve --dev</c> DP on a free port (data in <c>./mimi-data</c>, as the README's first command),
+/// and commands run as a person with a key folder of their own (<c>MIMI_DISCOVERY_HOME</c>).
+/// </summary>
+internal sealed class CliHarness : IDisposable
+{
+    private Process? _server;
+
+    public CliHarness(string prefix) => Work = Directory.CreateTempSubdirectory(prefix).FullName;
+
+    /// <summary>The working folder of every process.</summary>
+    public string Work { get; }
+
+    /// <summary>The DP's data folder.</summary>
+    public string Data => Path.Combine(Work, "mimi-data");
+
+    /// <summary>The DP's generated TLS certificate.</summary>
+    public string Ca => Path.Combine(Data, "tls.crt");
+
+    /// <summary>Where the development DP writes the codes it would send.</summary>
+    public string Outbox => Path.Combine(Data, "outbox");
+
+    /// <summary>The DP's URL, once <see cref="ServeAsync"/> returned.</summary>
+    public string Dp { get; private set; } = "";
+
+    /// <summary>Starts <c>serve --dev</c> with <paramref name="environment"/> added (e.g. <c>Discovery__RequireTokens</c>) and waits until its /health answers.</summary>
+    public async Task ServeAsync(IReadOnlyDictionary<string, string>? environment = null)
+    {
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        Dp = $"https://localhost:{port}";
+        _server = Start("unused-home", ["serve", "--dev", "--urls", $"https://127.0.0.1:{port}"], environment);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(Ca))
+            {
+                using var http = new HttpClient(Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Ca)));
+                try
+                {
+                    if ((await http.GetAsync(Dp + "/health", TestContext.Current.CancellationToken)).IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+            }
+
+            if (_server.HasExited)
+            {
+                throw new InvalidOperationException("serve exited: " + await _server.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken));
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        throw new TimeoutException("the DP did not come up");
+    }
+
+    /// <summary>Starts the command as <paramref name="home"/> (a key folder under the working folder), its output redirected.</summary>
+    public Process Start(string home, string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo("dotnet", [CliProcess.Dll, .. args])
+        {
+            WorkingDirectory = Work,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["MIMI_DISCOVERY_HOME"] = Path.Combine(Work, home);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        return Process.Start(info)!;
+    }
+
+    /// <summary>Runs the command as <paramref name="home"/>; with <paramref name="answerFromOutbox"/>, types the newest outbox code once it arrives.</summary>
+    public async Task<(int Exit, string Out, string Err)> RunAsync(string home, bool answerFromOutbox, params string[] args)
+    {
+        var before = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json").Length : 0;
+        using var process = Start(home, args);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (answerFromOutbox)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            string[] files;
+            while ((files = Directory.Exists(Outbox) ? Directory.GetFiles(Outbox, "*.json") : []).Length <= before)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no code arrived in the outbox");
+                if (process.HasExited)
+                {
+                    Assert.Fail("the command exited before reading a code: " + await error);
+                }
+
+                await Task.Delay(100);
+            }
+
+            var code = JsonDocument.Parse(await File.ReadAllTextAsync(files.Order(StringComparer.Ordinal).Last())).RootElement.GetProperty("code").GetString();
+            await process.StandardInput.WriteLineAsync(code);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"'{string.Join(' ', args)}' did not finish: {await error}");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>Runs the command as the person <c>home</c>, with nothing typed.</summary>
+    public Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync("home", false, args);
+
+    public void Dispose()
+    {
+        if (_server is not null)
+        {
+            if (!_server.HasExited)
+            {
+                _server.Kill(entireProcessTree: true);
+                _server.WaitForExit();
+            }
+
+            _server.Dispose();
+        }
+
+        Directory.Delete(Work, recursive: true);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using Mimi.Discovery.Client;
+using Mimi.Discovery.Dns;
+using Mimi.Discovery.Verification;
+
+namespace Mimi.Discovery.Tests.Dns;
+
+/// <summary>
+/// draft-bertola-mimi-discovery §5.1.2 against a real Knot server: Discovery Providers are asked
+/// only when the DNS says there is nothing, never when it failed (SERVFAIL, REFUSED, no answer).
+/// The provider here only counts whether it was asked.
+/// </summary>
+public sealed class DiscoveryResolverFallbackTests(KnotServer knot) : IClassFixture<KnotServer>, IDisposable
+{
+    private readonly AskedProvider _provider = new();
+    private readonly Mimi.Discovery.Credentials.CredentialAuthority _ca = Mimi.Discovery.Credentials.CredentialAuthority.Create("Test CA", TimeSpan.FromDays(1));
+
+    public void Dispose()
+    {
+        _provider.Dispose();
+        _ca.Dispose();
+    }
+
+    private DiscoveryResolver Resolver(DnsDiscoveryResolver dns) => new(dns, [new ProviderEndpoint(
+        new Uri("https://dp.example/"),
+        new DiscoveryClient(new HttpClient(_provider) { BaseAddress = new Uri("https://dp.example/") }),
+        new StatementVerifier(new TrustAnchors([_ca.Certificate])))]);
+
+    [Theory]
+    [InlineData("someone@nomimix.example")] // no MIMIX record
+    [InlineData("nobody@example.com")] // no such name
+    public async Task DnsSaysNothing_TheProvidersAreAsked(string identifier)
+    {
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        using var dns = new DnsDiscoveryResolver(knot.EndPoint);
+
+        await Resolver(dns).ResolveAsync(identifier);
+
+        Assert.Equal(1, _provider.Asked);
+    }
+
+    [Theory]
+    [InlineData("someone@servfail.example", "ServerFailure")]
+    [InlineData("someone@elsewhere.test", "Refused")]
+    public async Task DnsFailed_TheProvidersAreNotAsked_AndTheNotesSayWhy(string identifier, string outcome)
+    {
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        using var dns = new DnsDiscoveryResolver(knot.EndPoint);
+
+        var resolution = await Resolver(dns).ResolveAsync(identifier);
+
+        Assert.Equal(0, _provider.Asked);
+        Assert.Equal(LookupOutcome.None, resolution.Outcome);
+        Assert.Contains(resolution.Notes, n => n.Contains(outcome, StringComparison.Ordinal));
+        Assert.Contains(resolution.Notes, n => n.Contains("Discovery Providers were not asked", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DnsDidNotAnswer_TheProvidersAreNotAsked()
+    {
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        using var dns = new DnsDiscoveryResolver(new IPEndPoint(IPAddress.Loopback, KnotServer.FreePort()), new DnsDiscoveryOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+
+        var resolution = await Resolver(dns).ResolveAsync("someone@nomimix.example");
+
+        Assert.Equal(0, _provider.Asked);
+        Assert.Contains(resolution.Notes, n => n.Contains("Timeout", StringComparison.Ordinal));
+    }
+
+    /// <summary>Counts requests and answers each with 503, as a DP that is down would.</summary>
+    private sealed class AskedProvider : HttpMessageHandler
+    {
+        private int _asked;
+
+        public int Asked => _asked;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _asked);
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { RequestMessage = request });
+        }
+    }
+}
