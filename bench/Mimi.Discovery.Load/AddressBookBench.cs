@@ -34,7 +34,9 @@ internal static class AddressBookBench
         using var direct = new HttpClient(TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")))) { BaseAddress = dp };
         var counter = new CountingHandler(TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("relay-ca"))));
         var oblivious = new ObliviousHttpHandler(new Uri(o.Get("relay")), await ObliviousHttpHandler.FetchKeyAsync(direct), counter);
-        using var wallet = new TokenWallet(new TokenClient(direct, o.Get("token-account")), options: new TokenWalletOptions { BatchSize = 256, LowWater = 0 });
+        var issuer = new TokenClient(direct, o.Get("token-account"));
+        var service = (await issuer.GetBalanceAsync()).Service; // lookups paid with its tokens are made on its behalf
+        using var wallet = new TokenWallet(issuer, options: new TokenWalletOptions { BatchSize = 256, LowWater = 0 });
         await wallet.RefillAsync((contacts + 255) / 256);
         var client = new DiscoveryClient(new HttpClient(new PrivateTokenHandler(wallet, oblivious)) { BaseAddress = dp, Timeout = TimeSpan.FromMinutes(5) });
 
@@ -44,7 +46,7 @@ internal static class AddressBookBench
         var book = Enumerable.Range(0, contacts).Select(i => CsiParser.ParseOrThrow("+336" + i.ToString("D8", CultureInfo.InvariantCulture)).Uri).ToList();
 
         // Warm up connections, JIT and the DP's caches on numbers outside the book (not measured).
-        await client.LookupAsync(Enumerable.Range(0, 20).Select(i => "+3369" + i.ToString("D7", CultureInfo.InvariantCulture)).ToList(), verifier, null, check);
+        await client.LookupAsync(Enumerable.Range(0, 20).Select(i => "+3369" + i.ToString("D7", CultureInfo.InvariantCulture)).ToList(), verifier, service, check);
 
         async Task<int> MeasureAsync(string phase, Func<Task<IReadOnlyList<VerifiedLookup>>> work)
         {
@@ -65,8 +67,8 @@ internal static class AddressBookBench
         if (mode == "sync")
         {
             var sync = new AddressBookSync(client, verifier, check, new LookupCache(), wallet);
-            wrong += await MeasureAsync("sync", async () => (await sync.SyncAsync(book)).Entries.Select(e => e.Answer).ToList());
-            wrong += await MeasureAsync("sync-again", async () => (await sync.SyncAsync(book)).Entries.Select(e => e.Answer).ToList());
+            wrong += await MeasureAsync("sync", async () => (await sync.SyncAsync(book, service)).Entries.Select(e => e.Answer).ToList());
+            wrong += await MeasureAsync("sync-again", async () => (await sync.SyncAsync(book, service)).Entries.Select(e => e.Answer).ToList());
         }
         else
         {
@@ -74,7 +76,7 @@ internal static class AddressBookBench
             {
                 var answers = new VerifiedLookup[book.Count];
                 await Parallel.ForAsync(0, book.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
-                    answers[i] = (await client.LookupAsync([book[i]], verifier, null, check, ct))[0]);
+                    answers[i] = (await client.LookupAsync([book[i]], verifier, service, check, ct))[0]);
                 return answers;
             });
         }
