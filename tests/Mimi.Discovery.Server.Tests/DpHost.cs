@@ -45,13 +45,13 @@ internal sealed class DpHost : IAsyncDisposable
 
     /// <param name="configure">Option overrides.</param>
     /// <param name="database">A PostgreSQL connection string; SQLite in the data folder when null.</param>
-    /// <param name="logs">When given, receives every log line at every level (the console still shows warnings only).</param>
+    /// <param name="logs">When given, receives every log line at every level (the console shows errors only, so a failing test stays readable in CI's output).</param>
     /// <param name="clock">The DP's clock; a <see cref="FakeTimeProvider"/> at the current time when null.</param>
     public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null, Relay.LogCapture? logs = null, TimeProvider? clock = null)
     {
         var data = Directory.CreateTempSubdirectory("mimi-dp-").FullName;
         var time = clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
-        string[] levels = logs is null ? ["--Logging:LogLevel:Default=Warning"] : ["--Logging:LogLevel:Default=Debug", "--Logging:Console:LogLevel:Default=Warning"];
+        string[] levels = logs is null ? ["--Logging:LogLevel:Default=Error"] : ["--Logging:LogLevel:Default=Debug", "--Logging:Console:LogLevel:Default=Error"];
         var app = await DiscoveryServer.BuildAsync(["--urls", "https://127.0.0.1:0", .. levels], o =>
         {
             o.DataDirectory = data;

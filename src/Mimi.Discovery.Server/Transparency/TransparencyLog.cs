@@ -25,7 +25,7 @@ internal sealed partial class TransparencyLog : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<TransparencyLog> _logger;
     private readonly DiscoveryOptions _options;
-    private readonly byte[] _vrfSecret;
+    private readonly EcVrfSecretKey _vrfKey;
     private readonly ECDsa _logKey;
     // _state guards the visible snapshot and the log (catch-up, publishing a seal); _sealing keeps
     // this process to one seal at a time. A seal holds _state only briefly, so lookups never wait on it.
@@ -43,8 +43,9 @@ internal sealed partial class TransparencyLog : IDisposable
         _time = time;
         _logger = logger;
         _options = options.Value;
-        (_vrfSecret, _logKey) = folder.LoadTransparencyKeys();
-        Keys = new TransparencyKeys(ProofWire.Encode(EcVrf.PublicKey(_vrfSecret)), ProofWire.Encode(_logKey.ExportSubjectPublicKeyInfo()), _options.SealInterval.TotalSeconds);
+        (var vrfSecret, _logKey) = folder.LoadTransparencyKeys();
+        _vrfKey = new EcVrfSecretKey(vrfSecret);
+        Keys = new TransparencyKeys(ProofWire.Encode(_vrfKey.PublicKey), ProofWire.Encode(_logKey.ExportSubjectPublicKeyInfo()), _options.SealInterval.TotalSeconds);
     }
 
     /// <summary>The public keys for the metadata document.</summary>
@@ -224,7 +225,7 @@ internal sealed partial class TransparencyLog : IDisposable
     /// <summary>The VRF proof and search key of a label.</summary>
     public (byte[] Proof, byte[] Key) Vrf(string csi, string scope)
     {
-        var proof = EcVrf.Prove(_vrfSecret, Labels.Alpha(CsiParser.ParseOrThrow(csi), scope));
+        var proof = _vrfKey.Prove(Labels.Alpha(CsiParser.ParseOrThrow(csi), scope));
         return (proof, EcVrf.ProofToHash(proof)!);
     }
 

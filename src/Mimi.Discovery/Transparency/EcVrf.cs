@@ -6,6 +6,7 @@ using Org.BouncyCastle.Asn1.X9;
 using Org.BouncyCastle.Crypto.Digests;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Math;
+using Org.BouncyCastle.Math.EC.Multiplier;
 using ECPoint = Org.BouncyCastle.Math.EC.ECPoint;
 
 namespace Mimi.Discovery.Transparency;
@@ -24,15 +25,16 @@ public static class EcVrf
 
     /// <summary>The compressed public key (33 bytes) of a 32-byte secret scalar.</summary>
     /// <exception cref="ArgumentException">The secret is not a scalar in [1, q-1].</exception>
-    public static byte[] PublicKey(ReadOnlySpan<byte> secretKey) => Curve.G.Multiply(Scalar(secretKey)).Normalize().GetEncoded(true);
+    public static byte[] PublicKey(ReadOnlySpan<byte> secretKey) => BaseMultiply(Scalar(secretKey)).GetEncoded(true);
 
     /// <summary>Proves <paramref name="alpha"/> under <paramref name="secretKey"/>: pi (81 bytes).</summary>
     /// <exception cref="ArgumentException">The secret is not a scalar in [1, q-1].</exception>
-    public static byte[] Prove(ReadOnlySpan<byte> secretKey, ReadOnlySpan<byte> alpha)
+    public static byte[] Prove(ReadOnlySpan<byte> secretKey, ReadOnlySpan<byte> alpha) => new EcVrfSecretKey(secretKey).Prove(alpha);
+
+    // §5.1 ECVRF_prove with the public point Y = x*B already known.
+    internal static byte[] Prove(BigInteger x, ECPoint y, byte[] yString, ReadOnlySpan<byte> alpha)
     {
-        var x = Scalar(secretKey);
-        var y = Curve.G.Multiply(x).Normalize();
-        var h = EncodeToCurve(y.GetEncoded(true), alpha) ?? throw new CryptographicException("no curve point found for this input");
+        var h = EncodeToCurve(yString, alpha) ?? throw new CryptographicException("no curve point found for this input");
         var hString = h.GetEncoded(true);
         var gamma = h.Multiply(x).Normalize();
 
@@ -40,7 +42,7 @@ public static class EcVrf
         nonce.Init(Curve.N, x, SHA256.HashData(hString));
         var k = nonce.NextK();
 
-        var c = Challenge(y, h, gamma, Curve.G.Multiply(k).Normalize(), h.Multiply(k).Normalize());
+        var c = Challenge(y, h, gamma, BaseMultiply(k), h.Multiply(k).Normalize());
         var s = k.Add(c.Multiply(x)).Mod(Curve.N);
 
         var proof = new byte[ProofSize];
@@ -79,7 +81,7 @@ public static class EcVrf
             return null;
         }
 
-        var u = Curve.G.Multiply(d.S).Subtract(y.Multiply(d.C)).Normalize();
+        var u = BaseMultiply(d.S).Subtract(y.Multiply(d.C)).Normalize();
         var v = h.Multiply(d.S).Subtract(d.Gamma.Multiply(d.C)).Normalize();
         return Challenge(y, h, d.Gamma, u, v).Equals(d.C) ? Beta(d.Gamma) : null;
     }
@@ -160,11 +162,43 @@ public static class EcVrf
         return hash.GetHashAndReset();
     }
 
-    private static BigInteger Scalar(ReadOnlySpan<byte> secretKey)
+    // k*B for the fixed generator B: a comb over a table BouncyCastle precomputes once and keeps on B,
+    // several times faster than a multiplication of an arbitrary point.
+    internal static ECPoint BaseMultiply(BigInteger k) => BaseMultiplier.Multiply(Curve.G, k).Normalize();
+
+    private static readonly FixedPointCombMultiplier BaseMultiplier = new();
+
+    internal static BigInteger Scalar(ReadOnlySpan<byte> secretKey)
     {
         var x = new BigInteger(1, secretKey.ToArray());
         return secretKey.Length == 32 && x.SignValue > 0 && x.CompareTo(Curve.N) < 0
             ? x
             : throw new ArgumentException("A P-256 secret key is a 32-byte scalar in [1, q-1].", nameof(secretKey));
     }
+}
+
+/// <summary>
+/// An ECVRF-P256-SHA256-TAI secret key with its public point computed once: the form to keep when
+/// proving many inputs under one key (RFC 9381 §5.1), as the transparency log does per label.
+/// </summary>
+public sealed class EcVrfSecretKey
+{
+    private readonly BigInteger _x;
+    private readonly ECPoint _y;
+    private readonly byte[] _yString;
+
+    /// <summary>Takes a 32-byte secret scalar.</summary>
+    /// <exception cref="ArgumentException">The secret is not a scalar in [1, q-1].</exception>
+    public EcVrfSecretKey(ReadOnlySpan<byte> secretKey)
+    {
+        _x = EcVrf.Scalar(secretKey);
+        _y = EcVrf.BaseMultiply(_x);
+        _yString = _y.GetEncoded(true);
+    }
+
+    /// <summary>The compressed public key (33 bytes).</summary>
+    public byte[] PublicKey => (byte[])_yString.Clone();
+
+    /// <summary>Proves <paramref name="alpha"/>: pi (81 bytes).</summary>
+    public byte[] Prove(ReadOnlySpan<byte> alpha) => EcVrf.Prove(_x, _y, _yString, alpha);
 }

@@ -37,7 +37,7 @@ internal sealed class RelayHost : IAsyncDisposable
     public static async Task<RelayHost> StartAsync(Uri gateway, string? gatewayCaFile, Action<RelayOptions>? configure = null)
     {
         var data = Directory.CreateTempSubdirectory("mimi-relay-").FullName;
-        var app = await RelayServer.BuildAsync(["--urls", "https://127.0.0.1:0", "--Logging:LogLevel:Default=Debug", "--Logging:Console:LogLevel:Default=Warning"], o =>
+        var app = await RelayServer.BuildAsync(["--urls", "https://127.0.0.1:0", "--Logging:LogLevel:Default=Debug", "--Logging:Console:LogLevel:Default=Error"], o =>
         {
             o.Gateway = gateway;
             o.GatewayCaFile = gatewayCaFile;
