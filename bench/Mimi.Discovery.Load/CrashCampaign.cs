@@ -34,6 +34,8 @@ internal static class CrashCampaign
         var folder = DataFolder.Open(o.Get("data"), "Mimi Discovery", TimeProvider.System);
         var stopFile = o.Get("stop");
         var sendsFor = o.Get("proof-csis").Split(',');
+        // A pause after each publish and removal, for soaks that must not grow the directory without bound.
+        var pause = TimeSpan.FromMilliseconds(o.Long("pause-ms", 0));
         using var journal = new StreamWriter(o.Get("journal"), append: true) { AutoFlush = true };
         var journalLock = new Lock();
         void Record(Acknowledged a)
@@ -101,6 +103,11 @@ internal static class CrashCampaign
                     }
 
                     stats.AddOrUpdate(receipt is null ? "publish-unacknowledged" : "publish", 1, (_, n) => n + 1);
+                    if (pause > TimeSpan.Zero)
+                    {
+                        await Task.Delay(pause);
+                    }
+
                     if (receipt is not null)
                     {
                         Record(new("publish", csi.Uri, receipt.MappingId, receipt.Version, receipt.Epoch, Now()));

@@ -13,7 +13,8 @@ using Spectre.Console;
 // The load benchmark, in two roles that run as separate processes:
 //   seed  --data DIR [--database PG] --from A --to B [--mix book]   real signed statements for CSIs A..B-1,
 //         bulk-loaded; with --mix book, an address book's mix: of every 20, 6 found, 1 opted out, 13 none
-//   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C]   lookups over HTTPS keep-alive
+//   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C] [--rate R]   lookups over HTTPS keep-alive
+//         (R: at most R lookups a second in all, for soaks; flat out when absent)
 //         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
 //         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
 //   writes / verify   the crash campaign's load and its check (see CrashCampaign.cs, bench/crash.sh)
@@ -102,6 +103,7 @@ static async Task<int> DriveAsync(Options o)
     var count = o.Long("count");
     var seconds = o.Long("seconds", 20);
     var concurrency = (int)o.Long("concurrency", 16);
+    var rate = o.Long("rate", 0);
     var handler = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
     handler.MaxConnectionsPerServer = concurrency;
     using var direct = new HttpClient(handler) { BaseAddress = new Uri(o.Get("dp")) };
@@ -134,12 +136,25 @@ static async Task<int> DriveAsync(Options o)
     var errors = 0L;
     var notFound = 0L;
     var measureStart = 0L;
+    var paceStart = Stopwatch.GetTimestamp();
+    var sent = 0L;
     async Task WorkerAsync(int worker, long until, bool record)
     {
         var random = new Random(worker * 7919 + (record ? 1 : 0));
         var mine = latencies[worker] ??= [];
         while (Stopwatch.GetTimestamp() < until && tokens is not { Available: 0 })
         {
+            if (rate > 0)
+            {
+                // Paced: request n leaves at n/rate seconds after the start, whichever worker sends it.
+                var due = paceStart + (Interlocked.Increment(ref sent) * Stopwatch.Frequency / rate);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
+            }
+
             var csi = "+336" + random.NextInt64(count).ToString("D8", CultureInfo.InvariantCulture);
             var t0 = Stopwatch.GetTimestamp();
             try

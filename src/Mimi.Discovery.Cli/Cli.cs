@@ -17,6 +17,9 @@ internal static class Cli
 
     public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>One JSON object a line, written as <see cref="Indented"/> writes characters (no <c>\u002B</c> for '+').</summary>
+    public static readonly JsonSerializerOptions Lines = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static int Fail(string reason, int exitCode = Failure)
     {
         Console.Error.WriteLine("mimi-discovery: " + reason);
@@ -127,7 +130,10 @@ internal static class Cli
     }
 
     /// <summary>A token client for <paramref name="apiKey"/> talking to the DP directly (issuance is per account; redemption is not linked to it).</summary>
-    public static TokenClient TokenClientFor(string dp, FileInfo? ca, string apiKey) => new(Connect(dp, ca).Http, apiKey);
+    public static TokenClient TokenClientFor(string dp, FileInfo? ca, string apiKey) =>
+        string.IsNullOrWhiteSpace(apiKey)
+            ? throw new UsageException("--token-account needs the account's API key (mdk_…), as `mimi-discovery accounts add` printed it")
+            : new(Connect(dp, ca).Http, apiKey);
 
     /// <summary>
     /// The token wallet of <paramref name="apiKey"/> at <paramref name="dp"/>: obtained from the DP
@@ -139,6 +145,7 @@ internal static class Cli
         var issuer = TokenClientFor(dp, ca, apiKey);
         var name = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(new Uri(dp).GetLeftPart(UriPartial.Authority) + "\n" + apiKey)))[..16];
         var folder = Path.Combine(KeyStore.DefaultPath, "wallets");
+        Mimi.Discovery.Crypto.PrivateFile.CreateDirectory(KeyStore.DefaultPath);
         Mimi.Discovery.Crypto.PrivateFile.CreateDirectory(folder);
         return new TokenWallet(issuer, Path.Combine(folder, name + ".json"));
     }
@@ -174,6 +181,9 @@ internal static class Cli
         return address is not null ? new IPEndPoint(address, port) : throw new UsageException($"{option} '{text}' is not HOST:PORT");
     }
 
+    /// <summary>A DP's refusal or a transport failure in one line.</summary>
+    public static string Describe(DiscoveryException e) => e.Status == 0 ? e.Detail : $"the DP refused: {e.Detail} ({e.Code})";
+
     /// <summary>Runs a command body, turning the expected failures into one line and an exit code.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)
     {
@@ -187,7 +197,7 @@ internal static class Cli
         }
         catch (DiscoveryException e)
         {
-            return Fail(e.Status == 0 ? e.Detail : $"the DP refused: {e.Detail} ({e.Code})");
+            return Fail(Describe(e));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or TaskCanceledException)
         {

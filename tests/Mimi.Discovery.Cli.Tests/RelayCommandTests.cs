@@ -64,6 +64,6 @@ public sealed partial class RelayCommandTests
         }
     }
 
-    [GeneratedRegex(@"^Oblivious relay on (?<url>https://127\.0\.0\.1:\d+) forwarding to https://127\.0\.0\.1:1/\.well-known/ohttp-gateway; data in .+; clients trust its TLS with --ca (?<cert>.+)$")]
+    [GeneratedRegex(@"^Oblivious relay on (?<url>https://127\.0\.0\.1:\d+) forwarding to https://127\.0\.0\.1:1/\.well-known/ohttp-gateway; data in .+; lookups trust its TLS with --relay-ca (?<cert>.+)$")]
     private static partial Regex Announcement();
 }

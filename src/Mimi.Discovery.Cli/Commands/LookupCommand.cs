@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Mimi.Discovery.Client;
+using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Verification;
 using Spectre.Console;
 
@@ -41,6 +42,12 @@ internal static class LookupCommand
             }
 
             var contacts = book is null ? given.ToList() : AddressBookFile.Read(book, result.GetValue(column));
+            var parsed = contacts.Select(c => (Contact: c, Parsed: CsiParser.Parse(c, result.GetValue(region)))).ToList();
+            if (parsed.Count > 0 && parsed.All(p => !p.Parsed.Success))
+            {
+                // Nothing to ask: no DP contacted, no token obtained.
+                throw new UsageException($"no identifier given is a phone number or email address ('{parsed[0].Contact}': {parsed[0].Parsed.Reason})");
+            }
 
             // Tokens come from a wallet refilled from the DP directly (per account); lookups spend them
             // through the relay when one is named, so the DP cannot tie a lookup to the account.
@@ -49,7 +56,7 @@ internal static class LookupCommand
             var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
             var verifier = new StatementVerifier(anchors);
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
-            var service = result.GetValue(asService) ?? (wallet is null ? null : await TokensCommand.ServiceOfAsync(result.GetValue(dp)!, result.GetValue(ca), result.GetValue(tokenAccount)!, cancellationToken).ConfigureAwait(false));
+            var service = result.GetValue(asService) ?? (wallet is null ? null : await wallet.ServiceAsync(cancellationToken).ConfigureAwait(false));
 
             // An address book keeps verified answers in the key folder, so a re-sync asks only for what is new or expired.
             var cache = book is null ? null : new LookupCache(Path.Combine(KeyStore.DefaultPath, "lookups.json"), verifier);
@@ -65,6 +72,11 @@ internal static class LookupCommand
                 cache!.Save();
             }
 
+            if (book is null && synced.Failures.Count > 0)
+            {
+                throw synced.Failures[0].Error;
+            }
+
             var results = synced.Entries.Select(e => e.Answer).ToList();
             if (result.GetValue(json))
             {
@@ -76,7 +88,7 @@ internal static class LookupCommand
                 {
                     foreach (var entry in synced.Entries)
                     {
-                        Console.WriteLine(JsonSerializer.Serialize(ToJson(entry.Answer)));
+                        Console.WriteLine(JsonSerializer.Serialize(ToJson(entry.Answer), Cli.Lines));
                     }
                 }
             }
@@ -92,6 +104,16 @@ internal static class LookupCommand
                 var summary = FormattableString.Invariant(
                     $"{synced.Entries.Count} contacts: {synced.Count(LookupOutcome.Found)} found, {synced.Count(LookupOutcome.OptedOut)} opted out, {synced.Count(LookupOutcome.None)} none, {synced.Count(LookupOutcome.Invalid)} invalid; {synced.Looked} asked in {synced.Requests} request(s), {synced.FromCache} from the cache");
                 Console.Error.WriteLine(summary + (wallet is null ? "" : FormattableString.Invariant($"; {wallet.Available} token(s) left in the wallet")));
+                if (synced.Failures.Count > 0)
+                {
+                    // What was answered is shown and kept in the cache; a rerun asks only for the rest.
+                    foreach (var failure in synced.Failures.GroupBy(f => Cli.Describe(f.Error)))
+                    {
+                        Cli.Fail(FormattableString.Invariant($"{failure.Sum(f => f.Csis.Count)} contact(s) not answered: {failure.Key}"));
+                    }
+
+                    return Cli.Failure;
+                }
             }
 
             if (synced.Unverified > 0)
@@ -99,9 +121,7 @@ internal static class LookupCommand
                 return Cli.NotVerified;
             }
 
-            return results.Count > 0 && results.All(r => r.Outcome == LookupOutcome.Invalid)
-                ? Cli.Fail("no identifier given is a phone number or email address", Cli.Usage)
-                : 0;
+            return 0;
         }));
         return command;
     }

@@ -55,7 +55,7 @@ internal static class RelayCommand
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var folder = Path.GetFullPath(result.GetValue(data)!);
-            Console.Error.WriteLine($"Oblivious relay on {string.Join(' ', app.Urls)} forwarding to {target}; data in {folder}; clients trust its TLS with --ca {Path.Combine(folder, "tls.crt")}");
+            Console.Error.WriteLine($"Oblivious relay on {string.Join(' ', app.Urls)} forwarding to {target}; data in {folder}; lookups trust its TLS with --relay-ca {Path.Combine(folder, "tls.crt")}");
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             return 0;
         }));

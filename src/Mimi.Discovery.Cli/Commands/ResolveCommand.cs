@@ -62,7 +62,7 @@ internal static class ResolveCommand
                     if (wallet is not null)
                     {
                         wallets.Add(wallet);
-                        service ??= await TokensCommand.ServiceOfAsync(url, result.GetValue(ca), result.GetValue(tokenAccount)!, cancellationToken).ConfigureAwait(false);
+                        service ??= await wallet.ServiceAsync(cancellationToken).ConfigureAwait(false);
                     }
 
                     var client = await Cli.ConnectAsync(url, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), wallet, cancellationToken).ConfigureAwait(false);

@@ -28,9 +28,4 @@ internal static class TokensCommand
 
     public static Option<string?> AccountOption() => new("--token-account") { Description = "API key of a token account (mdk_…) to obtain Privacy Pass tokens with." };
 
-    /// <summary>The sponsoring service the account's tokens are for (lookups paid with them are made on its behalf).</summary>
-    public static async Task<string?> ServiceOfAsync(string dp, FileInfo? ca, string apiKey, CancellationToken cancellationToken)
-    {
-        return (await Cli.TokenClientFor(dp, ca, apiKey).GetBalanceAsync(cancellationToken).ConfigureAwait(false)).Service;
-    }
 }

@@ -35,13 +35,22 @@ public sealed record SyncProgress(int Done, int Total, int FromCache);
 /// <param name="FromCache">Whether the answer came from the cache, with no request.</param>
 public sealed record AddressBookEntry(string Contact, VerifiedLookup Answer, bool FromCache);
 
+/// <summary>A batch the DP (or the relay) refused, or that could not be sent: its CSIs have no answer.</summary>
+/// <param name="Csis">The batch's CSIs (canonical URIs).</param>
+/// <param name="Error">Why; <see cref="DiscoveryException.Code"/> is the DP's problem code when it answered.</param>
+public sealed record BatchFailure(IReadOnlyList<string> Csis, DiscoveryException Error);
+
 /// <summary>What a sync found.</summary>
-/// <param name="Entries">One per contact, in the order given.</param>
-/// <param name="Requests">Lookup requests sent.</param>
+/// <param name="Entries">One per contact answered (from the DP or the cache) or not a CSI, in the order given.</param>
+/// <param name="Requests">Lookup requests answered (a batch refused as too large and sent again in halves counts once per half).</param>
 /// <param name="Looked">Distinct CSIs asked of the DP.</param>
 /// <param name="FromCache">Distinct CSIs answered from the cache.</param>
-public sealed record AddressBookResult(IReadOnlyList<AddressBookEntry> Entries, int Requests, int Looked, int FromCache)
+/// <param name="Failures">Batches that got no answer; their contacts are in <see cref="Unanswered"/>, not in <paramref name="Entries"/>. Empty when every contact was answered.</param>
+public sealed record AddressBookResult(IReadOnlyList<AddressBookEntry> Entries, int Requests, int Looked, int FromCache, IReadOnlyList<BatchFailure> Failures)
 {
+    /// <summary>Contacts (as given) left without an answer by a failed batch.</summary>
+    public IReadOnlyList<string> Unanswered { get; init; } = [];
+
     /// <summary>Contacts whose answer has the outcome.</summary>
     public int Count(LookupOutcome outcome) => Entries.Count(e => e.Answer.Outcome == outcome);
 
@@ -55,8 +64,10 @@ public sealed record AddressBookResult(IReadOnlyList<AddressBookEntry> Entries, 
 /// rest into batches that fit the DP's batch limit and the request size a relay takes, sends them
 /// concurrently through the client's stack (relay, tokens), verifies every answer — signatures,
 /// credential chains, audiences and, with a <see cref="TransparencyCheck"/>, completeness — and keeps
-/// the verified answers. A batch the DP or relay finds too large is split and sent again (a refused
-/// batch spends no token).
+/// the verified answers (saved to the cache's file at the end). A batch the DP or relay finds too
+/// large is split and sent again (a refused batch spends no token); a batch refused for another
+/// reason (tokens ran out, the DP went away) is reported in <see cref="AddressBookResult.Failures"/>
+/// while the other batches' answers are kept.
 /// </summary>
 public sealed class AddressBookSync
 {
@@ -95,7 +106,8 @@ public sealed class AddressBookSync
     }
 
     /// <summary>Looks up every contact on behalf of <paramref name="service"/> and reports progress as batches are answered.</summary>
-    /// <exception cref="DiscoveryException">The DP refused a batch for a reason other than its size (e.g. <c>token-required</c> when tokens ran out), or could not be reached.</exception>
+    /// <exception cref="DiscoveryException">The DP's metadata could not be read, so nothing was asked.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; answers received until then are kept in the cache.</exception>
     public async Task<AddressBookResult> SyncAsync(IEnumerable<string> contacts, string? service = null, IProgress<SyncProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(contacts);
@@ -103,11 +115,13 @@ public sealed class AddressBookSync
         var parsed = given.Select(c => (Contact: c, Parsed: CsiParser.Parse(c, options.DefaultRegion))).ToList();
         var distinct = parsed.Where(p => p.Parsed.Success).Select(p => p.Parsed.Csi!.Uri).Distinct(StringComparer.Ordinal).ToList();
 
+        var dp = client.Http.BaseAddress ?? throw new InvalidOperationException("The DP client has no base address.");
         var answers = new ConcurrentDictionary<string, (VerifiedLookup Answer, bool FromCache)>(StringComparer.Ordinal);
+        var failures = new ConcurrentBag<BatchFailure>();
         var missing = new List<string>();
         foreach (var csi in distinct)
         {
-            if (cache is not null && cache.TryGet(csi, service, out var kept))
+            if (cache is not null && cache.TryGet(dp, csi, service, out var kept))
             {
                 answers[csi] = (kept, true);
             }
@@ -120,8 +134,22 @@ public sealed class AddressBookSync
         var fromCache = answers.Count;
         progress?.Report(new SyncProgress(answers.Count, distinct.Count, fromCache));
         var requests = 0;
-        if (missing.Count > 0)
+        try
         {
+            await LookUpAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            cache?.Save();
+        }
+
+        async Task LookUpAsync()
+        {
+            if (missing.Count == 0)
+            {
+                return;
+            }
+
             var metadata = await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
             var perToken = tokens is null ? 0 : await tokens.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false);
             var maxBatch = Math.Min(options.MaxBatch, metadata.Limits.MaxLookupBatch);
@@ -133,8 +161,8 @@ public sealed class AddressBookSync
                     IReadOnlyList<VerifiedLookup> results;
                     try
                     {
-                        Interlocked.Increment(ref requests);
                         results = await client.LookupAsync(batch, verifier, service, transparency, cancellationToken).ConfigureAwait(false);
+                        Interlocked.Increment(ref requests);
                     }
                     catch (DiscoveryException e) when (e.Code is "payload-too-large" or "batch-too-large" && batch.Count > 1)
                     {
@@ -144,11 +172,16 @@ public sealed class AddressBookSync
                         pending.Enqueue(batch.Skip(half).ToList());
                         continue;
                     }
+                    catch (DiscoveryException e)
+                    {
+                        failures.Add(new BatchFailure(batch, e));
+                        continue;
+                    }
 
                     foreach (var answer in results)
                     {
                         answers[answer.Csi!.Uri] = (answer, false);
-                        cache?.Put(answer, service);
+                        cache?.Put(dp, answer, service);
                     }
 
                     progress?.Report(new SyncProgress(answers.Count, distinct.Count, fromCache));
@@ -157,10 +190,11 @@ public sealed class AddressBookSync
             await Task.WhenAll(workers).ConfigureAwait(false);
         }
 
-        var entries = parsed.Select(p => p.Parsed.Success
+        var entries = parsed.Where(p => !p.Parsed.Success || answers.ContainsKey(p.Parsed.Csi!.Uri)).Select(p => p.Parsed.Success
             ? new AddressBookEntry(p.Contact, answers[p.Parsed.Csi!.Uri].Answer with { Query = p.Contact }, answers[p.Parsed.Csi.Uri].FromCache)
             : new AddressBookEntry(p.Contact, new VerifiedLookup(p.Contact, null, LookupOutcome.Invalid, [], [], Protocol.LookupResultKinds.Invalid, p.Parsed.Reason), false)).ToList();
-        return new AddressBookResult(entries, requests, missing.Count, fromCache);
+        var unanswered = parsed.Where(p => p.Parsed.Success && !answers.ContainsKey(p.Parsed.Csi!.Uri)).Select(p => p.Contact).ToList();
+        return new AddressBookResult(entries, requests, missing.Count, fromCache, [.. failures]) { Unanswered = unanswered };
     }
 
     /// <summary>
@@ -171,27 +205,34 @@ public sealed class AddressBookSync
     /// </summary>
     private IEnumerable<IReadOnlyList<string>> Batches(IReadOnlyList<string> csis, int maxBatch, int perToken)
     {
-        var batch = new List<string>();
+        var batch = new List<(string Csi, int Bytes)>();
+        var csiBytes = 0;
         foreach (var csi in csis)
         {
-            batch.Add(csi);
-            if (batch.Count > maxBatch || RequestBytes(batch, perToken) > options.MaxRequestBytes)
+            var bytes = CsiBytes(csi);
+            batch.Add((csi, bytes));
+            csiBytes += bytes;
+            if (batch.Count > maxBatch || RequestBytes(csiBytes, batch.Count, perToken) > options.MaxRequestBytes)
             {
                 var cut = AtWholeTokens(batch.Count - 1, perToken);
-                yield return batch[..cut];
+                yield return batch[..cut].Select(b => b.Csi).ToList();
                 batch = batch[cut..];
+                csiBytes = batch.Sum(b => b.Bytes);
             }
         }
 
         if (batch.Count > 0)
         {
-            yield return batch;
+            yield return batch.Select(b => b.Csi).ToList();
         }
     }
 
-    /// <summary>The estimated body of a lookup of <paramref name="batch"/> with its tokens, in bytes.</summary>
-    private static int RequestBytes(List<string> batch, int perToken) =>
-        RequestOverheadBytes + batch.Sum(c => c.Length + 3) + (perToken > 0 ? Protocol.LookupPrice.Tokens(batch.Count, perToken) * TokenJsonBytes : 0);
+    /// <summary>One CSI in the body's list: quoted, as JSON escapes it (e.g. '+' as \u002B), with its comma.</summary>
+    private static int CsiBytes(string csi) => System.Text.Json.JsonEncodedText.Encode(csi).EncodedUtf8Bytes.Length + 3;
+
+    /// <summary>The body of a lookup of <paramref name="count"/> CSIs taking <paramref name="csiBytes"/>, with their tokens, in bytes.</summary>
+    private static int RequestBytes(int csiBytes, int count, int perToken) =>
+        RequestOverheadBytes + csiBytes + (perToken > 0 ? Protocol.LookupPrice.Tokens(count, perToken) * TokenJsonBytes : 0);
 
     /// <summary>
     /// The largest count up to <paramref name="count"/> that spends whole tokens (a multiple of

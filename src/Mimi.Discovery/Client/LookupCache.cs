@@ -7,14 +7,14 @@ namespace Mimi.Discovery.Client;
 
 /// <summary>
 /// Verified lookup answers kept for as long as the DP allows (<see cref="VerifiedLookup.MaxAge"/>),
-/// per CSI and querying service, so re-syncing an address book asks — and pays — only for contacts
+/// per DP, CSI and querying service, so re-syncing an address book asks — and pays — only for contacts
 /// that are new or whose answer expired. Only answers that verified and were proven complete (or
 /// not checked, against a DP that keeps no log) are kept. With a path, entries survive restarts: the
 /// file holds the statements, and every statement is verified again when the file is read.
 /// </summary>
 public sealed class LookupCache
 {
-    private readonly Dictionary<(string Csi, string? Service), Entry> entries = [];
+    private readonly Dictionary<(string Dp, string Csi, string? Service), Entry> entries = [];
     private readonly Lock entriesLock = new();
     private readonly string? path;
     private readonly TimeProvider time;
@@ -48,12 +48,13 @@ public sealed class LookupCache
         }
     }
 
-    /// <summary>The kept answer for <paramref name="csi"/> (canonical URI) asked by <paramref name="service"/>, while it has not expired.</summary>
-    public bool TryGet(string csi, string? service, out VerifiedLookup answer)
+    /// <summary>The kept answer of the DP at <paramref name="dp"/> (its base URL) for <paramref name="csi"/> (canonical URI) asked by <paramref name="service"/>, while it has not expired.</summary>
+    public bool TryGet(Uri dp, string csi, string? service, out VerifiedLookup answer)
     {
+        ArgumentNullException.ThrowIfNull(dp);
         lock (entriesLock)
         {
-            if (entries.TryGetValue((csi, service), out var entry) && entry.ExpiresAt > time.GetUtcNow())
+            if (entries.TryGetValue((dp.AbsoluteUri, csi, service), out var entry) && entry.ExpiresAt > time.GetUtcNow())
             {
                 answer = entry.Answer;
                 return true;
@@ -64,10 +65,11 @@ public sealed class LookupCache
         return false;
     }
 
-    /// <summary>Keeps <paramref name="answer"/> for its <see cref="VerifiedLookup.MaxAge"/>, when it verified, was proven complete and may be kept at all.</summary>
+    /// <summary>Keeps the answer of the DP at <paramref name="dp"/> for its <see cref="VerifiedLookup.MaxAge"/>, when it verified, was proven complete and may be kept at all.</summary>
     /// <returns>Whether it was kept.</returns>
-    public bool Put(VerifiedLookup answer, string? service)
+    public bool Put(Uri dp, VerifiedLookup answer, string? service)
     {
+        ArgumentNullException.ThrowIfNull(dp);
         ArgumentNullException.ThrowIfNull(answer);
         if (answer.Csi is null || answer.MaxAge is not > 0 || answer.Inconsistent || answer.Proof is { IsComplete: false })
         {
@@ -76,7 +78,7 @@ public sealed class LookupCache
 
         lock (entriesLock)
         {
-            entries[(answer.Csi.Uri, service)] = new Entry(answer, time.GetUtcNow().AddSeconds(answer.MaxAge.Value));
+            entries[(dp.AbsoluteUri, answer.Csi.Uri, service)] = new Entry(answer, time.GetUtcNow().AddSeconds(answer.MaxAge.Value));
         }
 
         return true;
@@ -95,11 +97,11 @@ public sealed class LookupCache
         {
             var now = time.GetUtcNow();
             kept = entries.Where(e => e.Value.ExpiresAt > now).Select(e => new CachedAnswer(
-                e.Key.Csi, e.Key.Service, e.Value.Answer.Query, e.Value.Answer.Mappings.Select(m => m.Token).ToList(), e.Value.Answer.ClaimedResult,
+                e.Key.Dp, e.Key.Csi, e.Key.Service, e.Value.Answer.Query, e.Value.Answer.Mappings.Select(m => m.Token).ToList(), e.Value.Answer.ClaimedResult,
                 e.Value.Answer.Proof?.Epoch, e.Value.ExpiresAt.ToUnixTimeSeconds())).ToList();
         }
 
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        PrivateFile.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         PrivateFile.Write(path, JsonSerializer.Serialize(kept, LookupCacheJson.Default.ListCachedAnswer));
     }
 
@@ -122,7 +124,7 @@ public sealed class LookupCache
             var parsed = Identifiers.CsiParser.Parse(c.Csi);
             var verified = c.Statements.Select(s => verifier.VerifyMapping(s)).ToList();
             // An entry whose statements no longer verify, or are about another CSI, is dropped.
-            if (expires <= now || !parsed.Success || verified.Any(v => !v.IsValid || v.Statement!.Csi.Uri != parsed.Csi!.Uri))
+            if (c.Dp is null || expires <= now || !parsed.Success || verified.Any(v => !v.IsValid || v.Statement!.Csi.Uri != parsed.Csi!.Uri))
             {
                 continue;
             }
@@ -134,7 +136,7 @@ public sealed class LookupCache
                 Proof = c.Epoch is { } epoch ? new Transparency.ProofVerdict(Transparency.ProofStatus.Complete, "kept from a verified answer", epoch) : null,
                 MaxAge = (long)(expires - now).TotalSeconds,
             };
-            entries[(c.Csi, c.Service)] = new Entry(answer, expires);
+            entries[(c.Dp, c.Csi, c.Service)] = new Entry(answer, expires);
         }
     }
 
@@ -142,7 +144,7 @@ public sealed class LookupCache
 }
 
 /// <summary>A kept answer on disk.</summary>
-internal sealed record CachedAnswer(string Csi, string? Service, string Query, IReadOnlyList<string> Statements, string Claimed, long? Epoch, long ExpiresAt);
+internal sealed record CachedAnswer(string? Dp, string Csi, string? Service, string Query, IReadOnlyList<string> Statements, string Claimed, long? Epoch, long ExpiresAt);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(List<CachedAnswer>))]

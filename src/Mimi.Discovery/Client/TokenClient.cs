@@ -29,7 +29,8 @@ public sealed record ServiceTokenKey(string? Service, TokenPublicKey Key, DateTi
 /// <summary>Tokens from one issuance request.</summary>
 /// <param name="Tokens">The tokens the DP issued (fewer than asked when the quota ran short).</param>
 /// <param name="RedeemableUntil">When the DP stops accepting them (their key's epoch and grace end).</param>
-public sealed record IssuedTokens(IReadOnlyList<Token> Tokens, DateTimeOffset RedeemableUntil);
+/// <param name="Service">The sponsoring service of the account they were issued to (null: a person's account): lookups they pay for are made on its behalf.</param>
+public sealed record IssuedTokens(IReadOnlyList<Token> Tokens, DateTimeOffset RedeemableUntil, string? Service = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(TokenBalance))]
@@ -67,7 +68,7 @@ public sealed class TokenClient
     private readonly TimeProvider time;
     private byte[]? challenge;
     private TokenSettings? settings;
-    private (TokenPublicKey Key, DateTimeOffset? NotBefore, Uri IssueUri)? issuer;
+    private (TokenPublicKey Key, DateTimeOffset? NotBefore, Uri IssueUri, string? Service)? issuer;
 
     /// <summary>Creates a client for one account.</summary>
     /// <param name="http">An HTTP client whose base address is the DP.</param>
@@ -175,7 +176,7 @@ public sealed class TokenClient
         for (var attempt = 0; ; attempt++)
         {
             challenge ??= new TokenChallenge(PrivateTokenTypes.BlindRsa2048, settings.IssuerName, [], [settings.IssuerName]).Encode();
-            var (key, notBefore, issueUri) = issuer ??= await IssuerKeyAsync(cancellationToken).ConfigureAwait(false);
+            var (key, notBefore, issueUri, service) = issuer ??= await IssuerKeyAsync(cancellationToken).ConfigureAwait(false);
             var batch = Math.Min(count, settings.MaxTokensPerIssuance);
             var pending = Enumerable.Range(0, batch).Select(_ => PendingTokenRequest.Create(challenge, key)).ToList();
             var batched = settings.MaxTokensPerIssuance > 1;
@@ -197,7 +198,7 @@ public sealed class TokenClient
 
                 var tokens = pending.Zip(answers).Where(x => x.Second is not null).Select(x => x.First.Finalize(x.Second!)).ToList();
                 var until = (notBefore ?? time.GetUtcNow()) + TimeSpan.FromSeconds(settings.TokenLifetimeSeconds);
-                return new IssuedTokens(tokens, until);
+                return new IssuedTokens(tokens, until, service);
             }
             catch (DiscoveryException e) when (e.Code == "token-key-unknown" && attempt == 0)
             {
@@ -240,13 +241,13 @@ public sealed class TokenClient
         return settings;
     }
 
-    private async Task<(TokenPublicKey, DateTimeOffset?, Uri)> IssuerKeyAsync(CancellationToken cancellationToken)
+    private async Task<(TokenPublicKey, DateTimeOffset?, Uri, string?)> IssuerKeyAsync(CancellationToken cancellationToken)
     {
         var service = (await GetBalanceAsync(cancellationToken).ConfigureAwait(false)).Service;
         var (keys, issueUri) = await GetDirectoryAsync(cancellationToken).ConfigureAwait(false);
         var key = SelectEntry(keys, service, time.GetUtcNow())
             ?? throw new DiscoveryException($"the DP's issuer directory has no key for {(service is null ? "the general (person) account" : $"service '{service}'")}");
-        return (key.Key, key.NotBefore, issueUri);
+        return (key.Key, key.NotBefore, issueUri, service);
     }
 
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -289,9 +290,10 @@ public sealed class TokenClient
 /// exactly its price (<see cref="LookupPrice"/>, the DP's <see cref="TokenSettings.CsisPerToken"/>)
 /// in the body's <c>tokens</c>, so a batch's tokens fit in one request; <c>GET /v1/lookup/{csi}</c>
 /// and a label history carry one as <c>Authorization: PrivateToken token="…"</c>. On a 401 with a
-/// PrivateToken challenge it adopts the DP's challenge, obtains fresh tokens and retries once. When
-/// the request is refused before the DP redeems anything (a size limit, a relay's rate limit, a
-/// malformed batch), the tokens go back to the source.
+/// PrivateToken challenge it adopts the DP's challenge, obtains fresh tokens and retries once. A
+/// refusal (4xx other than 401: a size limit, a relay's rate limit, a service mismatch) spends
+/// nothing, so the tokens go back to the source; after a 5xx they are dropped (the DP may have
+/// redeemed them).
 /// </summary>
 public sealed class PrivateTokenHandler : DelegatingHandler
 {
@@ -347,19 +349,40 @@ public sealed class PrivateTokenHandler : DelegatingHandler
                 return response;
             }
 
-            var challenge = response.StatusCode == HttpStatusCode.Unauthorized ? Challenge(response) : null;
-            if (challenge is null && await UnspentAsync(response, cancellationToken).ConfigureAwait(false))
+            var code = await ProblemCodeAsync(response, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.Unauthorized)
             {
-                tokens.GiveBack(taken);
+                // A refusal (4xx, from the DP or the relay) spends nothing: the tokens are good for the
+                // next request. After a 5xx — a relay that lost the gateway, a DP that failed — whether
+                // the DP redeemed them is unknown: they are dropped, never sent twice.
+                if ((int)response.StatusCode < 500)
+                {
+                    tokens.GiveBack(taken);
+                }
+
+                return response;
             }
 
-            if (challenge is null || attempt > 0)
+            if (attempt > 0)
             {
                 return response;
             }
 
+            // A 401 once: "token-spent" means one of these was redeemed before (a wallet copied or
+            // shared): they are dropped and fresh ones sent. Any other token refusal (another key
+            // epoch, another challenge) makes the whole stock suspect: it is dropped and the DP's
+            // challenge adopted.
+            if (code != "token-spent")
+            {
+                if (Challenge(response) is not { } challenge)
+                {
+                    return response;
+                }
+
+                tokens.Reset(challenge);
+            }
+
             response.Dispose();
-            tokens.Reset(challenge);
         }
     }
 
@@ -400,28 +423,19 @@ public sealed class PrivateTokenHandler : DelegatingHandler
         }
     }
 
-    /// <summary>
-    /// Whether a refusal came before the DP redeemed anything: every refusal but a token one does (a
-    /// lookup the DP refuses spends nothing), and a relay's refusal never reached the DP.
-    /// </summary>
-    private static async Task<bool> UnspentAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>The problem code of a refusal, or null; the body stays readable for the caller.</summary>
+    private static async Task<string?> ProblemCodeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if ((int)response.StatusCode is not (400 or 413 or 415 or 429 or 502 or 503))
-        {
-            return false;
-        }
-
         // Read as bytes, not as a stream: HttpContent hands every reader the same stream, which this
         // read would leave at its end, and the caller still reads the problem after this.
         await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var problem = JsonSerializer.Deserialize(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), ProtocolJson.Default.ProblemBody);
-            return problem?.Code is not { } code || !code.StartsWith("token-", StringComparison.Ordinal) || code == "token-count";
+            return JsonSerializer.Deserialize(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), ProtocolJson.Default.ProblemBody)?.Code;
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
-            return true;
+            return null;
         }
     }
 

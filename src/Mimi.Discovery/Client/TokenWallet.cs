@@ -45,6 +45,7 @@ public sealed class TokenWallet : ITokenSource, IDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Token, StockedToken> handedOut = [];
     private List<StockedToken> stock;
+    private AccountKind? account;
     private Task? scheduled;
 
     /// <summary>Opens a wallet that obtains tokens with <paramref name="issuer"/>.</summary>
@@ -63,7 +64,7 @@ public sealed class TokenWallet : ITokenSource, IDisposable
         this.issuer = issuer;
         this.path = path;
         this.time = time ?? TimeProvider.System;
-        stock = Load(path);
+        (stock, account) = Load(path);
     }
 
     /// <summary>Unexpired tokens in stock.</summary>
@@ -80,6 +81,22 @@ public sealed class TokenWallet : ITokenSource, IDisposable
 
     /// <summary>Tokens obtained from the issuer since the wallet opened, and in how many requests.</summary>
     public (int Tokens, int Requests) Obtained { get; private set; }
+
+    /// <summary>
+    /// The sponsoring service of the wallet's account (null: a person's account), which lookups paid
+    /// with its tokens are made on behalf of. Kept with the stock, so it is learnt once, at an issuance
+    /// (the first refill, when unknown), never by asking the DP about the account next to a lookup.
+    /// </summary>
+    /// <exception cref="DiscoveryException">Unknown yet, and the refill that learns it failed.</exception>
+    public async Task<string?> ServiceAsync(CancellationToken cancellationToken = default)
+    {
+        if (account is null)
+        {
+            await RefillAsync(1, cancellationToken).ConfigureAwait(false);
+        }
+
+        return account!.Service;
+    }
 
     /// <inheritdoc/>
     public Task<int> CsisPerTokenAsync(CancellationToken cancellationToken = default) => issuer.CsisPerTokenAsync(cancellationToken);
@@ -134,6 +151,7 @@ public sealed class TokenWallet : ITokenSource, IDisposable
                 lock (stockLock)
                 {
                     stock.AddRange(issued.Tokens.Select(t => new StockedToken(t, issued.RedeemableUntil)));
+                    account = new AccountKind(issued.Service);
                     Obtained = (Obtained.Tokens + issued.Tokens.Count, Obtained.Requests + 1);
                     Save();
                 }
@@ -217,34 +235,37 @@ public sealed class TokenWallet : ITokenSource, IDisposable
             return;
         }
 
-        var file = new WalletFile(stock.Select(t => new WalletEntry(Base64Url.EncodeToString(t.Token.Encode()), t.RedeemableUntil.ToUnixTimeSeconds())).ToList());
+        var file = new WalletFile(stock.Select(t => new WalletEntry(Base64Url.EncodeToString(t.Token.Encode()), t.RedeemableUntil.ToUnixTimeSeconds())).ToList(), account);
         PrivateFile.Write(path, JsonSerializer.Serialize(file, WalletJson.Default.WalletFile));
     }
 
-    private static List<StockedToken> Load(string? path)
+    private static (List<StockedToken> Stock, AccountKind? Account) Load(string? path)
     {
         if (path is null || !File.Exists(path))
         {
-            return [];
+            return ([], null);
         }
 
         try
         {
             var file = JsonSerializer.Deserialize(File.ReadAllText(path), WalletJson.Default.WalletFile);
-            return (file?.Tokens ?? []).Select(e => new StockedToken(Token.Decode(Base64Url.DecodeFromChars(e.Token)), DateTimeOffset.FromUnixTimeSeconds(e.RedeemableUntil))).ToList();
+            return ((file?.Tokens ?? []).Select(e => new StockedToken(Token.Decode(Base64Url.DecodeFromChars(e.Token)), DateTimeOffset.FromUnixTimeSeconds(e.RedeemableUntil))).ToList(), file?.Account);
         }
         catch (Exception e) when (e is JsonException or FormatException or PrivacyPassException)
         {
             // A damaged wallet file holds nothing usable; it is rewritten on the next change.
-            return [];
+            return ([], null);
         }
     }
 
     private sealed record StockedToken(Token Token, DateTimeOffset RedeemableUntil);
 }
 
-/// <summary>The wallet file: unspent tokens (base64url) and when each stops redeeming (Unix seconds).</summary>
-internal sealed record WalletFile(IReadOnlyList<WalletEntry> Tokens);
+/// <summary>The wallet file: unspent tokens (base64url) and when each stops redeeming (Unix seconds), and the account's kind once learnt.</summary>
+internal sealed record WalletFile(IReadOnlyList<WalletEntry> Tokens, AccountKind? Account = null);
+
+/// <summary>What the account is: its sponsoring service, or null for a person's account.</summary>
+internal sealed record AccountKind(string? Service);
 
 /// <summary>One stocked token.</summary>
 internal sealed record WalletEntry(string Token, long RedeemableUntil);

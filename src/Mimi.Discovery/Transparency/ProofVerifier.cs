@@ -199,6 +199,7 @@ public static class ProofVerifier
     /// <summary>
     /// Checks that <paramref name="result"/> holds exactly the statements committed for
     /// <paramref name="csi"/> under the labels <paramref name="service"/> may see, at the verified epoch.
+    /// Never throws for bad input: a malformed proof is a verdict.
     /// </summary>
     public static ProofVerdict VerifyResult(LookupResult result, Csi csi, string? service, EpochProof epoch, TransparencyKeyset keys)
     {
@@ -206,7 +207,11 @@ public static class ProofVerifier
         ArgumentNullException.ThrowIfNull(csi);
         ArgumentNullException.ThrowIfNull(epoch);
         ArgumentNullException.ThrowIfNull(keys);
-        var prefixRoot = ProofWire.Decode(epoch.PrefixRoot);
+        if (!ProofWire.TryDecode(epoch.PrefixRoot, out var prefixRoot) || prefixRoot.Length != PrefixTree.HashSize)
+        {
+            return new ProofVerdict(ProofStatus.BadEpochInclusion, $"epoch {epoch.Epoch}'s prefix root is malformed", epoch.Epoch);
+        }
+
         var scopes = Labels.ScopesFor(service);
         if (result.Labels is not { } labels || labels.Count != scopes.Count || labels.Where((l, i) => l?.Scope != scopes[i]).Any())
         {

@@ -169,7 +169,7 @@ public sealed class AddressBookTests(AddressBookDirectory directory) : IClassFix
         var result = await setup.Sync.SyncAsync(numbers.Select(i => Csi(i).Uri), "wire");
 
         AssertAllVerified(result, numbers);
-        Assert.Equal(1 + 2 + 4 + 8, result.Requests); // padded to 128, 64, 64, then 16 KiB: only the last fits
+        Assert.Equal(8, result.Requests); // 1,000, 500s and 250s refused (padded to 128, 64, 64 KiB), then eight 125s (16 KiB) answered
         Assert.Equal(100, setup.Wallet.Obtained.Tokens - setup.Wallet.Available); // cut at whole tokens: no more than one batch would cost
     }
 
@@ -185,7 +185,7 @@ public sealed class AddressBookTests(AddressBookDirectory directory) : IClassFix
 
         Assert.Equal(1000, result.Count(LookupOutcome.None)); // this DP holds no mappings
         Assert.Equal(0, result.Unverified);
-        Assert.Equal(1 + 2 + 4, result.Requests); // 1,000 refused, then 500s refused, then 250s answered
+        Assert.Equal(4, result.Requests); // 1,000 refused, then 500s refused, then four 250s answered
         Assert.Equal(100, setup.Wallet.Obtained.Tokens - setup.Wallet.Available); // cut at whole tokens: no more than one batch would cost
     }
 
@@ -200,12 +200,15 @@ public sealed class AddressBookTests(AddressBookDirectory directory) : IClassFix
         var kept = new LookupCache(path, verifier, clientClock);
         var sync = new AddressBookSync(setup.Client, verifier, setup.Check, kept, setup.Wallet);
 
+        // The sync saves the cache's file itself.
         await sync.SyncAsync(numbers.Select(i => Csi(i).Uri), "wire");
-        kept.Save();
         Assert.True(OperatingSystem.IsWindows() || File.GetUnixFileMode(path) == (UnixFileMode.UserRead | UnixFileMode.UserWrite));
 
         var reopened = new LookupCache(path, verifier, clientClock);
         Assert.Equal(100, reopened.Count);
+        var dp = setup.Client.Http.BaseAddress!;
+        Assert.True(reopened.TryGet(dp, Csi(2).Uri, "wire", out _));
+        Assert.False(reopened.TryGet(new Uri("https://other-dp.example/"), Csi(2).Uri, "wire", out _)); // another DP's answer is its own
         var again = await new AddressBookSync(setup.Client, verifier, setup.Check, reopened, setup.Wallet).SyncAsync(numbers.Select(i => Csi(i).Uri), "wire");
         AssertAllVerified(again, numbers);
         Assert.Equal((0, 100), (again.Requests, again.FromCache));
@@ -218,11 +221,33 @@ public sealed class AddressBookTests(AddressBookDirectory directory) : IClassFix
 
         var tampered = new LookupCache(path, verifier, clientClock);
         Assert.Equal(98, tampered.Count);
-        Assert.False(tampered.TryGet(Csi(0).Uri, "wire", out _));
+        Assert.False(tampered.TryGet(dp, Csi(0).Uri, "wire", out _));
 
         // Past the DP's max-age (one day), nothing is kept.
         clientClock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
         Assert.Equal(0, new LookupCache(path, verifier, clientClock).Count);
+    }
+
+    [Fact]
+    public async Task Sync_TokensRunOutMidway_AnsweredBatchesKeptAndCached_TheRestReportedUnanswered()
+    {
+        // 40 tokens pay for four batches of 100 CSIs; the book has ten.
+        var small = await TokenKit.AddAccountAsync(_dp, "small-book", "wire", 40);
+        var wallet = new TokenWallet(TokenKit.Tokens(_dp, small), options: new TokenWalletOptions { BatchSize = 16, LowWater = 0 }, time: _dp.Clock);
+        var client = new DiscoveryClient(new HttpClient(new PrivateTokenHandler(wallet, TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(_dp.DataDirectory, "tls.crt"))))) { BaseAddress = _dp.BaseAddress });
+        var verifier = new StatementVerifier(new TrustAnchors([_dp.LoadAuthority().Certificate]), _dp.Clock);
+        var path = Path.Combine(_dp.DataDirectory, "partial-lookups.json");
+        var sync = new AddressBookSync(client, verifier, cache: new LookupCache(path, verifier, _dp.Clock), tokens: wallet, options: new AddressBookOptions { MaxBatch = 100 });
+        var numbers = Enumerable.Range(0, 1000).ToList();
+
+        var result = await sync.SyncAsync(numbers.Select(i => Csi(i).Uri), "wire");
+
+        Assert.Equal(400, result.Entries.Count);
+        Assert.Equal(600, result.Unanswered.Count);
+        Assert.Equal(1000, result.Entries.Select(e => e.Contact).Concat(result.Unanswered).Distinct().Count());
+        Assert.All(result.Failures, f => Assert.Equal("quota-exhausted", f.Error.Code));
+        Assert.All(result.Entries, e => Assert.Equal(Expected(numbers[int.Parse(e.Contact[^8..], System.Globalization.CultureInfo.InvariantCulture)]), e.Answer.Outcome));
+        Assert.Equal(400, new LookupCache(path, verifier, _dp.Clock).Count); // what was paid for is kept
     }
 
     /// <summary>Reports on the calling thread, so a test sees every report before the sync returns.</summary>

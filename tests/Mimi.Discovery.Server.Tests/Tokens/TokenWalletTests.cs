@@ -1,11 +1,14 @@
+using System.Net.Http.Json;
 using Mimi.Discovery.Client;
 using Mimi.Discovery.Privacy.Tokens;
+using Mimi.Discovery.Protocol;
 
 namespace Mimi.Discovery.Server.Tests.Tokens;
 
 /// <summary>
 /// The client's token stock against a real DP: whole batches only, kept 0600 across restarts,
-/// expired tokens dropped, refused tokens given back, refills ahead of need.
+/// expired tokens dropped, refused tokens given back, refills ahead of need; and how the
+/// <see cref="PrivateTokenHandler"/> treats the tokens of a refused or failed lookup.
 /// </summary>
 public sealed class TokenWalletTests : IAsyncLifetime
 {
@@ -127,6 +130,56 @@ public sealed class TokenWalletTests : IAsyncLifetime
 
         Assert.Contains("quota", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.True(wallet.Available >= 16, $"{wallet.Available} in stock");
+    }
+
+    [Fact]
+    public async Task RefusedLookup_4xx_TokensGoBackToTheWallet()
+    {
+        using var wallet = Open(batch: 16);
+        using var http = new HttpClient(new PrivateTokenHandler(wallet, TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(_dp.DataDirectory, "tls.crt"))))) { BaseAddress = _dp.BaseAddress };
+
+        // The account's tokens are for "wire"; a lookup made for "signal" is refused before anything is redeemed.
+        using var response = await http.PostAsJsonAsync("v1/lookup", new LookupRequest(["+33612345678"], "signal"), ProtocolJson.Default.LookupRequest, TestContext.Current.CancellationToken);
+
+        await ProblemAssert.IsProblemAsync(response, 403, "token-service-mismatch");
+        Assert.Equal((16, 16), (wallet.Available, (int)await IssuedAsync()));
+    }
+
+    [Fact]
+    public async Task TokenSpent_OnlyThoseTokensAreDropped_FreshOnesSent_TheStockKept()
+    {
+        using var wallet = Open(batch: 16);
+        var copied = await wallet.TakeAsync(1, TestContext.Current.CancellationToken);
+        using (var spent = await TokenKit.LookupAsync(_dp, ["+33612345678"], [], bodyTokens: copied))
+        {
+            Assert.True(spent.IsSuccessStatusCode);
+        }
+
+        wallet.GiveBack(copied); // as a copied wallet file would hold it: spent elsewhere, first in line here
+        using var http = new HttpClient(new PrivateTokenHandler(wallet, TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(_dp.DataDirectory, "tls.crt"))))) { BaseAddress = _dp.BaseAddress };
+
+        using var response = await http.PostAsJsonAsync("v1/lookup", new LookupRequest(["+33612345678"]), ProtocolJson.Default.LookupRequest, TestContext.Current.CancellationToken);
+
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}");
+        Assert.Equal(((16, 1), 14), (wallet.Obtained, wallet.Available)); // the spent one dropped, one more spent, nothing refilled
+    }
+
+    [Fact]
+    public async Task RelayCannotReachTheGateway_502_TokensAreDropped_NeverSentTwice()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var relay = await Relay.RelayHost.StartAsync(new Uri($"https://127.0.0.1:{port}/.well-known/ohttp-gateway"), Path.Combine(_dp.DataDirectory, "tls.crt"));
+        using var wallet = Open(batch: 16);
+        var oblivious = new ObliviousHttpHandler(relay.BaseAddress, await ObliviousHttpHandler.FetchKeyAsync(_dp.Http, TestContext.Current.CancellationToken), new Relay.RelayTransport(relay.Client()));
+        using var http = new HttpClient(new PrivateTokenHandler(wallet, oblivious)) { BaseAddress = _dp.BaseAddress };
+
+        using var response = await http.PostAsJsonAsync("v1/lookup", new LookupRequest(["+33612345678"]), ProtocolJson.Default.LookupRequest, TestContext.Current.CancellationToken);
+
+        await ProblemAssert.IsProblemAsync(response, 502, "gateway-unavailable");
+        Assert.Equal(15, wallet.Available); // whether the DP redeemed it is unknown: not given back
     }
 
     private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
