@@ -2,30 +2,32 @@ using CsvHelper;
 
 namespace Mimi.Discovery.Cli;
 
-/// <summary>Reads an address book: a CSV file (RFC 4180, through CsvHelper) or a text file with one identifier per line.</summary>
+/// <summary>Reads an address book: a CSV file (<c>.csv</c> or <c>.tsv</c>: RFC 4180 through CsvHelper, with a header row) or a text file with one identifier per line.</summary>
 internal static class AddressBookFile
 {
-    /// <summary>The identifiers in <paramref name="file"/>, in order; blank lines and <c>#</c> comments in a text file are skipped.</summary>
-    /// <exception cref="UsageException">The file is missing or unreadable, or <paramref name="column"/> is not among its headers.</exception>
+    /// <summary>The identifiers in <paramref name="file"/>, in order: a CSV file's first column or <paramref name="column"/>, below its header row; blank fields, blank lines and <c>#</c> comments in a text file are skipped.</summary>
+    /// <exception cref="UsageException">The file is missing, unreadable or holds no identifier, or <paramref name="column"/> is not among its headers.</exception>
     public static List<string> Read(FileInfo file, string? column)
     {
         if (!file.Exists)
         {
-            throw new UsageException($"--file {file.FullName} does not exist");
+            throw new UsageException(Directory.Exists(file.FullName) ? $"--file {file.FullName} is a directory; give an address-book file" : $"--file {file.FullName} does not exist");
         }
 
-        if (!file.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase))
-        {
-            if (column is not null)
-            {
-                throw new UsageException("--column applies to a .csv --file only");
-            }
+        var contacts = IsCsv(file) ? ReadCsv(file, column) : column is null
+            ? File.ReadLines(file.FullName).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList()
+            : throw new UsageException("--column applies to a .csv or .tsv --file only");
+        return contacts.Count > 0 ? contacts : throw new UsageException($"--file {file.Name} holds no identifier");
+    }
 
-            return File.ReadLines(file.FullName).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
-        }
+    private static bool IsCsv(FileInfo file) =>
+        file.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase) || file.Extension.Equals(".tsv", StringComparison.OrdinalIgnoreCase);
 
+    private static List<string> ReadCsv(FileInfo file, string? column)
+    {
         // CsvHelper detects the separator (, ; tab |) and reads quoted fields as RFC 4180 says.
-        var options = new CsvReaderOptions { HasHeader = column is not null, TrimWhitespace = true, MalformedData = CsvMalformedDataHandling.Throw };
+        // Address-book exports name their columns: the first row is always the header.
+        var options = new CsvReaderOptions { HasHeader = true, TrimWhitespace = true, MalformedData = CsvMalformedDataHandling.Throw };
         var contacts = new List<string>();
         try
         {

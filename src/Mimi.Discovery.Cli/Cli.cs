@@ -182,7 +182,13 @@ internal static class Cli
     }
 
     /// <summary>A DP's refusal or a transport failure in one line.</summary>
-    public static string Describe(DiscoveryException e) => e.Status == 0 ? e.Detail : $"the DP refused: {e.Detail} ({e.Code})";
+    public static string Describe(DiscoveryException e) => e.Status == 0 ? e.Detail : e.Code switch
+    {
+        // Problem details speak HTTP; these say which option to use.
+        "token-required" => $"the DP requires Privacy Pass tokens for lookups ({e.Code}); pass --token-account with a token account's API key",
+        "account-unknown" => $"the DP does not know this token account ({e.Code}); check the --token-account key",
+        _ => $"the DP refused: {e.Detail} ({e.Code})",
+    };
 
     /// <summary>Runs a command body, turning the expected failures into one line and an exit code.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> body)

@@ -95,14 +95,20 @@ public sealed class AddressBookCommandTests : IAsyncLifetime
     [InlineData("missing.csv", null, "does not exist")]
     [InlineData("contacts.csv", "Phone", "--column 'Phone' is not a header")]
     [InlineData("broken.csv", null, "is not valid CSV")]
-    [InlineData("contacts.txt", "Mobile", "--column applies to a .csv --file only")]
-    [InlineData("invalid.txt", null, "no identifier given is a phone number or email address")]
+    [InlineData("contacts.txt", "Mobile", "--column applies to a .csv or .tsv --file only")]
+    [InlineData("invalid.txt", null, "no identifier given is a phone number or email address ('not a number'")]
+    [InlineData("empty.txt", null, "holds no identifier")]
+    [InlineData("header-only.csv", null, "holds no identifier")]
+    [InlineData("folder.csv", null, "is a directory")]
     public async Task LookupFile_BadFile_ExitsTwoWithAReason_AndSpendsNothing(string name, string? column, string reason)
     {
         Write("contacts.csv", "Name,Mobile\nBob,+33612345678\n");
         Write("broken.csv", "Name,Mobile\nBob,\"+33612345678\n");
         Write("contacts.txt", Bob + "\n");
         Write("invalid.txt", "not a number\nnor this\n");
+        Write("empty.txt", "\n# nothing\n");
+        Write("header-only.csv", "Name,Mobile\n");
+        Directory.CreateDirectory(Path.Combine(_cli.Work, "folder.csv"));
 
         var (exit, _, error) = await LookupFileAsync(["--file", Path.Combine(_cli.Work, name), .. column is null ? Array.Empty<string>() : ["--column", column]]);
 
@@ -110,6 +116,24 @@ public sealed class AddressBookCommandTests : IAsyncLifetime
         Assert.Contains(reason, error, StringComparison.Ordinal);
         var wallets = Path.Combine(_cli.Work, "home", "wallets");
         Assert.Empty(Directory.Exists(wallets) ? Directory.GetFiles(wallets) : []); // no token obtained, none spent
+    }
+
+    [Fact]
+    public async Task LookupFile_UnknownRegion_IsAUsageError_BeforeAnythingIsAsked()
+    {
+        var (exit, _, error) = await LookupFileAsync("--file", Write("contacts.txt", "06 12 34 56 78\n"), "--region", "France");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--region 'France' is not an ISO 3166 region code", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LookupFile_Tsv_IsReadAsCsv_WithItsHeaderRow()
+    {
+        var (exit, _, error) = await LookupFileAsync("--file", Write("contacts.tsv", $"Mobile\tName\n{Bob}\tBob\n"));
+
+        Assert.Equal(0, exit);
+        Assert.Contains("1 contacts: 1 found", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -17,8 +17,8 @@ internal static class LookupCommand
     public static Command Create()
     {
         var csis = new Argument<string[]>("csi") { Description = "Phone numbers or email addresses to look up.", Arity = ArgumentArity.ZeroOrMore };
-        var file = new Option<FileInfo?>("--file") { Description = "An address book: a .csv file (identifiers in the first column, or in --column) or a text file with one identifier per line." };
-        var column = new Option<string?>("--column") { Description = "With a .csv --file: the header of the column holding the identifiers (the file then has a header row)." };
+        var file = new Option<FileInfo?>("--file") { Description = "An address book: a .csv or .tsv file with a header row (identifiers in the first column, or in --column), or a text file with one identifier per line. Verified answers are kept in lookups.json in the key folder while the DP allows (delete it to ask again)." };
+        var column = new Option<string?>("--column") { Description = "With a .csv or .tsv --file: the header of the column holding the identifiers." };
         var region = new Option<string?>("--region") { Description = "Read national phone numbers as of this region (ISO 3166 code, e.g. FR); without it numbers need their +country code." };
         var dp = Cli.DpOption();
         var ca = Cli.CaOption();
@@ -38,7 +38,12 @@ internal static class LookupCommand
             var book = result.GetValue(file);
             if ((given.Length > 0) == (book is not null))
             {
-                throw new UsageException("give identifiers, or --file with an address book, not both");
+                throw new UsageException(book is null ? "give the identifiers to look up, or --file with an address book" : "give identifiers, or --file with an address book, not both");
+            }
+
+            if (result.GetValue(region) is { } regionCode && !CsiParser.IsKnownRegion(regionCode))
+            {
+                throw new UsageException($"--region '{regionCode}' is not an ISO 3166 region code a phone number can belong to (e.g. FR, GB, US)");
             }
 
             var contacts = book is null ? given.ToList() : AddressBookFile.Read(book, result.GetValue(column));
@@ -88,7 +93,9 @@ internal static class LookupCommand
                 {
                     foreach (var entry in synced.Entries)
                     {
-                        Console.WriteLine(JsonSerializer.Serialize(ToJson(entry.Answer), Cli.Lines));
+                        var line = JsonSerializer.SerializeToNode(ToJson(entry.Answer), Cli.Lines)!.AsObject();
+                        line["fromCache"] = entry.FromCache;
+                        Console.WriteLine(line.ToJsonString(Cli.Lines));
                     }
                 }
             }

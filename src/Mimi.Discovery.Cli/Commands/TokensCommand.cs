@@ -26,6 +26,10 @@ internal static class TokensCommand
         return command;
     }
 
-    public static Option<string?> AccountOption() => new("--token-account") { Description = "API key of a token account (mdk_…) to obtain Privacy Pass tokens with." };
+    public static Option<string?> AccountOption() => new("--token-account")
+    {
+        Description = "API key of a token account (mdk_…) to obtain Privacy Pass tokens with; default: the MIMI_TOKEN_ACCOUNT environment variable (kept out of the process list and shell history).",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MIMI_TOKEN_ACCOUNT") is { Length: > 0 } key ? key : null,
+    };
 
 }

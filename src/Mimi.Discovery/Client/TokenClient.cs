@@ -39,7 +39,7 @@ internal sealed partial class TokenJson : JsonSerializerContext;
 /// <summary>Where a lookup's tokens come from (a <see cref="TokenWallet"/>, or an application's own stock).</summary>
 public interface ITokenSource
 {
-    /// <summary>The DP's price: one token per this many distinct valid CSIs (<see cref="LookupPrice"/>).</summary>
+    /// <summary>The DP's price: one token per this many distinct valid CSIs (<see cref="LookupPrice"/>); 0 when the DP does not require tokens (lookups are free, and none is sent).</summary>
     Task<int> CsisPerTokenAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Takes <paramref name="count"/> unspent tokens, obtaining more first if too few are held.</summary>
@@ -83,10 +83,10 @@ public sealed class TokenClient
         this.time = time ?? TimeProvider.System;
     }
 
-    /// <summary>The DP's price: one token per this many distinct valid CSIs (<see cref="LookupPrice"/>), from its metadata.</summary>
+    /// <summary>The DP's price: one token per this many distinct valid CSIs (<see cref="LookupPrice"/>), from its metadata; 0 when its lookups do not require tokens.</summary>
     /// <exception cref="DiscoveryException">The DP could not be reached.</exception>
     public async Task<int> CsisPerTokenAsync(CancellationToken cancellationToken = default) =>
-        Math.Max(1, (await SettingsAsync(cancellationToken).ConfigureAwait(false)).CsisPerToken);
+        await SettingsAsync(cancellationToken).ConfigureAwait(false) is { Required: true } settings ? Math.Max(1, settings.CsisPerToken) : 0;
 
     /// <summary>The account's quota, use and the current key epoch.</summary>
     /// <exception cref="DiscoveryException">The DP refused (<c>account-unknown</c>) or could not be reached.</exception>
@@ -320,10 +320,14 @@ public sealed class PrivateTokenHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         var path = (request.RequestUri is { IsAbsoluteUri: true } uri ? uri.AbsolutePath : request.RequestUri?.OriginalString.Split('?')[0] ?? "").TrimStart('/');
         var lookup = request.Method == HttpMethod.Post && path == "v1/lookup" ? await ReadLookupAsync(request, cancellationToken).ConfigureAwait(false) : null;
-        var needed = lookup is not null ? LookupPrice.For(lookup.Csis, await tokens.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false))
-            : request.Method == HttpMethod.Get && path.StartsWith("v1/lookup/", StringComparison.Ordinal) ? (CsiParser.Parse(Uri.UnescapeDataString(path["v1/lookup/".Length..])).Success ? 1 : 0)
-            : request.Method == HttpMethod.Get && path == "v1/transparency/history" ? 1 // it shows statements: it costs what a lookup of its CSI costs
-            : 0;
+        var paid = lookup is not null
+            || (request.Method == HttpMethod.Get && path.StartsWith("v1/lookup/", StringComparison.Ordinal))
+            || (request.Method == HttpMethod.Get && path == "v1/transparency/history");
+        var perToken = paid ? await tokens.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false) : 0;
+        var needed = perToken == 0 ? 0
+            : lookup is not null ? LookupPrice.For(lookup.Csis, perToken)
+            : path == "v1/transparency/history" ? 1 // it shows statements: it costs what a lookup of its CSI costs
+            : CsiParser.Parse(Uri.UnescapeDataString(path["v1/lookup/".Length..])).Success ? 1 : 0;
         if (needed == 0)
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);

@@ -67,6 +67,10 @@ public static class CsiParser
         return CsiParseResult.Fail(CsiError.UnrecognisedForm, $"'{HostName.Printable(text)}' is neither a phone number nor an email address");
     }
 
+    /// <summary>Whether <paramref name="region"/> is an ISO 3166 alpha-2 code national phone numbers can be read in (libphonenumber's supported regions; case-insensitive).</summary>
+    public static bool IsKnownRegion(string? region) =>
+        region is { Length: 2 } && Phones.GetSupportedRegions().Contains(region.ToUpperInvariant());
+
     /// <summary>Parses an input and returns the CSI, or throws <see cref="FormatException"/> with the reason.</summary>
     /// <exception cref="FormatException">The input is not a valid CSI.</exception>
     public static Csi ParseOrThrow(string? input, string? defaultRegion = null)
