@@ -51,7 +51,7 @@ internal static class Seeds
         var csi = CsiParser.ParseOrThrow("+33612345678");
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var credential = FuzzTargets.Fixtures.Authority.IssueCredential(csi, key);
-        var signer = new StatementSigner(key, credential, time: new FixedClock(FuzzTargets.Fixtures.Now));
+        var signer = new StatementSigner(key, credential, time: new FuzzTargets.FixedTime(FuzzTargets.Fixtures.Now));
         var mapping = signer.SignMapping(new MappingDraft(csi, 1, [new MspEntry("wire") { Account = "@bob", Priority = 10, Tags = ["default"] }]) { Audience = Audience.Any });
         AddText("statement", "mapping", mapping);
         AddText("statement", "removal", signer.SignRemoval(new RemovalDraft(csi) { Target = signer.MappingIdFor(Audience.Any) }));
@@ -124,9 +124,4 @@ internal static class Seeds
     }
 
     private static byte[] Hex(JsonElement element, string name) => Convert.FromHexString(element.GetProperty(name).GetString()!);
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
 }

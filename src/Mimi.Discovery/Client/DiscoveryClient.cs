@@ -186,7 +186,7 @@ public sealed class DiscoveryClient(HttpClient http)
         }
         catch (HttpRequestException e)
         {
-            throw new DiscoveryException($"cannot reach the Discovery Provider at {http.BaseAddress}: {e.Message}", e);
+            throw Unreachable(http.BaseAddress, e);
         }
 
         using (response)
@@ -217,5 +217,23 @@ public sealed class DiscoveryClient(HttpClient http)
                 throw new DiscoveryException("the Discovery Provider's answer is not valid JSON: " + e.Message, e);
             }
         }
+    }
+
+    /// <summary>The DP at <paramref name="dp"/> could not be reached, and why.</summary>
+    internal static DiscoveryException Unreachable(Uri? dp, HttpRequestException e) => new($"cannot reach the Discovery Provider at {dp}: {Describe(e)}", e);
+
+    /// <summary>A transport failure and its causes in one line ("The SSL connection could not be established" alone says nothing of why).</summary>
+    internal static string Describe(HttpRequestException e)
+    {
+        var parts = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (!x.Message.Contains("see inner exception", StringComparison.OrdinalIgnoreCase))
+            {
+                parts.Add(x.Message.TrimEnd('.'));
+            }
+        }
+
+        return parts.Count == 0 ? e.Message : string.Join(": ", parts.Distinct(StringComparer.Ordinal));
     }
 }

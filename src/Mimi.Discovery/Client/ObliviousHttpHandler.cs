@@ -58,7 +58,7 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
         }
         catch (HttpRequestException e)
         {
-            throw new DiscoveryException($"cannot reach the Discovery Provider at {dp.BaseAddress}: {e.Message}", e);
+            throw DiscoveryClient.Unreachable(dp.BaseAddress, e);
         }
         catch (OhttpException e)
         {
@@ -97,7 +97,18 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
         using var outer = new HttpRequestMessage(HttpMethod.Post, _relay) { Content = new ByteArrayContent(sealedRequest.EncapsulatedRequest.ToArray()) };
         outer.Content.Headers.ContentType = new MediaTypeHeaderValue("message/ohttp-req");
         LargeBodies.ExpectContinueIfLarge(outer, sealedRequest.EncapsulatedRequest.Length);
-        using var relayed = await _transport.SendAsync(outer, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage sent;
+        try
+        {
+            sent = await _transport.SendAsync(outer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            // Name the hop that failed: the relay, not the DP behind it.
+            throw new DiscoveryException($"cannot reach the Oblivious HTTP relay at {_relay}: {DiscoveryClient.Describe(e)}", e);
+        }
+
+        using var relayed = sent;
         if (relayed.StatusCode != HttpStatusCode.OK || relayed.Content.Headers.ContentType?.MediaType != "message/ohttp-res")
         {
             // The relay's or gateway's own refusal (problem+json), passed on as it is.

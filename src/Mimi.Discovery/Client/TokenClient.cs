@@ -259,7 +259,7 @@ public sealed class TokenClient
         }
         catch (HttpRequestException e)
         {
-            throw new DiscoveryException($"cannot reach the Discovery Provider at {http.BaseAddress}: {e.Message}", e);
+            throw DiscoveryClient.Unreachable(http.BaseAddress, e);
         }
 
         if (response.IsSuccessStatusCode)

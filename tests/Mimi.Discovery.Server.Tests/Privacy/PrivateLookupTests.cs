@@ -60,4 +60,21 @@ public sealed class PrivateLookupTests
             Assert.DoesNotContain(relay.Logs.Lines, l => l.Text.Contains(form, StringComparison.Ordinal));
         }
     }
+
+    [Fact]
+    public async Task RelayDown_TheErrorNamesTheRelay_NotTheDp()
+    {
+        await using var dp = await DpHost.StartAsync();
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var deadRelay = new Uri($"https://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/");
+        listener.Stop();
+        var key = await ObliviousHttpHandler.FetchKeyAsync(dp.Http, TestContext.Current.CancellationToken);
+        using var oblivious = new HttpClient(new ObliviousHttpHandler(deadRelay, key, TlsTrust.CreateHandler())) { BaseAddress = dp.BaseAddress };
+
+        var failed = await Assert.ThrowsAsync<DiscoveryException>(() => new DiscoveryClient(oblivious).LookupRawAsync([Bob], null, TestContext.Current.CancellationToken));
+
+        Assert.StartsWith($"cannot reach the Oblivious HTTP relay at {deadRelay}: ", failed.Message, StringComparison.Ordinal);
+        Assert.Contains("refused", failed.Message, StringComparison.OrdinalIgnoreCase);
+    }
 }
