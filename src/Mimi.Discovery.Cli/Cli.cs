@@ -15,6 +15,9 @@ internal static class Cli
     public const int Usage = 2;
     public const int NotVerified = 3;
 
+    /// <summary>Stopped by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Cancelled = 130;
+
     public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>One JSON object a line, written as <see cref="Indented"/> writes characters (no <c>\u002B</c> for '+').</summary>
@@ -204,6 +207,11 @@ internal static class Cli
         catch (DiscoveryException e)
         {
             return Fail(Describe(e));
+        }
+        catch (OperationCanceledException e) when (e.InnerException is not TimeoutException)
+        {
+            // Ctrl+C or SIGTERM: what an address book received until then is in its cache.
+            return Fail("cancelled", Cancelled);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or TaskCanceledException)
         {

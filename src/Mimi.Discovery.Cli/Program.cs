@@ -17,4 +17,5 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     TokensCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// Ctrl+C and SIGTERM cancel the running command (every network call takes the token); it has 2 s to stop.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) }).ConfigureAwait(false);
