@@ -38,13 +38,21 @@ public sealed class DiscoveryOptions
     /// <summary>Answers a proof accepts before it is void.</summary>
     public int MaxCodeAttempts { get; set; } = 5;
 
-    /// <summary>The window the send limits count over.</summary>
+    /// <summary>The window the per-client and global send limits count over.</summary>
     public TimeSpan SendWindow { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Codes sent to one CSI per window.</summary>
-    public int MaxSendsPerCsi { get; set; } = 5;
+    /// <summary>
+    /// Codes outstanding for one CSI: sent to it, from every client together, per <see cref="CodeLifetime"/>
+    /// window. A cap on live codes rather than on starts per hour, so a CSI is never locked for longer
+    /// than one code lifetime; keep it above <see cref="MaxSendsPerClientAndCsi"/>, so that no single
+    /// client can take every slot from the owner (docs/privacy.md, "Proof-of-control limits").
+    /// </summary>
+    public int MaxOutstandingPerCsi { get; set; } = 5;
 
-    /// <summary>Codes requested by one client address per window.</summary>
+    /// <summary>Codes one client address may ask for one CSI per <see cref="SendWindow"/>.</summary>
+    public int MaxSendsPerClientAndCsi { get; set; } = 3;
+
+    /// <summary>Codes requested by one client address per <see cref="SendWindow"/>, for any CSIs.</summary>
     public int MaxSendsPerClient { get; set; } = 20;
 
     /// <summary>Codes sent in total per window (the SMS-pumping backstop).</summary>
