@@ -93,12 +93,15 @@ internal sealed partial class ProofService(
         {
             await channel.SendAsync(new ChallengeMessage(csi, code, text), cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelException e)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            // Nothing was delivered: the proof goes and its counts come back, so failures never use up a limit.
+            // Nothing was delivered: the proof goes and its counts come back, so failures never use up
+            // a limit. A channel reports its failures as ChannelException; anything else it threw is a
+            // failure to deliver all the same, never a 500 that keeps the counts.
             await store.CancelProofAsync(proof, limits, CancellationToken.None).ConfigureAwait(false);
-            LogDeliveryFailed(logger, channel.Name, e.Message);
-            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {e.Message}; try again later");
+            var reason = e is ChannelException ? e.Message : $"the {channel.Name} channel failed ({e.GetType().Name})";
+            LogDeliveryFailed(logger, channel.Name, reason);
+            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {reason}; try again later");
         }
 
         LogStarted(logger, csi.Kind, channel.Name);
