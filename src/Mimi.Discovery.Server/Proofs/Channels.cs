@@ -59,15 +59,14 @@ internal sealed class SmtpChannel(SmtpOptions options) : IChallengeChannel
 
     public async Task SendAsync(ChallengeMessage message, CancellationToken cancellationToken)
     {
-        var mail = new MimeMessage();
-        mail.From.Add(MailboxAddress.Parse(options.From));
-        mail.To.Add(MailboxAddress.Parse(message.To.Value));
-        mail.Subject = "Your verification code";
-        mail.Body = new TextPart("plain") { Text = message.Text };
-
         using var client = new SmtpClient { Timeout = 30_000 };
         try
         {
+            using var mail = new MimeMessage();
+            mail.From.Add(MailboxAddress.Parse(options.From));
+            mail.To.Add(MailboxAddress.Parse(message.To.Value));
+            mail.Subject = "Your verification code";
+            mail.Body = new TextPart("plain") { Text = message.Text };
             await client.ConnectAsync(options.Host, options.Port, options.EffectiveSecurity, cancellationToken).ConfigureAwait(false);
             if (options.Username is not null)
             {
