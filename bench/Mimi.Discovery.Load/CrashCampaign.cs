@@ -251,7 +251,7 @@ internal static class CrashCampaign
         var audit = await LogAuditor.AuditAsync(client, keys, new AuditState());
         problems.AddRange(audit.Violations.Select(v => "audit: " + v));
 
-        // Counted limits per fixed window: proof starts per CSI and per client (one client here), tokens per account.
+        // Counted limits per fixed window: proof starts per CSI for the one client here (per client and CSI), per client, tokens per account.
         long Window(long at, long seconds) => at - (at % seconds);
         var sendWindow = o.Long("send-window-seconds", 3600);
         var overCsi = journal.Where(a => a.Kind == "proof").GroupBy(a => (a.Csi, Window(a.At, sendWindow))).Where(g => g.Count() > o.Long("max-sends-per-csi")).ToList();

@@ -43,6 +43,32 @@ internal sealed class DpHost : IAsyncDisposable
 
     public string OutboxDirectory => Path.Combine(DataDirectory, "outbox");
 
+    /// <summary>
+    /// A client whose connections come from another loopback address (e.g. 127.0.0.2: Linux routes
+    /// all of 127.0.0.0/8 to loopback), so the DP sees a second client address.
+    /// </summary>
+    public HttpClient HttpFrom(string localAddress)
+    {
+        var local = System.Net.IPAddress.Parse(localAddress);
+        var handler = TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(DataDirectory, "tls.crt")));
+        handler.ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                socket.Bind(new System.Net.IPEndPoint(local, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        };
+        return new HttpClient(handler) { BaseAddress = BaseAddress };
+    }
+
     /// <param name="configure">Option overrides.</param>
     /// <param name="database">A PostgreSQL connection string; SQLite in the data folder when null.</param>
     /// <param name="logs">When given, receives every log line at every level (the console shows errors only, so a failing test stays readable in CI's output).</param>

@@ -38,13 +38,21 @@ public sealed class DiscoveryOptions
     /// <summary>Answers a proof accepts before it is void.</summary>
     public int MaxCodeAttempts { get; set; } = 5;
 
-    /// <summary>The window the send limits count over.</summary>
+    /// <summary>The window the per-client and global send limits count over.</summary>
     public TimeSpan SendWindow { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Codes sent to one CSI per window.</summary>
-    public int MaxSendsPerCsi { get; set; } = 5;
+    /// <summary>
+    /// Codes outstanding for one CSI: sent to it, from every client together, per <see cref="CodeLifetime"/>
+    /// window. A cap on live codes rather than on starts per hour, so a CSI is never locked for longer
+    /// than one code lifetime; keep it above <see cref="MaxSendsPerClientAndCsi"/>, so that no single
+    /// client can take every slot from the owner (docs/privacy.md, "Proof-of-control limits").
+    /// </summary>
+    public int MaxOutstandingPerCsi { get; set; } = 5;
 
-    /// <summary>Codes requested by one client address per window.</summary>
+    /// <summary>Codes one client address may ask for one CSI per <see cref="SendWindow"/>.</summary>
+    public int MaxSendsPerClientAndCsi { get; set; } = 3;
+
+    /// <summary>Codes requested by one client address per <see cref="SendWindow"/>, for any CSIs.</summary>
     public int MaxSendsPerClient { get; set; } = 20;
 
     /// <summary>Codes sent in total per window (the SMS-pumping backstop).</summary>
@@ -115,7 +123,11 @@ public sealed class DiscoveryOptions
     public DnsSyncOptions? Dns { get; set; }
 }
 
-/// <summary>SMTP submission settings (MailKit).</summary>
+/// <summary>
+/// SMTP submission settings (MailKit). Secure by default: TLS is required (STARTTLS, or TLS on
+/// connect on port 465), and credentials are only ever sent over TLS unless
+/// <see cref="AllowPlaintextAuth"/> says otherwise.
+/// </summary>
 public sealed class SmtpOptions
 {
     /// <summary>Server host.</summary>
@@ -124,33 +136,177 @@ public sealed class SmtpOptions
     /// <summary>Server port: 587 submission with STARTTLS, 465 implicit TLS, 25 relay.</summary>
     public int Port { get; set; } = 587;
 
-    /// <summary>TLS mode: <c>Auto</c>, <c>StartTls</c>, <c>SslOnConnect</c> or <c>None</c> (loopback relays only).</summary>
-    public SecureSocketOptions Security { get; set; } = SecureSocketOptions.Auto;
+    /// <summary>
+    /// TLS mode: <c>StartTls</c> (TLS required after connecting), <c>SslOnConnect</c> (implicit TLS),
+    /// or, only for a relay that cannot do TLS (a loopback relay), <c>StartTlsWhenAvailable</c>,
+    /// <c>Auto</c> or <c>None</c>, which may send the code in clear. Unset: <c>SslOnConnect</c> on
+    /// port 465, <c>StartTls</c> otherwise.
+    /// </summary>
+    public SecureSocketOptions? Security { get; set; }
 
     /// <summary>Envelope and header sender, e.g. <c>Mimi Discovery &lt;no-reply@dp.example&gt;</c>.</summary>
     public string From { get; set; } = "no-reply@localhost";
 
-    /// <summary>User name, when the server requires authentication.</summary>
+    /// <summary>User name, when the server requires authentication; sent only over TLS unless <see cref="AllowPlaintextAuth"/>.</summary>
     public string? Username { get; set; }
 
     /// <summary>Password for <see cref="Username"/>.</summary>
     public string? Password { get; set; }
+
+    /// <summary>Whether <see cref="Username"/> and <see cref="Password"/> may go to a server over a connection without TLS. Off: such a send fails as <c>delivery-failed</c> before any credential is sent.</summary>
+    public bool AllowPlaintextAuth { get; set; }
+
+    /// <summary>The TLS mode in force.</summary>
+    internal SecureSocketOptions EffectiveSecurity => Security ?? (Port == 465 ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTls);
+
+    /// <summary>Checks the settings at start-up.</summary>
+    /// <exception cref="InvalidOperationException">A setting is unusable; the message names it and says what to set.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Host))
+        {
+            problems.Add("Discovery:Smtp:Host is empty");
+        }
+
+        if (Port is < 1 or > 65535)
+        {
+            problems.Add($"Discovery:Smtp:Port {Port} is not a TCP port (1–65535)");
+        }
+
+        if (Security is { } security && !Enum.IsDefined(security))
+        {
+            problems.Add($"Discovery:Smtp:Security {(int)security} is not one of StartTls, SslOnConnect, StartTlsWhenAvailable, Auto, None");
+        }
+
+        if (!MimeKit.MailboxAddress.TryParse(From, out _))
+        {
+            problems.Add($"Discovery:Smtp:From '{From}' is not a mail address such as 'Example DP <no-reply@dp.example>'");
+        }
+
+        if (Username is null && Password is not null)
+        {
+            problems.Add("Discovery:Smtp:Password is set without Discovery:Smtp:Username");
+        }
+
+        if (Username is not null && EffectiveSecurity == SecureSocketOptions.None && !AllowPlaintextAuth)
+        {
+            problems.Add("Discovery:Smtp:Security=None would send Discovery:Smtp:Username and its password in clear; use StartTls or SslOnConnect, or set Discovery:Smtp:AllowPlaintextAuth=true for a relay on a trusted network");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("The SMTP settings are unusable: " + string.Join("; ", problems) + ".");
+        }
+    }
 }
 
 /// <summary>An HTTP SMS gateway: the DP POSTs a templated body to <see cref="Url"/>.</summary>
 public sealed class SmsGatewayOptions
 {
-    /// <summary>Gateway endpoint.</summary>
+    /// <summary>Gateway endpoint: an https URL (http only to a loopback address).</summary>
     public Uri? Url { get; set; }
 
-    /// <summary>Body with placeholders <c>{to}</c> (E.164), <c>{text}</c> and <c>{code}</c>, escaped for <see cref="ContentType"/>.</summary>
+    /// <summary>Body with placeholders <c>{to}</c> (E.164), <c>{text}</c> and <c>{code}</c>, escaped for <see cref="ContentType"/>; it must hold <c>{to}</c> and <c>{text}</c> or <c>{code}</c>.</summary>
     public string BodyTemplate { get; set; } = """{"to":"{to}","text":"{text}"}""";
 
-    /// <summary><c>application/json</c> (values JSON-escaped) or <c>application/x-www-form-urlencoded</c> (values URL-encoded).</summary>
+    /// <summary>
+    /// The body's media type (RFC 9110 §8.3.1), parameters allowed: <c>application/json</c> or any
+    /// <c>+json</c> type (values JSON-escaped), <c>application/x-www-form-urlencoded</c> (values
+    /// URL-encoded) or <c>text/plain</c> (values as they are). The body is UTF-8: a <c>charset</c>
+    /// parameter, if given, must be <c>utf-8</c>.
+    /// </summary>
     public string ContentType { get; set; } = "application/json";
 
     /// <summary>Value of the Authorization header, e.g. <c>Bearer …</c>.</summary>
     public string? Authorization { get; set; }
+
+    /// <summary>How the body's values are escaped, by media type.</summary>
+    internal enum BodyEscaping
+    {
+        Json,
+        Form,
+        None,
+    }
+
+    /// <summary>Parses <see cref="ContentType"/>; false with a reason when it is not one the gateway channel can write.</summary>
+    internal static bool TryParseContentType(string? contentType, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out System.Net.Http.Headers.MediaTypeHeaderValue? mediaType, out BodyEscaping escaping, out string reason)
+    {
+        escaping = BodyEscaping.None;
+        reason = string.Empty;
+        if (!System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out mediaType) || mediaType.MediaType is null)
+        {
+            reason = $"'{contentType}' is not a media type such as 'application/json; charset=utf-8'";
+            mediaType = null;
+            return false;
+        }
+
+        var type = mediaType.MediaType;
+        if (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || (type.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && type.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
+        {
+            escaping = BodyEscaping.Json;
+        }
+        else if (type.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            escaping = BodyEscaping.Form;
+        }
+        else if (!type.Equals("text/plain", StringComparison.OrdinalIgnoreCase))
+        {
+            reason = $"'{type}' is not a body the SMS channel can escape values for; use application/json (or a +json type), application/x-www-form-urlencoded or text/plain";
+            mediaType = null;
+            return false;
+        }
+
+        var charset = mediaType.CharSet?.Trim('"');
+        if (charset is not null && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            reason = $"charset '{charset}' is not supported: the body is sent as UTF-8 (charset=utf-8, or no charset)";
+            mediaType = null;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks the settings at start-up.</summary>
+    /// <exception cref="InvalidOperationException">A setting is unusable; the message names it and says what to set.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (Url is null)
+        {
+            problems.Add("Discovery:Sms:Url is not set");
+        }
+        else if (!Url.IsAbsoluteUri || (Url.Scheme != Uri.UriSchemeHttps && Url.Scheme != Uri.UriSchemeHttp))
+        {
+            problems.Add($"Discovery:Sms:Url '{Url}' is not an absolute https:// URL");
+        }
+        else if (Url.Scheme == Uri.UriSchemeHttp && !Url.IsLoopback)
+        {
+            problems.Add($"Discovery:Sms:Url '{Url}' would send codes in clear; use https:// (http:// only to a loopback address)");
+        }
+
+        if (!TryParseContentType(ContentType, out _, out _, out var reason))
+        {
+            problems.Add("Discovery:Sms:ContentType " + reason);
+        }
+
+        if (string.IsNullOrEmpty(BodyTemplate) || !BodyTemplate.Contains("{to}", StringComparison.Ordinal)
+            || !(BodyTemplate.Contains("{text}", StringComparison.Ordinal) || BodyTemplate.Contains("{code}", StringComparison.Ordinal)))
+        {
+            problems.Add("Discovery:Sms:BodyTemplate must hold {to} and {text} or {code}");
+        }
+
+        if (Authorization is not null && (Authorization.Length == 0 || Authorization.Any(char.IsControl)))
+        {
+            problems.Add("Discovery:Sms:Authorization must be a non-empty header value without control characters");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("The SMS gateway settings are unusable: " + string.Join("; ", problems) + ".");
+        }
+    }
 }
 
 /// <summary>

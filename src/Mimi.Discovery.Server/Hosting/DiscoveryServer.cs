@@ -33,6 +33,8 @@ public static class DiscoveryServer
         var options = new DiscoveryOptions();
         builder.Configuration.GetSection("Discovery").Bind(options);
         configure?.Invoke(options);
+        options.Smtp?.Validate();
+        options.Sms?.Validate();
 
         var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (urls.FirstOrDefault(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } plain)
@@ -91,6 +93,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<MetadataBuilder>();
         builder.Services.AddHostedService<EpochSealer>();
         builder.Services.AddHttpClient();
+        SmsGatewayChannel.AddTo(builder.Services);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {

@@ -45,7 +45,7 @@ internal sealed partial class MappingService(
             Services = string.Join(' ', s.Entries.Select(e => e.Service).Distinct(StringComparer.Ordinal)),
             Version = s.Version,
             IssuedAt = s.IssuedAt.ToUnixTimeSeconds(),
-            ExpiresAt = s.ExpiresAt.ToUnixTimeSeconds(),
+            ExpiresAt = s.ValidUntil.ToUnixTimeSeconds(),
             CredentialNotBefore = s.Credential.NotBefore.ToUnixTimeSeconds(),
             OptOut = s.IsOptOut,
             Statement = s.Token,
@@ -132,7 +132,7 @@ internal sealed partial class MappingService(
             var rows = await store.LookupAsync(csis, now, cancellationToken).ConfigureAwait(false);
             return new LookupResponse(Results(queries, parsed, csi =>
             {
-                var visible = rows[csi].Where(r => Admits(r, request.Service)).ToList();
+                var visible = rows[csi].Where(r => Admits(r, request.Service) && Facts(r.Statement!).ValidUntil > now).ToList();
                 var kind = visible.Count == 0 ? LookupResultKinds.None
                     : visible.All(r => r.OptOut) ? LookupResultKinds.OptedOut
                     : LookupResultKinds.Found;
@@ -151,11 +151,14 @@ internal sealed partial class MappingService(
         return new LookupResponse(Results(queries, parsed, csi =>
         {
             var labels = p.Labels[csi];
-            var statements = labels.SelectMany(l => l.Statements ?? []).Select(Facts).ToList();
+            // A statement whose life ended (its exp, or its credential's expiry) is not served, even
+            // while the epoch that drops it is not sealed yet; the label proofs still open what the
+            // epoch committed, and senders accept the omission by the same rule (ProofVerifier.VerifyResult).
+            var statements = labels.SelectMany(l => l.Statements ?? []).Select(Facts).Where(s => s.ValidUntil > now).ToList();
             var kind = statements.Count == 0 ? LookupResultKinds.None
                 : statements.All(s => s.OptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
-            return new LookupResult("", csi, kind, statements.Select(s => s.Token).ToList(), Labels: labels, MaxAge: MaxAge(statements.Select(s => s.ExpiresAt), now));
+            return new LookupResult("", csi, kind, statements.Select(s => s.Token).ToList(), Labels: labels, MaxAge: MaxAge(statements.Select(s => s.ValidUntil), now));
         }), p.Epoch);
     }
 
@@ -196,13 +199,18 @@ internal sealed partial class MappingService(
     private long MaxAge(IEnumerable<long> expiries, long now) =>
         Math.Max(0, expiries.Select(e => e - now).Append((long)options.Value.LookupMaxAge.TotalSeconds).Min());
 
-    /// <summary>What the answer needs of a (verified, stored) statement: whether it is the owner's opt-out (no entries), and when it expires.</summary>
-    private static (string Token, bool OptOut, long ExpiresAt) Facts(string statement)
+    /// <summary>
+    /// What the answer needs of a (verified, stored) statement: whether it is the owner's opt-out (no
+    /// entries), and when it stops being current by the shared rule (its exp or its credential's expiry,
+    /// whichever is first; a statement stored before that rule was enforced may have an exp past it).
+    /// </summary>
+    private static (string Token, bool OptOut, long ValidUntil) Facts(string statement)
     {
         var payload = statement.Split('.')[1];
         using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(payload));
         var root = json.RootElement;
-        return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0, root.GetProperty("exp").GetInt64());
+        var until = StatementLifetime.TryReadValidUntil(statement, out var validUntil) ? validUntil.ToUnixTimeSeconds() : root.GetProperty("exp").GetInt64();
+        return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0, until);
     }
 
     private static bool Admits(StoredMapping row, string? service) =>
@@ -214,6 +222,8 @@ internal sealed partial class MappingService(
         VerificationStatus.UntrustedIssuer => new Problem("issuer-not-accepted", StatusCodes.Status403Forbidden,
             $"this DP does not accept the statement's credential issuer ({reason}); get a credential from this DP"),
         VerificationStatus.TooLarge => new Problem("statement-too-large", StatusCodes.Status413PayloadTooLarge, reason),
+        VerificationStatus.OutlivesCredential => new Problem("statement-outlives-credential", StatusCodes.Status422UnprocessableEntity,
+            reason + "; sign it again with exp no later than the credential's expiry (or renew the credential first)"),
         _ => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity, $"the statement does not verify: {status}: {reason}"),
     };
 

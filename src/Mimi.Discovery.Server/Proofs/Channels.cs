@@ -47,58 +47,101 @@ internal sealed class ChannelRouter
     public IChallengeChannel? For(CsiKind kind) => kind == CsiKind.Email ? _email : _phone;
 }
 
-/// <summary>Email over SMTP with MailKit.</summary>
+/// <summary>
+/// Email over SMTP with MailKit. TLS is required unless the settings say otherwise
+/// (<see cref="SmtpOptions.EffectiveSecurity"/>), and credentials never cross a connection without
+/// TLS unless <see cref="SmtpOptions.AllowPlaintextAuth"/>: the check is on the connection as it
+/// is, so a server that offers no STARTTLS under <c>Auto</c> gets no password either.
+/// </summary>
 internal sealed class SmtpChannel(SmtpOptions options) : IChallengeChannel
 {
     public string Name => "email";
 
     public async Task SendAsync(ChallengeMessage message, CancellationToken cancellationToken)
     {
-        var mail = new MimeMessage();
-        mail.From.Add(MailboxAddress.Parse(options.From));
-        mail.To.Add(MailboxAddress.Parse(message.To.Value));
-        mail.Subject = "Your verification code";
-        mail.Body = new TextPart("plain") { Text = message.Text };
-
-        using var client = new SmtpClient();
+        using var client = new SmtpClient { Timeout = 30_000 };
         try
         {
-            await client.ConnectAsync(options.Host, options.Port, options.Security, cancellationToken).ConfigureAwait(false);
+            using var mail = new MimeMessage();
+            mail.From.Add(MailboxAddress.Parse(options.From));
+            mail.To.Add(MailboxAddress.Parse(message.To.Value));
+            mail.Subject = "Your verification code";
+            mail.Body = new TextPart("plain") { Text = message.Text };
+            await client.ConnectAsync(options.Host, options.Port, options.EffectiveSecurity, cancellationToken).ConfigureAwait(false);
             if (options.Username is not null)
             {
+                if (!client.IsSecure && !options.AllowPlaintextAuth)
+                {
+                    throw new ChannelException($"the mail server {options.Host}:{options.Port} offered no TLS, and the DP does not send its SMTP password in clear (set Discovery:Smtp:Security=StartTls or SslOnConnect)");
+                }
+
                 await client.AuthenticateAsync(options.Username, options.Password ?? string.Empty, cancellationToken).ConfigureAwait(false);
             }
 
             await client.SendAsync(mail, cancellationToken).ConfigureAwait(false);
             await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or MailKit.ProtocolException or MailKit.CommandException or MailKit.Security.AuthenticationException or System.Security.Authentication.AuthenticationException)
+        catch (Exception e) when (e is not ChannelException && !cancellationToken.IsCancellationRequested)
         {
-            throw new ChannelException($"the mail server {options.Host}:{options.Port} did not accept the message: {e.Message}", e);
+            // Whatever went wrong (refused connection, no STARTTLS, a TLS handshake or certificate
+            // failure, authentication, a rejected recipient, a timeout), nothing was handed over.
+            throw new ChannelException($"the mail server {options.Host}:{options.Port} did not accept the message: {e.Message.Split('\n')[0].Trim()}", e);
         }
     }
 }
 
-/// <summary>SMS through an HTTP gateway with a configurable URL and body template.</summary>
-internal sealed class SmsGatewayChannel(SmsGatewayOptions options, IHttpClientFactory httpClients) : IChallengeChannel
+/// <summary>
+/// SMS through an HTTP gateway with a configurable URL and body template. Its named HTTP client
+/// (<see cref="AddTo"/>) sends no tracing headers: the gateway is a third party.
+/// </summary>
+internal sealed class SmsGatewayChannel : IChallengeChannel
 {
+    private readonly SmsGatewayOptions _options;
+    private readonly IHttpClientFactory _httpClients;
+    private readonly System.Net.Http.Headers.MediaTypeHeaderValue _mediaType;
+    private readonly SmsGatewayOptions.BodyEscaping _escaping;
+
+    /// <exception cref="InvalidOperationException">The settings are unusable (<see cref="SmsGatewayOptions.Validate"/>).</exception>
+    public SmsGatewayChannel(SmsGatewayOptions options, IHttpClientFactory httpClients)
+    {
+        options.Validate();
+        _options = options;
+        _httpClients = httpClients;
+        if (!SmsGatewayOptions.TryParseContentType(options.ContentType, out var mediaType, out _escaping, out var reason))
+        {
+            throw new InvalidOperationException(reason);
+        }
+
+        // The body is always UTF-8; other parameters go to the gateway as configured.
+        _mediaType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType.MediaType!, "utf-8");
+        foreach (var parameter in mediaType.Parameters.Where(p => !p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)))
+        {
+            _mediaType.Parameters.Add(parameter);
+        }
+    }
+
     public string Name => "sms";
+
+    /// <summary>Registers the gateway's HTTP client: no trace context propagation (no <c>traceparent</c>, <c>tracestate</c>, <c>baggage</c>), a 30 s timeout.</summary>
+    public static void AddTo(IServiceCollection services) =>
+        services.AddHttpClient(nameof(SmsGatewayChannel), client => client.Timeout = TimeSpan.FromSeconds(30))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { ActivityHeadersPropagator = null, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
 
     public async Task SendAsync(ChallengeMessage message, CancellationToken cancellationToken)
     {
-        var body = RenderBody(options, message);
-        using var request = new HttpRequestMessage(HttpMethod.Post, options.Url)
+        var body = RenderBody(_escaping, _options.BodyTemplate, message);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url)
         {
-            Content = new StringContent(body, Encoding.UTF8, options.ContentType),
+            Content = new StringContent(body, Encoding.UTF8, _mediaType),
         };
-        if (options.Authorization is not null)
+        if (_options.Authorization is not null)
         {
-            request.Headers.TryAddWithoutValidation("Authorization", options.Authorization);
+            request.Headers.TryAddWithoutValidation("Authorization", _options.Authorization);
         }
 
         try
         {
-            using var response = await httpClients.CreateClient(nameof(SmsGatewayChannel)).SendAsync(request, cancellationToken).ConfigureAwait(false);
+            using var response = await _httpClients.CreateClient(nameof(SmsGatewayChannel)).SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 throw new ChannelException($"the SMS gateway answered HTTP {(int)response.StatusCode}");
@@ -108,16 +151,27 @@ internal sealed class SmsGatewayChannel(SmsGatewayOptions options, IHttpClientFa
         {
             throw new ChannelException("the SMS gateway could not be reached", e);
         }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ChannelException("the SMS gateway did not answer in time", e);
+        }
     }
 
-    internal static string RenderBody(SmsGatewayOptions options, ChallengeMessage message)
+    /// <summary>The body for <paramref name="options"/>' template and content type.</summary>
+    internal static string RenderBody(SmsGatewayOptions options, ChallengeMessage message) =>
+        SmsGatewayOptions.TryParseContentType(options.ContentType, out _, out var escaping, out var reason)
+            ? RenderBody(escaping, options.BodyTemplate, message)
+            : throw new ArgumentException(reason, nameof(options));
+
+    private static string RenderBody(SmsGatewayOptions.BodyEscaping escaping, string template, ChallengeMessage message)
     {
-        Func<string, string> escape = options.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
-            ? v => JavaScriptEncoder.Default.Encode(v)
-            : options.ContentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
-                ? Uri.EscapeDataString
-                : v => v;
-        return options.BodyTemplate
+        Func<string, string> escape = escaping switch
+        {
+            SmsGatewayOptions.BodyEscaping.Json => v => JavaScriptEncoder.Default.Encode(v),
+            SmsGatewayOptions.BodyEscaping.Form => Uri.EscapeDataString,
+            _ => v => v,
+        };
+        return template
             .Replace("{to}", escape(message.To.Value), StringComparison.Ordinal)
             .Replace("{text}", escape(message.Text), StringComparison.Ordinal)
             .Replace("{code}", escape(message.Code), StringComparison.Ordinal);

@@ -14,8 +14,10 @@ namespace Mimi.Discovery.Server.Proofs;
 /// proof and a random code goes out through the CSI's channel; the right code, answered in time,
 /// gets a credential for that key. Codes are 6 random digits, single-use, expire, allow a few
 /// attempts, and are stored only as HMAC-SHA256 under the DP's secret, compared in constant time.
-/// Sends are limited per CSI, per client address and globally, counted in the store so every DP
-/// process sees the same counts.
+/// Sends are limited so that nobody can lock an owner out: codes outstanding per CSI (per code
+/// lifetime, not per hour), codes per client address and CSI, per client address, and globally, all
+/// counted in the store so every DP process sees the same counts. A start never touches the codes
+/// already sent, so a code delivered stays answerable while it is valid.
 /// </summary>
 internal sealed partial class ProofService(
     IDiscoveryStore store,
@@ -67,17 +69,19 @@ internal sealed partial class ProofService(
         };
         proof = proof with { CodeHash = HashCode(proof.Id, code) };
 
-        var window = (long)_options.SendWindow.TotalSeconds;
-        var limits = new ProofLimits(proof.CreatedAt - (proof.CreatedAt % window), _options.MaxSendsPerCsi, _options.MaxSendsPerClient, _options.MaxSendsGlobal);
+        var limits = Limits(proof.CreatedAt);
         var hit = await store.CreateProofAsync(proof, limits, cancellationToken).ConfigureAwait(false);
         if (hit != ProofLimitHit.None)
         {
             LogRateLimited(logger, hit);
-            var wait = limits.WindowStart + window - proof.CreatedAt;
+            var wait = hit == ProofLimitHit.Csi
+                ? limits.CsiWindowStart + (long)_options.CodeLifetime.TotalSeconds - proof.CreatedAt
+                : limits.WindowStart + (long)_options.SendWindow.TotalSeconds - proof.CreatedAt;
             var minutes = Math.Max(1, (wait + 59) / 60);
             return new Problem("rate-limited", StatusCodes.Status429TooManyRequests, hit switch
             {
-                ProofLimitHit.Csi => $"too many codes were sent to this identifier; try again in {minutes} minute(s)",
+                ProofLimitHit.Csi => $"several codes sent to this identifier are still valid; answer the one you received, or try again in {minutes} minute(s)",
+                ProofLimitHit.ClientAndCsi => $"too many codes for this identifier were requested from your address; try again in {minutes} minute(s)",
                 ProofLimitHit.Client => $"too many codes were requested from your address; try again in {minutes} minute(s)",
                 _ => $"this DP is sending too many codes right now; try again in {minutes} minute(s)",
             }) { RetryAfterSeconds = wait };
@@ -89,12 +93,15 @@ internal sealed partial class ProofService(
         {
             await channel.SendAsync(new ChallengeMessage(csi, code, text), cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelException e)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            // Nothing was delivered: the proof goes and its counts come back, so failures never use up a limit.
+            // Nothing was delivered: the proof goes and its counts come back, so failures never use up
+            // a limit. A channel reports its failures as ChannelException; anything else it threw is a
+            // failure to deliver all the same, never a 500 that keeps the counts.
             await store.CancelProofAsync(proof, limits, CancellationToken.None).ConfigureAwait(false);
-            LogDeliveryFailed(logger, channel.Name, e.Message);
-            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {e.Message}; try again later");
+            var reason = e is ChannelException ? e.Message : $"the {channel.Name} channel failed ({e.GetType().Name})";
+            LogDeliveryFailed(logger, channel.Name, reason);
+            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {reason}; try again later");
         }
 
         LogStarted(logger, csi.Kind, channel.Name);
@@ -143,6 +150,18 @@ internal sealed partial class ProofService(
         using var credential = folder.Authority.IssueCredential(csi, key, _options.CredentialLifetime);
         LogIssued(logger, csi.Kind);
         return new CredentialIssued(credential.ExportCertificatePem(), folder.Authority.ExportCertificatePem());
+    }
+
+    /// <summary>
+    /// The limits a proof created at <paramref name="now"/> (Unix seconds) counts against: the CSI's
+    /// outstanding codes in fixed windows of one code lifetime, the rest in fixed send windows.
+    /// </summary>
+    private ProofLimits Limits(long now)
+    {
+        var window = Math.Max(1, (long)_options.SendWindow.TotalSeconds);
+        var lifetime = Math.Max(1, (long)_options.CodeLifetime.TotalSeconds);
+        return new ProofLimits(now - (now % window), now - (now % lifetime),
+            _options.MaxOutstandingPerCsi, _options.MaxSendsPerClientAndCsi, _options.MaxSendsPerClient, _options.MaxSendsGlobal);
     }
 
     private string HashCode(string proofId, string code) =>

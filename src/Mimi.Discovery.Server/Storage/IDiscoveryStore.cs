@@ -70,14 +70,30 @@ internal sealed record StoredProof
     public bool Consumed { get; init; }
 }
 
-/// <summary>Send limits taken atomically with the insert of a proof, counted in the fixed window starting at <paramref name="WindowStart"/> (Unix seconds).</summary>
-internal sealed record ProofLimits(long WindowStart, int PerCsi, int PerClient, int Global);
+/// <summary>
+/// Send limits taken atomically with the insert of a proof (docs/operations.md, "Proof-of-control
+/// limits"). <paramref name="PerClientAndCsi"/>, <paramref name="PerClient"/> and <paramref name="Global"/>
+/// count in the send window starting at <paramref name="WindowStart"/>; <paramref name="PerCsi"/> counts
+/// the codes outstanding for one CSI, in the code-lifetime window starting at <paramref name="CsiWindowStart"/>.
+/// Window starts are Unix seconds.
+/// </summary>
+internal sealed record ProofLimits(long WindowStart, long CsiWindowStart, int PerCsi, int PerClientAndCsi, int PerClient, int Global);
 
+/// <summary>The limit a proof start reached, if any.</summary>
 internal enum ProofLimitHit
 {
     None,
+
+    /// <summary>Codes outstanding for the CSI, from every client.</summary>
     Csi,
+
+    /// <summary>Codes this client asked for this CSI.</summary>
+    ClientAndCsi,
+
+    /// <summary>Codes this client asked for.</summary>
     Client,
+
+    /// <summary>Codes the whole DP sent.</summary>
     Global,
 }
 

@@ -18,13 +18,17 @@ internal abstract partial class SqlDiscoveryStore
         );
         """;
 
-    /// <summary>The counters one proof of control takes: per CSI, per client address, and for the whole DP.</summary>
-    private static IEnumerable<(ProofLimitHit Hit, string Name, long Limit)> ProofCounters(StoredProof proof, ProofLimits limits) =>
-        new (ProofLimitHit Hit, string Name, long Limit)[]
+    /// <summary>
+    /// The counters one proof of control takes: codes outstanding for the CSI (code-lifetime window),
+    /// and per send window codes for the CSI from this client, codes from this client, and for the whole DP.
+    /// </summary>
+    private static IEnumerable<(ProofLimitHit Hit, string Name, long Limit, long WindowStart)> ProofCounters(StoredProof proof, ProofLimits limits) =>
+        new (ProofLimitHit Hit, string Name, long Limit, long WindowStart)[]
         {
-            (ProofLimitHit.Csi, "proof-csi:" + proof.Csi, limits.PerCsi),
-            (ProofLimitHit.Client, "proof-client:" + proof.Client, limits.PerClient),
-            (ProofLimitHit.Global, "proof-global", limits.Global),
+            (ProofLimitHit.Csi, "proof-csi:" + proof.Csi, limits.PerCsi, limits.CsiWindowStart),
+            (ProofLimitHit.ClientAndCsi, "proof-client-csi:" + proof.Client + " " + proof.Csi, limits.PerClientAndCsi, limits.WindowStart),
+            (ProofLimitHit.Client, "proof-client:" + proof.Client, limits.PerClient, limits.WindowStart),
+            (ProofLimitHit.Global, "proof-global", limits.Global, limits.WindowStart),
         }.OrderBy(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>

@@ -205,9 +205,9 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var (hit, name, limit) in ProofCounters(proof, limits))
+        foreach (var (hit, name, limit, windowStart) in ProofCounters(proof, limits))
         {
-            if (!await TakeCountAsync(connection, transaction, name, limit, limits.WindowStart, cancellationToken).ConfigureAwait(false))
+            if (!await TakeCountAsync(connection, transaction, name, limit, windowStart, cancellationToken).ConfigureAwait(false))
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return hit;
@@ -227,9 +227,9 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (await ExecuteAsync(connection, transaction, "DELETE FROM proofs WHERE id = @id", cancellationToken, ("id", proof.Id)).ConfigureAwait(false) == 1)
         {
-            foreach (var (_, name, _) in ProofCounters(proof, limits))
+            foreach (var (_, name, _, windowStart) in ProofCounters(proof, limits))
             {
-                await ReturnCountAsync(connection, transaction, name, limits.WindowStart, cancellationToken).ConfigureAwait(false);
+                await ReturnCountAsync(connection, transaction, name, windowStart, cancellationToken).ConfigureAwait(false);
             }
         }
 

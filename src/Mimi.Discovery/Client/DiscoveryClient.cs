@@ -135,7 +135,7 @@ public sealed class DiscoveryClient(HttpClient http)
 
         return verified.Select((v, i) => v.Csi is null ? v : v with
         {
-            Proof = head is null ? epochVerdict : ProofVerifier.VerifyResult(response.Results[i], v.Csi, service, response.Transparency!, transparency.Keys),
+            Proof = head is null ? epochVerdict : ProofVerifier.VerifyResult(response.Results[i], v.Csi, service, response.Transparency!, transparency.Keys, transparency.Time.GetUtcNow(), transparency.MaxClockSkew),
         }).ToList();
     }
 

@@ -40,8 +40,11 @@ public sealed class MappingStatement
     /// <summary>When the recipient signed it.</summary>
     public DateTimeOffset IssuedAt { get; }
 
-    /// <summary>After this instant the statement is no longer valid.</summary>
+    /// <summary>The statement's <c>exp</c>: after this instant it is no longer valid.</summary>
     public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>When the statement stops being current: the earlier of <see cref="ExpiresAt"/> and its credential's expiry (<see cref="Verification.StatementLifetime"/>).</summary>
+    public DateTimeOffset ValidUntil => Verification.StatementLifetime.ValidUntil(ExpiresAt, Credential.NotAfter);
 
     /// <summary>The R10 "new" bit: the signer holds a newer credential and every other mapping of the CSI is superseded.</summary>
     public bool Supersede { get; }

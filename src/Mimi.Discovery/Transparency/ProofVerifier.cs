@@ -198,10 +198,20 @@ public static class ProofVerifier
 
     /// <summary>
     /// Checks that <paramref name="result"/> holds exactly the statements committed for
-    /// <paramref name="csi"/> under the labels <paramref name="service"/> may see, at the verified epoch.
+    /// <paramref name="csi"/> under the labels <paramref name="service"/> may see, at the verified epoch —
+    /// less, when <paramref name="now"/> is given, committed statements whose life ended by then
+    /// (<see cref="Verification.StatementLifetime"/>, allowing <paramref name="maxClockSkew"/> for the DP's
+    /// clock running ahead): a DP stops serving a statement at its end, before the next epoch drops it.
     /// Never throws for bad input: a malformed proof is a verdict.
     /// </summary>
-    public static ProofVerdict VerifyResult(LookupResult result, Csi csi, string? service, EpochProof epoch, TransparencyKeyset keys)
+    /// <param name="result">One result of a lookup answer.</param>
+    /// <param name="csi">The CSI asked for.</param>
+    /// <param name="service">The querying service, which decides the labels.</param>
+    /// <param name="epoch">The verified epoch proof of the answer.</param>
+    /// <param name="keys">The DP's transparency keys.</param>
+    /// <param name="now">The sender's clock; null requires every committed statement.</param>
+    /// <param name="maxClockSkew">How far ahead of <paramref name="now"/> the DP's clock may be.</param>
+    public static ProofVerdict VerifyResult(LookupResult result, Csi csi, string? service, EpochProof epoch, TransparencyKeyset keys, DateTimeOffset? now = null, TimeSpan maxClockSkew = default)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(csi);
@@ -229,7 +239,10 @@ public static class ProofVerifier
         }
 
         var returned = result.Statements ?? [];
-        if (returned.Count != committed.Count || !returned.Order(StringComparer.Ordinal).SequenceEqual(committed.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        var left = new List<string>(committed);
+        var ended = now is { } at ? at + maxClockSkew : (DateTimeOffset?)null;
+        if (returned.Any(r => r is null || !left.Remove(r))
+            || left.Any(s => ended is null || !Verification.StatementLifetime.TryReadValidUntil(s, out var until) || until > ended))
         {
             return new ProofVerdict(ProofStatus.SetMismatch, $"the DP returned {returned.Count} statement(s) but committed {committed.Count} at epoch {epoch.Epoch}", epoch.Epoch);
         }

@@ -13,7 +13,8 @@ namespace Mimi.Discovery.Verification;
 /// <summary>
 /// The sender-side check of mapping and removal statements (R4): compact JWS structure (RFC 7515),
 /// algorithm allow-list (ES256 only; no <c>crit</c>), signature, credential shape and chain to the
-/// sender's own trust anchors, CSI binding, and validity at the verifier's clock. Never throws for
+/// sender's own trust anchors, CSI binding, and validity at the verifier's clock, with the lifetime
+/// rule of <see cref="StatementLifetime"/> (no statement outlives its credential). Never throws for
 /// bad input: every failure is a <see cref="VerificationResult{T}"/> naming the first failed check.
 /// </summary>
 public sealed class StatementVerifier
@@ -101,7 +102,13 @@ public sealed class StatementVerifier
             return VerificationResult<MappingStatement>.Fail(timeFailure.Status, timeFailure.Reason);
         }
 
-        if (expiresAt <= at)
+        if (StatementLifetime.OutlivesCredential(expiresAt, credential.NotAfter))
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.OutlivesCredential,
+                $"the statement expires at {expiresAt:u}, after its credential does ({credential.NotAfter:u}); a statement may not outlive its credential");
+        }
+
+        if (!StatementLifetime.IsCurrent(expiresAt, credential.NotAfter, at))
         {
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.Expired, $"the statement expired at {expiresAt:u}");
         }

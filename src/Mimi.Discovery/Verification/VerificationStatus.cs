@@ -53,4 +53,7 @@ public enum VerificationStatus
 
     /// <summary>The payload is well-formed JSON but its content is invalid (bad entries, non-canonical CSI, bad target).</summary>
     InvalidContent,
+
+    /// <summary>The statement's <c>exp</c> is after its credential's expiry (<see cref="StatementLifetime"/>).</summary>
+    OutlivesCredential,
 }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mimi.Discovery.Credentials;
@@ -11,17 +12,18 @@ public sealed class ProofApiTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync() => _dp = await DpHost.StartAsync(o =>
     {
-        o.MaxSendsPerCsi = 3;
+        o.MaxOutstandingPerCsi = 3;
+        o.MaxSendsPerClientAndCsi = 2;
         o.MaxSendsPerClient = 6;
         o.MaxSendsGlobal = 8;
     });
 
     public ValueTask DisposeAsync() => _dp.DisposeAsync();
 
-    private static string Jwk(ECDsa key)
+    private static Protocol.EcPublicJwk Jwk(ECDsa key)
     {
         var q = key.ExportParameters(false).Q;
-        return $$"""{"kty":"EC","crv":"P-256","x":"{{System.Buffers.Text.Base64Url.EncodeToString(q.X)}}","y":"{{System.Buffers.Text.Base64Url.EncodeToString(q.Y)}}"}""";
+        return new Protocol.EcPublicJwk("EC", "P-256", System.Buffers.Text.Base64Url.EncodeToString(q.X), System.Buffers.Text.Base64Url.EncodeToString(q.Y));
     }
 
     [Fact]
@@ -128,23 +130,88 @@ public sealed class ProofApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Start_TooManyForOneCsi_IsRateLimitedAndSendsNothing()
+    public async Task Start_TooManyForOneCsiFromOneClient_IsRateLimitedAndSendsNothing()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csi = CsiParser.ParseOrThrow("+33612345678");
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 2; i++)
         {
             await _dp.Client.StartProofAsync(csi, key);
         }
 
         var e = await ProblemAssert.ThrowsAsync(429, "rate-limited", () => _dp.Client.StartProofAsync(csi, key));
-        Assert.Contains("this identifier", e.Detail, StringComparison.Ordinal);
-        Assert.Equal(3, _dp.Outbox().Count);
+        Assert.Contains("for this identifier were requested from your address", e.Detail, StringComparison.Ordinal);
+        Assert.Equal(2, _dp.Outbox().Count);
 
         // Another CSI is still served, and the window slides.
         await _dp.Client.StartProofAsync(CsiParser.ParseOrThrow("+33612345679"), key);
         _dp.Time.Advance(TimeSpan.FromMinutes(61));
         await _dp.Client.StartProofAsync(csi, key);
+    }
+
+    [Fact]
+    public async Task Start_AttackerSpendsItsWholeAllowance_OwnerStillCompletesAProof()
+    {
+        using var ownerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var attackerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var victim = CsiParser.ParseOrThrow("+33612345678");
+        using var attackerHttp = _dp.HttpFrom("127.0.0.2");
+        var attacker = new Client.DiscoveryClient(attackerHttp);
+
+        // The attacker asks for codes to the victim until it is refused, and keeps trying, before and
+        // after the owner's start; the owner's start is not refused, and its code stays answerable.
+        var sent = 0;
+        async Task AttackAsync(int times)
+        {
+            for (var i = 0; i < times; i++)
+            {
+                try
+                {
+                    await attacker.StartProofAsync(victim, attackerKey);
+                    sent++;
+                }
+                catch (Client.DiscoveryException e) when (e.Code == "rate-limited")
+                {
+                    Assert.Contains("from your address", e.Detail, StringComparison.Ordinal);
+                }
+            }
+        }
+
+        await AttackAsync(5);
+        var proof = await _dp.Client.StartProofAsync(victim, ownerKey);
+        var code = _dp.LastCode();
+        await AttackAsync(5);
+
+        Assert.Equal(2, sent);
+        var issued = await _dp.Client.AnswerProofAsync(proof.ProofId, code);
+        using var credential = X509Certificate2.CreateFromPem(issued.Credential);
+        Assert.True(Credential.TryParse(credential, out var parsed, out var reason), reason);
+        Assert.Equal(victim, parsed.Csi);
+        Assert.Equal(Crypto.JwkThumbprint.Compute(ownerKey), parsed.KeyThumbprint);
+    }
+
+    [Fact]
+    public async Task Start_CsiCapReached_IsRateLimitedForOneCodeLifetimeOnly()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var victim = CsiParser.ParseOrThrow("+33612345678");
+        using var second = _dp.HttpFrom("127.0.0.2");
+        using var third = _dp.HttpFrom("127.0.0.3");
+        await _dp.Client.StartProofAsync(victim, key);
+        await _dp.Client.StartProofAsync(victim, key);
+        await new Client.DiscoveryClient(second).StartProofAsync(victim, key);
+
+        // Three clients together reach the CSI's cap of outstanding codes (3): a fourth client waits,
+        // at most one code lifetime (10 minutes), never the hour-long send window.
+        var response = await third.PostAsJsonAsync("v1/proofs", new Protocol.ProofRequest(victim.Uri, Jwk(key)), Protocol.ProtocolJson.Default.ProofRequest);
+        var detail = await ProblemAssert.IsProblemAsync(response, 429, "rate-limited");
+        Assert.Contains("still valid", detail, StringComparison.Ordinal);
+        Assert.InRange(response.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        Assert.Equal(3, _dp.Outbox().Count);
+
+        _dp.Time.Advance(TimeSpan.FromMinutes(10));
+        await new Client.DiscoveryClient(third).StartProofAsync(victim, key);
+        Assert.Equal(4, _dp.Outbox().Count);
     }
 
     [Fact]

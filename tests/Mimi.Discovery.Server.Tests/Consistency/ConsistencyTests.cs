@@ -148,14 +148,16 @@ public abstract class ConsistencyTests : IAsyncLifetime
     [Fact]
     public async Task ProofStarts_RacingOnTwoProcesses_SendExactlyTheLimit()
     {
-        await using var cluster = await DpCluster.StartAsync(2, Connection, o => (o.MaxSendsPerCsi, o.MaxSendsPerClient) = (5, 20));
+        await using var cluster = await DpCluster.StartAsync(2, Connection, o => (o.MaxOutstandingPerCsi, o.MaxSendsPerClientAndCsi, o.MaxSendsPerClient) = (5, 3, 20));
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var q = key.ExportParameters(false).Q;
         var jwk = new EcPublicJwk("EC", "P-256", System.Buffers.Text.Base64Url.EncodeToString(q.X), System.Buffers.Text.Base64Url.EncodeToString(q.Y));
+        using var other0 = cluster[0].HttpFrom("127.0.0.2");
+        using var other1 = cluster[1].HttpFrom("127.0.0.2");
 
-        async Task<int> StartAllAsync(IEnumerable<string> csis) => (await Task.WhenAll(csis.Select((csi, i) => Task.Run(async () =>
+        async Task<int> StartAllAsync(IEnumerable<string> csis, HttpClient[] clients) => (await Task.WhenAll(csis.Select((csi, i) => Task.Run(async () =>
         {
-            var response = await cluster[i % 2].Http.PostAsJsonAsync("v1/proofs", new ProofRequest(csi, jwk), ProtocolJson.Default.ProofRequest);
+            var response = await clients[i % 2].PostAsJsonAsync("v1/proofs", new ProofRequest(csi, jwk), ProtocolJson.Default.ProofRequest);
             if ((int)response.StatusCode == 429)
             {
                 await ProblemAssert.IsProblemAsync(response, 429, "rate-limited");
@@ -165,12 +167,17 @@ public abstract class ConsistencyTests : IAsyncLifetime
             return response.IsSuccessStatusCode ? 1 : 0;
         })))).Sum();
 
-        Assert.Equal(5, await StartAllAsync(Enumerable.Repeat("+33612345678", 30)));
+        // One client address racing for one CSI gets exactly its own allowance (3)…
+        Assert.Equal(3, await StartAllAsync(Enumerable.Repeat("+33612345678", 30), [cluster[0].Http, cluster[1].Http]));
+        Assert.Equal(3, cluster[0].Outbox().Count);
+
+        // …which leaves another address room, up to the CSI's cap of outstanding codes (5), never more.
+        Assert.Equal(2, await StartAllAsync(Enumerable.Repeat("+33612345678", 30), [other0, other1]));
         Assert.Equal(5, cluster[0].Outbox().Count);
 
-        // One client address: 15 more distinct CSIs get codes (20 in all), then none.
-        Assert.Equal(15, await StartAllAsync(Enumerable.Range(0, 60).Select(i => $"+336123400{i:D2}")));
-        Assert.Equal(20, cluster[0].Outbox().Count);
+        // One client address: 17 more distinct CSIs get codes (20 in all), then none.
+        Assert.Equal(17, await StartAllAsync(Enumerable.Range(0, 60).Select(i => $"+336123400{i:D2}"), [cluster[0].Http, cluster[1].Http]));
+        Assert.Equal(22, cluster[0].Outbox().Count);
     }
 }
 

@@ -152,7 +152,7 @@ public abstract class StoreContractTests : StoreSuite
     [Fact]
     public async Task CreateProof_LimitsPerCsiClientAndGlobal()
     {
-        var limits = new ProofLimits(0, PerCsi: 2, PerClient: 3, Global: 4);
+        var limits = new ProofLimits(0, 0, PerCsi: 2, PerClientAndCsi: 9, PerClient: 3, Global: 4);
         Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("1"), limits, default));
         Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("2"), limits, default));
         Assert.Equal(ProofLimitHit.Csi, await Store.CreateProofAsync(Proof("3"), limits, default));
@@ -163,20 +163,36 @@ public abstract class StoreContractTests : StoreSuite
         Assert.Null(await Store.GetProofAsync("3", default));
 
         // Outside the window nothing counts.
-        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("8", created: 5000), limits with { WindowStart = 4000 }, default));
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("8", created: 5000), limits with { WindowStart = 4000, CsiWindowStart = 4000 }, default));
+    }
+
+    [Fact]
+    public async Task CreateProof_OneClientsAllowanceForACsi_LeavesOtherClientsTheRest()
+    {
+        var limits = new ProofLimits(0, 0, PerCsi: 3, PerClientAndCsi: 2, PerClient: 9, Global: 9);
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("a1", client: "attacker"), limits, default));
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("a2", client: "attacker"), limits, default));
+        Assert.Equal(ProofLimitHit.ClientAndCsi, await Store.CreateProofAsync(Proof("a3", client: "attacker"), limits, default));
+
+        // The attacker's refused start counted nowhere: the owner still has the CSI's last slot.
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("o1", client: "owner"), limits, default));
+        Assert.Equal(ProofLimitHit.Csi, await Store.CreateProofAsync(Proof("x1", client: "third"), limits, default));
+
+        // The CSI's cap is per code lifetime: the next lifetime window has room again.
+        Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("o2", client: "owner", created: 1700), limits with { CsiWindowStart = 1600 }, default));
     }
 
     [Fact]
     public async Task CountAttempt_StopsAtMaxAndAfterExpiry()
     {
-        await Store.CreateProofAsync(Proof("p"), new ProofLimits(0, 9, 9, 9), default);
+        await Store.CreateProofAsync(Proof("p"), new ProofLimits(0, 0, 9, 9, 9, 9), default);
 
         Assert.Equal(1, (await Store.CountAttemptAsync("p", 2, 1100, default))!.Attempts);
         Assert.Equal(2, (await Store.CountAttemptAsync("p", 2, 1100, default))!.Attempts);
         Assert.Null(await Store.CountAttemptAsync("p", 2, 1100, default));
         Assert.Equal(2, (await Store.GetProofAsync("p", default))!.Attempts);
 
-        await Store.CreateProofAsync(Proof("q"), new ProofLimits(0, 9, 9, 9), default);
+        await Store.CreateProofAsync(Proof("q"), new ProofLimits(0, 0, 9, 9, 9, 9), default);
         Assert.Null(await Store.CountAttemptAsync("q", 5, 1600, default));
         Assert.Null(await Store.CountAttemptAsync("missing", 5, 1100, default));
     }
@@ -184,7 +200,7 @@ public abstract class StoreContractTests : StoreSuite
     [Fact]
     public async Task ConsumeProof_ConcurrentAnswers_ExactlyOneSucceeds()
     {
-        await Store.CreateProofAsync(Proof("p"), new ProofLimits(0, 9, 9, 9), default);
+        await Store.CreateProofAsync(Proof("p"), new ProofLimits(0, 0, 9, 9, 9, 9), default);
 
         var results = await Task.WhenAll(
             Task.Run(() => Store.ConsumeProofAsync("p", default)),
@@ -198,8 +214,8 @@ public abstract class StoreContractTests : StoreSuite
     [Fact]
     public async Task PurgeProofs_DeletesOnlyOldOnes()
     {
-        await Store.CreateProofAsync(Proof("old", created: 100), new ProofLimits(0, 9, 9, 9), default);
-        await Store.CreateProofAsync(Proof("new", created: 900), new ProofLimits(0, 9, 9, 9), default);
+        await Store.CreateProofAsync(Proof("old", created: 100), new ProofLimits(0, 0, 9, 9, 9, 9), default);
+        await Store.CreateProofAsync(Proof("new", created: 900), new ProofLimits(0, 0, 9, 9, 9, 9), default);
 
         Assert.Equal(1, await Store.PurgeProofsAsync(500, default));
         Assert.Null(await Store.GetProofAsync("old", default));
@@ -209,18 +225,30 @@ public abstract class StoreContractTests : StoreSuite
     [Fact]
     public async Task CreateProof_ConcurrentOnTwoProcesses_TakesExactlyTheLimit()
     {
-        var limits = new ProofLimits(0, PerCsi: 5, PerClient: 100, Global: 100);
+        var limits = new ProofLimits(0, 0, PerCsi: 5, PerClientAndCsi: 100, PerClient: 100, Global: 100);
         var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(i =>
-            Task.Run(() => (i % 2 == 0 ? Store : OtherProcess).CreateProofAsync(Proof("p" + i), limits, default))));
+            Task.Run(() => (i % 2 == 0 ? Store : OtherProcess).CreateProofAsync(Proof("p" + i, client: "c" + i), limits, default))));
 
         Assert.Equal(5, results.Count(r => r == ProofLimitHit.None));
         Assert.Equal(25, results.Count(r => r == ProofLimitHit.Csi));
     }
 
     [Fact]
+    public async Task CreateProof_OneClientConcurrentOnTwoProcesses_TakesExactlyItsAllowance()
+    {
+        var limits = new ProofLimits(0, 0, PerCsi: 5, PerClientAndCsi: 3, PerClient: 100, Global: 100);
+        var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? Store : OtherProcess).CreateProofAsync(Proof("p" + i, client: "attacker"), limits, default))));
+
+        Assert.Equal(3, results.Count(r => r == ProofLimitHit.None));
+        Assert.Equal(27, results.Count(r => r == ProofLimitHit.ClientAndCsi));
+        Assert.Equal(ProofLimitHit.None, await OtherProcess.CreateProofAsync(Proof("owner", client: "owner"), limits, default));
+    }
+
+    [Fact]
     public async Task CancelProof_DeletesItAndGivesItsCountsBack()
     {
-        var limits = new ProofLimits(0, PerCsi: 1, PerClient: 5, Global: 5);
+        var limits = new ProofLimits(0, 0, PerCsi: 1, PerClientAndCsi: 5, PerClient: 5, Global: 5);
         Assert.Equal(ProofLimitHit.None, await Store.CreateProofAsync(Proof("1"), limits, default));
         Assert.Equal(ProofLimitHit.Csi, await Store.CreateProofAsync(Proof("2"), limits, default));
 

@@ -121,6 +121,52 @@ public sealed class StatementVerifierTests : IDisposable
     }
 
     [Fact]
+    public void VerifyMapping_ExpAfterCredentialExpiry_IsOutlivesCredential()
+    {
+        var notAfter = _bob.Signer.Credential.NotAfter.ToUnixTimeSeconds();
+        var jws = Crafted.Jws(Crafted.Header(MappingStatement.MediaType, _bob.Credential),
+            Crafted.MappingPayload(_bob.Csi.Uri, Now, notAfter + 365 * 86400), _bob.Key);
+
+        // Refused while the credential is valid (what a DP checks at publish), and after it.
+        AssertFails(VerificationStatus.OutlivesCredential, jws);
+        _pki.Time.Advance(CredentialAuthority.DefaultCredentialLifetime - TimeSpan.FromMinutes(1));
+        AssertFails(VerificationStatus.OutlivesCredential, jws);
+    }
+
+    [Fact]
+    public void VerifyMapping_ExpAtCredentialExpiry_IsValidUntilThen()
+    {
+        var notAfter = _bob.Signer.Credential.NotAfter;
+        var jws = Crafted.Jws(Crafted.Header(MappingStatement.MediaType, _bob.Credential),
+            Crafted.MappingPayload(_bob.Csi.Uri, Now, notAfter.ToUnixTimeSeconds()), _bob.Key);
+
+        var result = _pki.Verifier().VerifyMapping(jws);
+
+        Assert.True(result.IsValid, result.ToString());
+        Assert.Equal(notAfter, result.Statement.ValidUntil);
+        Assert.True(StatementLifetime.TryReadValidUntil(jws, out var read));
+        Assert.Equal(notAfter, read);
+    }
+
+    [Fact]
+    public void StatementLifetime_IsTheEarlierOfExpAndCredentialExpiry()
+    {
+        var notAfter = _bob.Signer.Credential.NotAfter;
+        var beyond = Crafted.Jws(Crafted.Header(MappingStatement.MediaType, _bob.Credential),
+            Crafted.MappingPayload(_bob.Csi.Uri, Now, notAfter.ToUnixTimeSeconds() + 86400), _bob.Key);
+        var shorter = _bob.Signer.SignMapping(new MappingDraft(_bob.Csi, 1, []) { ExpiresAt = TestPki.Start.AddHours(1) });
+
+        Assert.True(StatementLifetime.TryReadValidUntil(beyond, out var beyondUntil));
+        Assert.Equal(notAfter, beyondUntil);
+        Assert.True(StatementLifetime.TryReadValidUntil(shorter, out var shorterUntil));
+        Assert.Equal(TestPki.Start.AddHours(1), shorterUntil);
+        Assert.True(StatementLifetime.IsCurrent(notAfter.AddDays(1), notAfter, notAfter.AddSeconds(-1)));
+        Assert.False(StatementLifetime.IsCurrent(notAfter.AddDays(1), notAfter, notAfter));
+        Assert.False(StatementLifetime.TryReadValidUntil("not.a.statement", out _));
+        Assert.False(StatementLifetime.TryReadValidUntil(null, out _));
+    }
+
+    [Fact]
     public void VerifyMapping_SameVerifierAcrossCredentialExpiry_RejectsOnceExpired()
     {
         var verifier = _pki.Verifier();
