@@ -29,7 +29,7 @@ relay="https://127.0.0.1:$((port + 1))/"
 $load seed --data "$data" --from 0 --to "$directory" >/dev/null
 writer_key=$($cli accounts add --data "$data" --name soak-writer --quota 40 --window 1h 2>/dev/null)
 lookup_key=$($cli accounts add --data "$data" --name soak-lookups --quota 100000000 --window 1h 2>/dev/null)
-Discovery__EpochInterval=00:00:01 Discovery__MaxSendsPerCsi=5 Discovery__MaxSendsPerClient=20 \
+Discovery__EpochInterval=00:00:01 Discovery__MaxSendsPerClientAndCsi=5 Discovery__MaxOutstandingPerCsi=5 Discovery__MaxSendsPerClient=20 \
   $cli serve --dev --data "$data" --urls "https://127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 server=$!
 pids+=("$server")
