@@ -192,7 +192,7 @@ internal interface IDiscoveryStore
     /// <summary>The latest sealed epoch (0 when none).</summary>
     Task<long> GetLastEpochAsync(CancellationToken cancellationToken);
 
-    /// <summary>Leaves set in epochs (<paramref name="after"/>, <paramref name="upTo"/>]; with <paramref name="after"/> = 0, every label's leaf as of <paramref name="upTo"/>.</summary>
+    /// <summary>Leaves set in epochs (<paramref name="after"/>, <paramref name="upTo"/>]; with <paramref name="after"/> = 0, every label's leaf as of <paramref name="upTo"/>. Ordered by epoch, then by key (ordinal over the base64url text, the order auditors check).</summary>
     Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken);
 
     /// <summary>Every label of the given CSIs with its value as of <paramref name="epoch"/>.</summary>

@@ -223,17 +223,19 @@ internal abstract partial class SqlDiscoveryStore
     public async Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (after == 0)
-        {
+        var rows = after == 0
             // Start-up: every label's leaf as of epoch upTo.
-            return await QueryAsync(connection, null, """
+            ? await QueryAsync(connection, null, """
                 SELECT v.search_key, v.commitment, v.epoch FROM tx_versions v
                 WHERE v.version = (SELECT MAX(w.version) FROM tx_versions w WHERE w.search_key = v.search_key AND w.epoch <= @upTo)
-                """, r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("upTo", upTo)).ConfigureAwait(false);
-        }
+                """, r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("upTo", upTo)).ConfigureAwait(false)
+            : await QueryAsync(connection, null, "SELECT search_key, commitment, epoch FROM tx_versions WHERE epoch > @after AND epoch <= @upTo",
+                r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("after", after), ("upTo", upTo)).ConfigureAwait(false);
 
-        return await QueryAsync(connection, null, "SELECT search_key, commitment, epoch FROM tx_versions WHERE epoch > @after AND epoch <= @upTo ORDER BY epoch, search_key",
-            r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("after", after), ("upTo", upTo)).ConfigureAwait(false);
+        // Auditors check each epoch's changes in strict key order, ordinal over the base64url keys.
+        // Sorted here, not by SQL: SQL gives no order without ORDER BY (the start-up query), and
+        // PostgreSQL orders text by the database's collation, which need not be ordinal.
+        return [.. rows.OrderBy(r => r.Epoch).ThenBy(r => r.SearchKey, StringComparer.Ordinal)];
     }
 
     public async Task<IReadOnlyList<CommittedLabel>> GetCommittedAsync(IReadOnlyCollection<string> csis, long epoch, CancellationToken cancellationToken)

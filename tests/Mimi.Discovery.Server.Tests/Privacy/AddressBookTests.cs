@@ -250,6 +250,18 @@ public sealed class AddressBookTests(AddressBookDirectory directory) : IClassFix
         Assert.Equal(400, new LookupCache(path, verifier, _dp.Clock).Count); // what was paid for is kept
     }
 
+    [Fact]
+    public async Task Audit_DirectoryLoadedAndSealedAtOnce_EveryEpochInKeyOrder_NoViolation()
+    {
+        // 1,500 mappings bulk-loaded, then sealed in large epochs: each epoch's changes must come in key order.
+        var keys = TransparencyKeyset.FromWire((await _dp.Client.GetMetadataAsync(TestContext.Current.CancellationToken)).Transparency!)!;
+
+        var report = await LogAuditor.AuditAsync(_dp.Client, keys, new AuditState(), TestContext.Current.CancellationToken);
+
+        Assert.Empty(report.Violations);
+        Assert.True(report.ToSize >= 1);
+    }
+
     /// <summary>Reports on the calling thread, so a test sees every report before the sync returns.</summary>
     private sealed class SynchronousProgress(Action<SyncProgress> report) : IProgress<SyncProgress>
     {
