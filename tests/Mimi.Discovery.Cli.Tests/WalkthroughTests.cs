@@ -134,6 +134,12 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var again = await RunAsync("auditor", null, "audit", "--dp", _dp, "--ca", Ca, "--state", state);
         Assert.True(again.Exit == 0, again.Out + again.Err);
         Assert.DoesNotContain("audited epochs 1..", again.Out, StringComparison.Ordinal);
+
+        // Nothing changed since: the auditor says so instead of an empty range such as "5..4".
+        var idle = await RunAsync("auditor", null, "audit", "--dp", _dp, "--ca", Ca, "--state", state);
+        Assert.True(idle.Exit == 0, idle.Out + idle.Err);
+        Assert.Contains("nothing new to audit", idle.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("audited epochs", idle.Out, StringComparison.Ordinal);
     }
 
     [Fact]

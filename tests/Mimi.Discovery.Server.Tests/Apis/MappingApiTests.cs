@@ -100,10 +100,13 @@ public sealed class MappingApiTests : IAsyncLifetime
     [Fact]
     public async Task Publish_AcceptedExtraCa_IsStored()
     {
-        using var partner = CredentialAuthority.Create("Partner CA", TimeSpan.FromDays(30));
+        // One clock for the partner CA and the DP: a credential issued on the wall clock after the
+        // DP's fake clock was set would not yet be valid when the DP's start-up crosses a second.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var partner = CredentialAuthority.Create("Partner CA", TimeSpan.FromDays(30), clock);
         var pem = Path.GetTempFileName();
         await File.WriteAllTextAsync(pem, partner.ExportCertificatePem());
-        await using var dp = await DpHost.StartAsync(o => o.AcceptedCaFiles.Add(pem));
+        await using var dp = await DpHost.StartAsync(o => o.AcceptedCaFiles.Add(pem), clock: clock);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csi = Identifiers.CsiParser.ParseOrThrow("+33612345678");
         var signer = new StatementSigner(key, partner.IssueCredential(csi, key), time: dp.Time);
@@ -175,9 +178,24 @@ public sealed class MappingApiTests : IAsyncLifetime
     [InlineData("""{"csis":null}""")]
     [InlineData("""{"csis":["+33612345678"],"service":"Not A Service"}""")]
     [InlineData("""{"csis":[null]}""")]
+    [InlineData("""{"csis":["+33612345678"],"knownTreeSize":"3"}""")]
+    [InlineData("""{"csis":["+33612345678"],"knownTreeSize":1.5}""")]
     public async Task Lookup_BadRequest_IsInvalidRequest(string body)
     {
         await ProblemAssert.IsProblemAsync(await _dp.PostJsonAsync("v1/lookup", body), 400, "invalid-request");
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(long.MinValue)]
+    public async Task Lookup_KnownTreeSizeBelowOne_IsInvalidKnownTreeSize(long size)
+    {
+        var body = FormattableString.Invariant($$"""{"csis":["+33612345678"],"knownTreeSize":{{size}}}""");
+
+        var detail = await ProblemAssert.IsProblemAsync(await _dp.PostJsonAsync("v1/lookup", body), 400, "invalid-known-tree-size");
+
+        Assert.Contains("knownTreeSize", detail, StringComparison.Ordinal);
     }
 
     [Fact]
