@@ -114,6 +114,33 @@ public sealed class MappingApiTests : IAsyncLifetime
         Assert.Equal(1, (await dp.Client.PublishAsync(signer.SignMapping(new MappingDraft(csi, 1, [])))).Version);
     }
 
+    // The same JWS with S replaced by n - S (P-256 order n), as a signer that does not normalise makes it.
+    private static string OtherS(string jws)
+    {
+        var order = System.Numerics.BigInteger.Parse("115792089210356248762697446949407573529996955224135760342422259061068512044369", System.Globalization.CultureInfo.InvariantCulture);
+        var dot = jws.LastIndexOf('.');
+        var signature = System.Buffers.Text.Base64Url.DecodeFromChars(jws.AsSpan(dot + 1));
+        var s = order - new System.Numerics.BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
+        Array.Clear(signature, 32, 32);
+        s.TryWriteBytes(signature.AsSpan(64 - s.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
+        return jws[..(dot + 1)] + System.Buffers.Text.Base64Url.EncodeToString(signature);
+    }
+
+    [Fact]
+    public async Task Publish_HighSSignature_IsAcceptedAndStoredInLowSForm()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var low = bob.Sign(1);
+        var high = OtherS(low);
+
+        Assert.Equal(1, (await _dp.Client.PublishAsync(high)).Version);
+
+        // Served (and committed to the log) in the one canonical form, whichever form was sent.
+        var found = (await _dp.Client.LookupRawAsync(["+33612345678"])).Results.Single();
+        Assert.Equal(low, Assert.Single(found.Statements));
+        await ProblemAssert.ThrowsAsync(409, "version-not-newer", () => _dp.Client.PublishAsync(low));
+    }
+
     [Fact]
     public async Task Lookup_TwoKeys_ReturnsBothMappings()
     {
