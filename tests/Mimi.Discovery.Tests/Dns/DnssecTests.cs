@@ -91,7 +91,7 @@ public sealed class DnssecTests(SignedKnotServer knot) : IClassFixture<SignedKno
     public async Task WithoutAnchors_TheSameBogusZoneIsReturnedUnchecked()
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var plain = new DnsDiscoveryResolver(knot.EndPoint);
+        using var plain = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
 
         var result = await plain.ResolveMuiAsync("alice.bogus.example");
 
@@ -103,7 +103,7 @@ public sealed class DnssecTests(SignedKnotServer knot) : IClassFixture<SignedKno
     public async Task WrongAnchor_MakesEverySignedAnswerBogus()
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, new DnsDiscoveryOptions { TrustAnchors = [DnsTrustAnchor.IanaRoot] });
+        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient(new DnsDiscoveryOptions { TrustAnchors = [DnsTrustAnchor.IanaRoot] }));
 
         var result = await resolver.ResolveMuiAsync("alice.signed.example");
 

@@ -76,7 +76,7 @@ public sealed class DohTests(KnotServer knot) : IClassFixture<KnotServer>, IAsyn
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
         var roots = new X509Certificate2Collection { X509CertificateLoader.LoadCertificate(_certificate!.RawData) };
-        return new DnsDiscoveryResolver(endpoint ?? _endpoint!, new HttpClient(TlsTrust.CreateHandler(roots)));
+        return new DnsDiscoveryResolver(endpoint ?? _endpoint!, new HttpClient(TlsTrust.CreateHandler(roots)), endpoint is null ? KnotServer.Patient() : null);
     }
 
     [Fact]
