@@ -23,7 +23,9 @@ internal sealed record DnsAnswer(int ReturnCode, IReadOnlyList<DnsAnswerRecord> 
     {
         try
         {
-            if (message.Length < 12 || (message[2] & 0x80) == 0)
+            // Not a response, or truncated (TC, RFC 1035 §4.1.1): a DoH answer must be whole
+            // (RFC 8484 §5.2), and a partial RRset is not an answer.
+            if (message.Length < 12 || (message[2] & 0x80) == 0 || (message[2] & 0x02) != 0)
             {
                 return null;
             }
