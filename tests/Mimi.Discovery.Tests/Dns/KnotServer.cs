@@ -118,7 +118,6 @@ public class KnotServer : IAsyncLifetime
             return;
         }
 
-        Port = FreePort();
         var zones = Path.Combine(_directory, "zones");
         Directory.CreateDirectory(zones);
         Directory.CreateDirectory(Path.Combine(_directory, "run"));
@@ -139,6 +138,31 @@ public class KnotServer : IAsyncLifetime
             await File.WriteAllTextAsync(Path.Combine(zones, (zone == "." ? "root" : zone) + ".zone"), content);
         }
 
+        // The free port is only free when it was picked: another process (a parallel test run) may
+        // take it before knotd binds, and knotd then exits. That race is retried on a new port.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreePort();
+            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            if (await StartOnPortAsync(knotd, zones, output))
+            {
+                return;
+            }
+
+            if (attempt == 5 || !output.Any(l => l.Contains("address already in use", StringComparison.Ordinal)))
+            {
+                throw new InvalidOperationException("knotd exited; check the zone files in " + _directory + ":\n" + string.Join('\n', output));
+            }
+
+            _process?.Dispose();
+            _process = null;
+        }
+    }
+
+    // Writes knot.conf for Port, starts knotd and waits until it answers: true when it does,
+    // false when it exited.
+    private async Task<bool> StartOnPortAsync(string knotd, string zones, System.Collections.Concurrent.ConcurrentQueue<string> output)
+    {
         var config = new StringBuilder($"""
             server:
                 rundir: "{_directory}/run"
@@ -168,6 +192,8 @@ public class KnotServer : IAsyncLifetime
         var configPath = ConfigPath;
         await File.WriteAllTextAsync(configPath, config.ToString());
         _process = Process.Start(new ProcessStartInfo(knotd, ["-c", configPath]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        _process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        _process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
 
@@ -176,15 +202,17 @@ public class KnotServer : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (DateTime.UtcNow < deadline)
         {
-            if ((await probe.ResolveMuiAsync(ProbeName)).Outcome == DnsOutcome.Found)
+            // Found from our own knotd only: another fixture's server may hold the port we lost.
+            if ((await probe.ResolveMuiAsync(ProbeName)).Outcome == DnsOutcome.Found && !_process.HasExited)
             {
                 await AfterStartAsync();
-                return;
+                return true;
             }
 
             if (_process.HasExited)
             {
-                throw new InvalidOperationException("knotd exited; check the zone files in " + _directory);
+                _process.WaitForExit(); // drains the output handlers
+                return false;
             }
 
             await Task.Delay(100);
