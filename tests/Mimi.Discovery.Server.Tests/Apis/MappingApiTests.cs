@@ -142,6 +142,17 @@ public sealed class MappingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lookup_FullWidthDigitsAndExtension_AreReadAsLibphonenumberReadsThem()
+    {
+        var results = (await _dp.Client.LookupRawAsync(["＋１ ２０１ ５５５ ０１２３", "+1 201 555 0123 ext. 5"])).Results;
+
+        Assert.Equal("tel:+12015550123", results[0].Csi);
+        Assert.Equal(LookupResultKinds.None, results[0].Result);
+        Assert.Equal(LookupResultKinds.Invalid, results[1].Result);
+        Assert.Contains("extension", results[1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Lookup_TwoKeys_ReturnsBothMappings()
     {
         var phone = await _dp.RegisterAsync("+33612345678");
