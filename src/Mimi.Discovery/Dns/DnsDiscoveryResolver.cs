@@ -34,6 +34,8 @@ public sealed record DnsDiscoveryOptions
     /// <summary>
     /// DNSSEC trust anchors (e.g. <see cref="DnsTrustAnchor.IanaRoot"/>). When set, every answer is
     /// validated from them and reported as validated, unsigned or bogus; bogus answers are discarded.
+    /// Anchors are DS records of the root zone <c>.</c> (the IANA root, or a private tree's root);
+    /// an anchor below the root is refused by the resolver's constructor.
     /// </summary>
     public IReadOnlyList<DnsTrustAnchor>? TrustAnchors { get; init; }
 }
@@ -145,7 +147,11 @@ public sealed class DnsDiscoveryResolver : IDisposable
     private readonly DnsDiscoveryOptions _options;
     private readonly SelfValidatingInternalDnsSecStubResolver? _validator;
 
-    /// <summary>A resolver that asks the server at <paramref name="server"/> (UDP, then TCP on truncation).</summary>
+    /// <summary>
+    /// A resolver that asks the server at <paramref name="server"/> (UDP, then TCP on truncation),
+    /// following CNAME chains; with trust anchors, through a validating stub resolver.
+    /// </summary>
+    /// <exception cref="ArgumentException">A trust anchor is for a zone below the root.</exception>
     public DnsDiscoveryResolver(IPEndPoint server, DnsDiscoveryOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(server);

@@ -31,15 +31,10 @@ public sealed record TsigKey(string Name, byte[] Secret, string Algorithm = "hma
     };
 
     // RFC 8945 §4.2: the key name is a domain name; the MAC covers it in canonical (lower-case) form.
-    internal DomainName ArSoftName()
-    {
-        if (!DomainName.TryParse(Name.TrimEnd('.'), out var name) || Name.Length == 0)
-        {
-            throw new ArgumentException($"TSIG key name '{Name}' is not a domain name.", nameof(Name));
-        }
-
-        return DomainName.Parse(Name.TrimEnd('.').ToLowerInvariant());
-    }
+    internal DomainName ArSoftName() =>
+        !string.IsNullOrWhiteSpace(Name) && DomainName.TryParse(Name.TrimEnd('.').ToLowerInvariant(), out var name) && name is not null
+            ? name
+            : throw new ArgumentException($"TSIG key name '{Name}' is not a domain name.", nameof(Name));
 }
 
 /// <summary>The result of one dynamic update.</summary>
