@@ -19,9 +19,6 @@ namespace Mimi.Discovery.Dns;
 /// </remarks>
 public sealed record TsigKey(string Name, byte[] Secret, string Algorithm = "hmac-sha256")
 {
-    /// <summary>The algorithm names accepted, lower-case.</summary>
-    public static IReadOnlyList<string> SupportedAlgorithms { get; } = ["hmac-sha256", "hmac-sha512"];
-
     internal TSigAlgorithm ToArSoft() => Algorithm.ToUpperInvariant() switch
     {
         "HMAC-SHA256" => TSigAlgorithm.Sha256,
