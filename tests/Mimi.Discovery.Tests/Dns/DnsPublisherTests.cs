@@ -112,8 +112,9 @@ public sealed class DnsPublisherTests(KnotServer knot) : IClassFixture<KnotServe
 
         var result = await resolver.ResolveMuiAsync("alice.lines.example");
 
-        Assert.Equal(2, result.Records.Count);
+        Assert.Equal(3, result.Records.Count);
         Assert.Equal("al\"ice", result.Records[1].Record.Account);
+        Assert.Equal("érin", result.Records[2].Record.Account); // \DDD octets in the TXT line, the same UTF-8 as the private type
         Assert.All(result.Records, x => Assert.Equal(DnsEncodings.Txt | DnsEncodings.PrivateType, x.Encodings));
     }
 
@@ -174,6 +175,14 @@ public sealed class DnsPublisherTests(KnotServer knot) : IClassFixture<KnotServe
 
         Assert.Contains(named, e.Message, StringComparison.Ordinal);
         Assert.Contains("hmac-sha256", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ZoneLines_NonAsciiText_AreAsciiWithDddEscapes()
+    {
+        var line = DnsPublisher.MimiZoneLines("erin.example.net", [new MimiRecord("érin", "y.example", null, null, null)], DnsEncodings.Txt).Single();
+
+        Assert.Equal("_mimi.erin.example.net. 300 IN TXT \"v=MIMI1; a=\\195\\169rin; e=y.example\"", line);
     }
 
     [Fact]

@@ -100,7 +100,7 @@ public class KnotServer : IAsyncLifetime
         // A zone whose file does not load: Knot answers SERVFAIL for names in it.
         ["servfail.example"] = "@ TXT",
         ["lines.example"] = string.Join('\n', DnsPublisher.MimiZoneLines("alice.lines.example",
-            [new MimiRecord("alice", "chat.example", 1, "wire", null), new MimiRecord("al\"ice", "x.example", 2, null, "2")])),
+            [new MimiRecord("alice", "chat.example", 1, "wire", null), new MimiRecord("al\"ice", "x.example", 2, null, "2"), new MimiRecord("érin", "y.example", 3, null, null)])),
         ["dyn.example"] = "",
         ["e164.test"] = "",
         ["e164.arpa"] = """
