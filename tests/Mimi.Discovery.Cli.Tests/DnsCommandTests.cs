@@ -23,13 +23,51 @@ public sealed class DnsCommandTests(KnotServer knot) : IClassFixture<KnotServer>
         Assert.True(publish.Exit == 0, publish.Err);
         Assert.Contains("2 MIMI record(s) published", publish.Out, StringComparison.Ordinal);
 
-        var resolve = await RunAsync("resolve", "frank.dyn.example", "--dns", $"127.0.0.1:{knot.Port}");
+        var resolve = await RunAsync("resolve", "frank.dyn.example", "--dns", $"127.0.0.1:{knot.Port}", "--dns-timeout", "30");
         Assert.Contains("found via DNS", resolve.Out, StringComparison.Ordinal);
         Assert.Contains("@frank:m", resolve.Out, StringComparison.Ordinal);
 
         var delete = await RunAsync(["dns", "publish", "frank.dyn.example", .. common]);
         Assert.True(delete.Exit == 0, delete.Err);
-        Assert.Contains("none", (await RunAsync("resolve", "frank.dyn.example", "--dns", $"127.0.0.1:{knot.Port}")).Out, StringComparison.Ordinal);
+        Assert.Contains("none", (await RunAsync("resolve", "frank.dyn.example", "--dns", $"127.0.0.1:{knot.Port}", "--dns-timeout", "30")).Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public async Task Publish_Sha512Key_IsAcceptedByKnot(int index)
+    {
+        Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
+        var key = knot.UpdateKeys[index];
+        var secret = Path.GetTempFileName();
+
+        // The secret as key generators print it: base64 wrapped at 64 columns, with a final newline.
+        await File.WriteAllTextAsync(secret, Convert.ToBase64String(key.Secret, Base64FormattingOptions.InsertLineBreaks) + "\n");
+
+        var result = await RunAsync("dns", "publish", $"sha512-{index}.dyn.example", "--record", "a=k; e=k.example",
+            "--server", $"127.0.0.1:{knot.Port}", "--zone", "dyn.example", "--tsig-name", key.Name, "--tsig-secret-file", secret, "--tsig-algorithm", key.Algorithm.ToUpperInvariant());
+
+        Assert.True(result.Exit == 0, result.Err);
+        Assert.Equal("hmac-sha512", key.Algorithm);
+    }
+
+    [Fact]
+    public async Task Publish_Sha384_IsRefusedBeforeAnythingIsSent()
+    {
+        var result = await RunAsync("dns", "publish", "x.dyn.example", "--record", "a=k; e=k.example",
+            "--server", "127.0.0.1:1", "--zone", "dyn.example", "--tsig-name", "k", "--tsig-secret-file", SecretFile(), "--tsig-algorithm", "hmac-sha384");
+
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("hmac-sha384 is not supported", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resolve_TrustAnchorBelowTheRoot_IsAUsageError()
+    {
+        var result = await RunAsync("resolve", "bob.example.net", "--dns", "127.0.0.1:1", "--trust-anchor", "example.net. DS 1 13 2 " + new string('A', 64));
+
+        Assert.Equal(2, result.Exit);
+        Assert.Contains("below the root", result.Err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ public sealed class ResolveDnssecTests(SignedKnotServer knot) : IClassFixture<Si
     private Task<(int Exit, string Out, string Err)> ResolveAsync(string name, params string[] extra)
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        return CliProcess.RunAsync(["resolve", name, "--dns", $"127.0.0.1:{knot.Port}", .. extra]);
+        return CliProcess.RunAsync(["resolve", name, "--dns", $"127.0.0.1:{knot.Port}", "--dns-timeout", "30", .. extra]);
     }
 
     private string Anchor => $". DS {knot.Anchor!.KeyTag} {knot.Anchor.Algorithm} {knot.Anchor.DigestType} {Convert.ToHexString(knot.Anchor.Digest)}";

@@ -134,6 +134,12 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var again = await RunAsync("auditor", null, "audit", "--dp", _dp, "--ca", Ca, "--state", state);
         Assert.True(again.Exit == 0, again.Out + again.Err);
         Assert.DoesNotContain("audited epochs 1..", again.Out, StringComparison.Ordinal);
+
+        // Nothing changed since: the auditor says so instead of an empty range such as "5..4".
+        var idle = await RunAsync("auditor", null, "audit", "--dp", _dp, "--ca", Ca, "--state", state);
+        Assert.True(idle.Exit == 0, idle.Out + idle.Err);
+        Assert.Contains("nothing new to audit", idle.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("audited epochs", idle.Out, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -203,24 +209,24 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var dns = $"127.0.0.1:{knot.Port}";
 
         // In the DNS: a MUI, an email through MIMIX, a phone number through ENUM.
-        var mui = await RunAsync("sender", null, "resolve", "bob.example.net", "--dns", dns);
+        var mui = await RunAsync("sender", null, "resolve", "bob.example.net", "--dns", dns, "--dns-timeout", "30");
         Assert.True(mui.Exit == 0, mui.Err);
         Assert.Contains("bob.example.net: found via DNS bob.example.net", mui.Out, StringComparison.Ordinal);
         Assert.Contains("not DNSSEC-validated", mui.Out, StringComparison.Ordinal);
         Assert.Contains("telegram", mui.Out, StringComparison.Ordinal);
 
-        var email = await RunAsync("sender", null, "resolve", "mailbox@example.com", "--dns", dns, "--dp", _dp, "--ca", Ca, "--json");
+        var email = await RunAsync("sender", null, "resolve", "mailbox@example.com", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca, "--json");
         Assert.True(email.Exit == 0, email.Err);
         var emailJson = JsonDocument.Parse(email.Out).RootElement;
         Assert.Equal("Dns", emailJson.GetProperty("source").GetString());
         Assert.Equal("mailbox.mimi.example.net", emailJson.GetProperty("sourceName").GetString());
 
-        var phone = await RunAsync("sender", null, "resolve", "+33 6 12 34 56 78", "--dns", dns, "--json");
+        var phone = await RunAsync("sender", null, "resolve", "+33 6 12 34 56 78", "--dns", dns, "--dns-timeout", "30", "--json");
         Assert.Equal("whatsapp", JsonDocument.Parse(phone.Out).RootElement.GetProperty("services")[0].GetProperty("Service").GetString());
 
         // Not in the DNS: the DP answers with a verified signed mapping.
         Assert.Equal(0, (await RunAsync("dana", true, "register", "dana@nomimix.example", "--dp", _dp, "--ca", Ca, "--service", "wire,account=@dana")).Exit);
-        var fromDp = await RunAsync("sender", null, "resolve", "dana@nomimix.example", "--dns", dns, "--dp", _dp, "--ca", Ca, "--json");
+        var fromDp = await RunAsync("sender", null, "resolve", "dana@nomimix.example", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca, "--json");
         Assert.True(fromDp.Exit == 0, fromDp.Err);
         var dpJson = JsonDocument.Parse(fromDp.Out).RootElement;
         Assert.Equal("DiscoveryProvider", dpJson.GetProperty("source").GetString());
@@ -228,7 +234,7 @@ public sealed class WalkthroughTests : IAsyncLifetime
         Assert.Contains(dpJson.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("NoMimix", StringComparison.Ordinal));
 
         // Nowhere.
-        var none = await RunAsync("sender", null, "resolve", "nobody@nomimix.example", "--dns", dns, "--dp", _dp, "--ca", Ca);
+        var none = await RunAsync("sender", null, "resolve", "nobody@nomimix.example", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca);
         Assert.Equal(0, none.Exit);
         Assert.Contains("none (no source has it)", none.Out, StringComparison.Ordinal);
     }

@@ -69,7 +69,7 @@ internal static class DnsCommand
         var zone = new Option<string>("--zone") { Description = "The zone to update.", Required = true };
         var keyName = new Option<string>("--tsig-name") { Description = "TSIG key name.", Required = true };
         var secretFile = new Option<FileInfo?>("--tsig-secret-file") { Description = "File holding the base64 TSIG secret (or set MIMI_DNS_TSIG_SECRET)." };
-        var algorithm = new Option<string>("--tsig-algorithm") { Description = "hmac-sha256, hmac-sha384 or hmac-sha512.", DefaultValueFactory = _ => "hmac-sha256" };
+        var algorithm = new Option<string>("--tsig-algorithm") { Description = "hmac-sha256 or hmac-sha512 (hmac-sha384 is refused: the DNS library computes it wrongly).", DefaultValueFactory = _ => "hmac-sha256" };
         foreach (Option option in new Option[] { server, zone, keyName, secretFile, algorithm })
         {
             command.Options.Add(option);

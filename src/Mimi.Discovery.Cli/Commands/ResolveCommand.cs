@@ -17,6 +17,7 @@ internal static class ResolveCommand
     {
         var identifier = new Argument<string>("id") { Description = "A phone number, an email address or a MUI (domain name)." };
         var dnsServer = new Option<string?>("--dns") { Description = "DNS server as HOST:PORT or HOST (port 53). Default: the system's first name server." };
+        var dnsTimeout = new Option<int>("--dns-timeout") { Description = "Seconds to wait for each DNS answer (1–120).", DefaultValueFactory = _ => 3 };
         var enumApex = new Option<string>("--enum-apex") { Description = "ENUM apex for phone numbers.", DefaultValueFactory = _ => DiscoveryNames.PublicEnumApex };
         var dps = new Option<string[]>("--dp") { Description = "A Discovery Provider to ask when the DNS has nothing (repeatable, asked in order)." };
         var ca = Cli.CaOption();
@@ -32,7 +33,7 @@ internal static class ResolveCommand
         var tokenAccount = TokensCommand.AccountOption();
         var command = new Command("resolve", "Resolve an identifier: DNS first, then Discovery Providers.")
         {
-            identifier, dnsServer, doh, dohCa, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors, relay, relayCa, tokenAccount,
+            identifier, dnsServer, dnsTimeout, doh, dohCa, enumApex, dps, ca, trust, asService, json, dnssec, trustAnchors, relay, relayCa, tokenAccount,
         };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
@@ -40,6 +41,11 @@ internal static class ResolveCommand
             try
             {
                 var given = (result.GetValue(trustAnchors) ?? []).Select(DnsTrustAnchor.Parse).ToList();
+                if (given.FirstOrDefault(a => !a.IsRoot) is { } below)
+                {
+                    throw new UsageException($"--trust-anchor: '{below.Zone}' is below the root; validation starts at the root zone, so give the DS record of your (private) root, '. DS …'");
+                }
+
                 anchors = given.Count > 0 ? given : result.GetValue(dnssec) ? [DnsTrustAnchor.IanaRoot] : null;
             }
             catch (FormatException e)
@@ -47,7 +53,12 @@ internal static class ResolveCommand
                 throw new UsageException("--trust-anchor: " + e.Message);
             }
 
-            var dnsOptions = new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)!, TrustAnchors = anchors };
+            if (result.GetValue(dnsTimeout) is < 1 or > 120)
+            {
+                throw new UsageException("--dns-timeout is a number of seconds from 1 to 120");
+            }
+
+            var dnsOptions = new DnsDiscoveryOptions { EnumApex = result.GetValue(enumApex)!, TrustAnchors = anchors, Timeout = TimeSpan.FromSeconds(result.GetValue(dnsTimeout)) };
             using var dns = result.GetValue(doh) is { } dohUrl ? DohResolver(dohUrl, result.GetValue(dohCa), dnsOptions, result.GetValue(dnsServer) is not null)
                 : new DnsDiscoveryResolver(Cli.ParseDnsServer(result.GetValue(dnsServer), "--dns"), dnsOptions);
             // The DPs are asked as lookup asks them: through the relay, paying with the wallet's tokens, proofs checked.

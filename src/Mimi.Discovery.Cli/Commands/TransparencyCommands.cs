@@ -140,7 +140,11 @@ internal static class TransparencyCommands
                 audit.Save(path);
             }
 
-            Console.WriteLine(FormattableString.Invariant($"audited epochs {report.FromSize + 1}..{report.ToSize}: the log only grew and every root follows from its changes"));
+            Console.WriteLine(report.ToSize > report.FromSize
+                ? FormattableString.Invariant($"audited epochs {report.FromSize + 1}..{report.ToSize}: the log only grew and every root follows from its changes")
+                : report.ToSize == 0
+                    ? "nothing to audit: the log has no epoch yet"
+                    : FormattableString.Invariant($"nothing new to audit: the log is still at epoch {report.ToSize}, audited before"));
             return 0;
         }));
         return command;

@@ -68,6 +68,13 @@ internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings)
     /// <summary>Admits (or refuses) the lookup with the request's <c>Authorization</c> values, then answers it.</summary>
     public async Task<LookupAnswer> LookupAsync(LookupRequest request, IReadOnlyList<string> authorization, CancellationToken cancellationToken)
     {
+        // Checked before the gate, so a malformed request spends no token.
+        if (request.KnownTreeSize is < 1)
+        {
+            return new LookupAnswer(new Problem("invalid-known-tree-size", StatusCodes.Status400BadRequest,
+                FormattableString.Invariant($"knownTreeSize is {request.KnownTreeSize}; send the size of a tree head you hold (an integer of at least 1), or leave it out")), null);
+        }
+
         var decision = await gate.AdmitAsync(authorization, request, cancellationToken).ConfigureAwait(false);
         if (decision.Problem is { } refused)
         {

@@ -35,7 +35,42 @@ internal static class TransparencyApi
         return log.Head is { } head ? TypedResults.Ok(ProofWire.ToWire(head)) : NotReady();
     }
 
-    private static async Task<Results<Ok<ConsistencyWire>, ProblemHttpResult>> GetConsistencyAsync(long from, long? to, TransparencyLog log, CancellationToken cancellationToken)
+    // The sizes are read here, not bound, so a bad one is answered with the parameter's name.
+    private static async Task<Results<Ok<ConsistencyWire>, ProblemHttpResult>> GetConsistencyAsync(string? from, string? to, TransparencyLog log, CancellationToken cancellationToken)
+    {
+        if (!TryReadSize(from, out var fromSize) || fromSize is null)
+        {
+            return new Problem("invalid-range", StatusCodes.Status400BadRequest, $"the query parameter 'from' must be a tree size (a decimal integer of at least 1); got '{Shorten(from)}'").ToResult();
+        }
+
+        if (!TryReadSize(to, out var toSize))
+        {
+            return new Problem("invalid-range", StatusCodes.Status400BadRequest, $"the query parameter 'to' must be a tree size (a decimal integer of at least 1) or absent; got '{Shorten(to)}'").ToResult();
+        }
+
+        return await ConsistencyAsync(fromSize.Value, toSize, log, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool TryReadSize(string? text, out long? size)
+    {
+        size = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            size = value;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static string Shorten(string? text) => text is null ? "" : new string(text.Take(40).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    private static async Task<Results<Ok<ConsistencyWire>, ProblemHttpResult>> ConsistencyAsync(long from, long? to, TransparencyLog log, CancellationToken cancellationToken)
     {
         await log.RefreshAsync(to, cancellationToken).ConfigureAwait(false);
         var size = to ?? log.Epoch;

@@ -48,7 +48,9 @@ internal sealed partial class MappingService(
             ExpiresAt = s.ValidUntil.ToUnixTimeSeconds(),
             CredentialNotBefore = s.Credential.NotBefore.ToUnixTimeSeconds(),
             OptOut = s.IsOptOut,
-            Statement = s.Token,
+            // Verifiers accept either S; the DP stores, serves and commits the low-S form, so a
+            // statement has one encoding in lookups and in the transparency log.
+            Statement = Crypto.Es256LowS.Normalize(s.Token),
         };
         var result = await store.PublishAsync(row, s.Supersede, cancellationToken).ConfigureAwait(false);
         switch (result.Status)

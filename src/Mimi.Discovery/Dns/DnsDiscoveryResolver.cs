@@ -34,6 +34,8 @@ public sealed record DnsDiscoveryOptions
     /// <summary>
     /// DNSSEC trust anchors (e.g. <see cref="DnsTrustAnchor.IanaRoot"/>). When set, every answer is
     /// validated from them and reported as validated, unsigned or bogus; bogus answers are discarded.
+    /// Anchors are DS records of the root zone <c>.</c> (the IANA root, or a private tree's root);
+    /// an anchor below the root is refused by the resolver's constructor.
     /// </summary>
     public IReadOnlyList<DnsTrustAnchor>? TrustAnchors { get; init; }
 }
@@ -83,6 +85,9 @@ public sealed record DnsTrustAnchor(string Zone, ushort KeyTag, byte Algorithm, 
             throw new FormatException($"'{text}' is not a DS record: {e.Message}", e);
         }
     }
+
+    /// <summary>Whether this is an anchor for the root zone <c>.</c>.</summary>
+    public bool IsRoot => Zone.Trim() is "." or "";
 
     internal DsRecord ToArSoft() =>
         new(DomainName.Parse(Zone), RecordClass.INet, 0, KeyTag, (DnsSecAlgorithm)Algorithm, (DnsSecDigestType)DigestType, Digest);
@@ -134,20 +139,50 @@ public sealed record DnsDiscoveryResult(string Name, DnsOutcome Outcome, IReadOn
 /// </summary>
 public sealed class DnsDiscoveryResolver : IDisposable
 {
-    private readonly DnsClient? _client;
+    private const int MaxAliases = 8;
+
+    private readonly ARSoft.Tools.Net.Dns.DnsClient? _client;
+    private readonly global::DnsClient.LookupClient? _plain;
     private readonly DohTransport? _doh;
     private readonly DnsDiscoveryOptions _options;
     private readonly SelfValidatingInternalDnsSecStubResolver? _validator;
 
-    /// <summary>A resolver that asks the server at <paramref name="server"/> (UDP, then TCP on truncation).</summary>
+    /// <summary>
+    /// A resolver that asks the server at <paramref name="server"/> (UDP, then TCP on truncation),
+    /// following CNAME chains; with trust anchors, through a validating stub resolver.
+    /// </summary>
+    /// <exception cref="ArgumentException">A trust anchor is for a zone below the root.</exception>
     public DnsDiscoveryResolver(IPEndPoint server, DnsDiscoveryOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         _options = options ?? new DnsDiscoveryOptions();
-        _client = new DnsClient([server.Address], [new UdpClientTransport(server.Port), new TcpClientTransport(server.Port)], false, (int)_options.Timeout.TotalMilliseconds);
         if (_options.TrustAnchors is { Count: > 0 } anchors)
         {
+            // ARSoft's validator starts every chain at the root zone: an anchor for any other zone
+            // would never match and ends in its resolve-loop exception, so it is refused here.
+            if (anchors.FirstOrDefault(a => !a.IsRoot) is { } below)
+            {
+                throw new ArgumentException($"The trust anchor for '{below.Zone}' is below the root: DNSSEC validation here starts at the root zone, so give the DS record of your (private) root, '. DS …'.", nameof(options));
+            }
+
+            _client = new ARSoft.Tools.Net.Dns.DnsClient([server.Address], [new UdpClientTransport(server.Port), new TcpClientTransport(server.Port)], false, (int)_options.Timeout.TotalMilliseconds);
             _validator = new SelfValidatingInternalDnsSecStubResolver(_client, new AnchorHints([.. anchors.Select(a => a.ToArSoft())], server.Address));
+        }
+
+        {
+            // Plain queries go through DnsClient.NET, whose TXT strings are the record's UTF-8
+            // octets (ARSoft reads them as ASCII, turning every other octet into '?').
+            _plain = new global::DnsClient.LookupClient(new global::DnsClient.LookupClientOptions(new global::DnsClient.NameServer(server))
+            {
+                UseCache = false,
+                Recursion = true,
+                Retries = 0,
+                Timeout = _options.Timeout,
+                UseTcpFallback = true,
+                ThrowDnsErrors = false,
+                ContinueOnDnsError = false,
+                ContinueOnEmptyResponse = false,
+            });
         }
     }
 
@@ -216,7 +251,11 @@ public sealed class DnsDiscoveryResolver : IDisposable
         var security = new Dictionary<MimiRecord, DnssecStatus>();
         foreach (var (answer, encoding) in new[] { (txt, DnsEncodings.Txt), (typed, DnsEncodings.PrivateType) })
         {
-            if (answer.Dnssec == DnssecStatus.Bogus)
+            if (answer.Note is not null)
+            {
+                diagnostics.Add($"{mui}: {answer.Note}");
+            }
+            else if (answer.Dnssec == DnssecStatus.Bogus)
             {
                 diagnostics.Add($"{mui}: the {(encoding == DnsEncodings.Txt ? "TXT" : "private-type")} answer failed DNSSEC validation and was discarded");
             }
@@ -291,7 +330,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
         return result with { Diagnostics = [.. diagnostics, .. result.Diagnostics], Dnssec = Weakest([result.Dnssec, mimixSecurity]) };
     }
 
-    private readonly record struct Answer(DnsOutcome Outcome, IReadOnlyList<string> Texts, DnssecStatus Dnssec = DnssecStatus.NotChecked);
+    private readonly record struct Answer(DnsOutcome Outcome, IReadOnlyList<string> Texts, DnssecStatus Dnssec = DnssecStatus.NotChecked, string? Note = null);
 
     private static DnssecStatus Weakest(IEnumerable<DnssecStatus> statuses)
     {
@@ -310,8 +349,39 @@ public sealed class DnsDiscoveryResolver : IDisposable
             DnsSecValidationResult validation;
             if (type == RecordType.Txt)
             {
-                var result = await _validator!.ResolveSecureAsync<TxtRecord>(domain, type, RecordClass.INet, cancellationToken).ConfigureAwait(false);
-                (texts, validation) = (result.Records.Select(r => string.Concat(r.TextParts)).ToList(), result.ValidationResult);
+                DnsSecResult<TxtRecord>? result = null;
+                try
+                {
+                    result = await _validator!.ResolveSecureAsync<TxtRecord>(domain, type, RecordClass.INet, cancellationToken).ConfigureAwait(false);
+                }
+                catch (DnsSecValidationException)
+                {
+                    // fall through: below, a bogus answer is told apart from unreadable UTF-8
+                }
+
+                // ARSoft.Tools.Net reads TXT strings as ASCII: each octet above 0x7F becomes '?',
+                // and a signed RRset re-encoded that way no longer matches its RRSIG. Such an
+                // answer is read again as octets; a signed one cannot be checked and says so.
+                if (result is null || result.Records.Any(r => r.TextParts.Any(t => t.Contains('?', StringComparison.Ordinal))))
+                {
+                    var plain = await QueryPlainChainAsync(domain, type, cancellationToken).ConfigureAwait(false);
+                    var utf8 = plain.Texts.Where(t => !System.Text.Ascii.IsValid(t)).ToList();
+                    if (result is null)
+                    {
+                        return utf8.Count > 0
+                            ? new Answer(DnsOutcome.NoRecords, [], DnssecStatus.Bogus, "the TXT answer holds UTF-8 text, which the DNSSEC validator here cannot check, so it was set aside; the private-type encoding carries the same records and is validated")
+                            : new Answer(DnsOutcome.NoRecords, [], DnssecStatus.Bogus);
+                    }
+
+                    var lossy = result.Records.Select(r => string.Concat(r.TextParts)).ToHashSet(StringComparer.Ordinal);
+                    texts = plain.Texts.Where(t => lossy.Contains(AsArSoftReadsIt(t))).ToList();
+                }
+                else
+                {
+                    texts = result.Records.Select(r => string.Concat(r.TextParts)).ToList();
+                }
+
+                validation = result.ValidationResult;
             }
             else
             {
@@ -346,6 +416,12 @@ public sealed class DnsDiscoveryResolver : IDisposable
         {
             return new Answer(DnsOutcome.Timeout, []);
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // ARSoft's validator throws plain exceptions for a failed query ("DNS request failed",
+            // SERVFAIL/REFUSED) and for an alias loop; every outcome here is a value.
+            return new Answer(DnsOutcome.ServerFailure, []);
+        }
     }
 
     private async Task<(Answer Txt, Answer Typed)> QueryBothAsync(string txtName, string typedName, ushort type, CancellationToken cancellationToken)
@@ -372,48 +448,112 @@ public sealed class DnsDiscoveryResolver : IDisposable
             return await QueryValidatedAsync(domain, type, cancellationToken).ConfigureAwait(false);
         }
 
-        DnsMessage? response;
+        return await QueryPlainChainAsync(domain, type, cancellationToken).ConfigureAwait(false);
+    }
+
+    // What ARSoft makes of a TXT string: ASCII decoding, one '?' per octet above 0x7F.
+    private static string AsArSoftReadsIt(string text) =>
+        string.Concat(System.Text.Encoding.UTF8.GetBytes(text).Select(b => b < 0x80 ? (char)b : '?'));
+
+    private async Task<Answer> QueryPlainChainAsync(DomainName domain, RecordType type, CancellationToken cancellationToken)
+    {
+        // RFC 1034 §3.6.2, §4.3.2: follow the CNAME chain the answer holds; when it leaves the
+        // data the server gave, ask again for its last target. RFC 6604: the RCODE is the last name's.
+        var chain = new HashSet<string>(StringComparer.Ordinal);
+        var current = DnsAnswer.Canonical(domain.ToString());
+        while (true)
+        {
+            var asked = current;
+            if (!chain.Add(asked) || chain.Count > MaxAliases + 1)
+            {
+                return new Answer(DnsOutcome.ServerFailure, []); // an alias loop, or a chain too long
+            }
+
+            var response = await QueryPlainAsync(asked, (ushort)type, cancellationToken).ConfigureAwait(false);
+            if (response is null)
+            {
+                return new Answer(DnsOutcome.Timeout, []);
+            }
+
+            while (!response.Records.Any(r => r.Owner == current && r.Type == (ushort)type)
+                   && response.Records.FirstOrDefault(r => r.Type == DnsAnswer.CName && r.Owner == current) is { Target: { } target })
+            {
+                current = target;
+                if (!chain.Add(current) || chain.Count > MaxAliases + 1)
+                {
+                    return new Answer(DnsOutcome.ServerFailure, []);
+                }
+            }
+
+            switch (response.ReturnCode)
+            {
+                case 3: // NXDOMAIN
+                    return new Answer(DnsOutcome.NameNotFound, []);
+                case 5: // REFUSED
+                    return new Answer(DnsOutcome.Refused, []);
+                case not 0:
+                    return new Answer(DnsOutcome.ServerFailure, []);
+            }
+
+            var texts = new List<string>();
+            foreach (var record in response.Records.Where(r => r.Owner == current && r.Type == (ushort)type))
+            {
+                if (TxtWire.TryDecode(record.Data, out var text))
+                {
+                    texts.Add(text);
+                }
+            }
+
+            if (texts.Count > 0 || current == asked)
+            {
+                return new Answer(texts.Count > 0 ? DnsOutcome.Found : DnsOutcome.NoRecords, texts);
+            }
+
+            // The chain ends at a name this answer holds nothing for: ask for it.
+            chain.Remove(current);
+        }
+    }
+
+    private async Task<DnsAnswer?> QueryPlainAsync(string name, ushort type, CancellationToken cancellationToken)
+    {
+        if (_doh is not null)
+        {
+            return await _doh.QueryAsync(DomainName.Parse(name), (RecordType)type, cancellationToken).ConfigureAwait(false);
+        }
+
+        global::DnsClient.IDnsQueryResponse response;
         try
         {
-            response = _doh is not null
-                ? await _doh.QueryAsync(domain, type, cancellationToken).ConfigureAwait(false)
-                : await _client!.ResolveAsync(domain, type, RecordClass.INet, null, cancellationToken).ConfigureAwait(false);
+            response = await _plain!.QueryAsync(new global::DnsClient.DnsQuestion(name, (global::DnsClient.QueryType)type), cancellationToken).ConfigureAwait(false);
+        }
+        catch (global::DnsClient.DnsResponseException)
+        {
+            return null; // no answer within the timeout, or none that parsed
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
         {
-            return new Answer(DnsOutcome.Timeout, []);
+            return null;
         }
 
-        if (response is null)
+        var records = new List<DnsAnswerRecord>();
+        foreach (var record in response.Answers)
         {
-            return new Answer(DnsOutcome.Timeout, []);
-        }
-
-        switch (response.ReturnCode)
-        {
-            case ReturnCode.NxDomain:
-                return new Answer(DnsOutcome.NameNotFound, []);
-            case ReturnCode.Refused:
-                return new Answer(DnsOutcome.Refused, []);
-            case not ReturnCode.NoError:
-                return new Answer(DnsOutcome.ServerFailure, []);
-        }
-
-        var texts = new List<string>();
-        foreach (var record in response.AnswerRecords.Where(r => r.Name.Equals(domain) && r.RecordType == type))
-        {
+            var owner = DnsAnswer.Canonical(record.DomainName.Value);
             switch (record)
             {
-                case TxtRecord txt:
-                    texts.Add(string.Concat(txt.TextParts));
+                case global::DnsClient.Protocol.TxtRecord txt:
+                    records.Add(new DnsAnswerRecord(owner, DnsAnswer.Txt, TxtWire.Encode(string.Concat(txt.Text))));
                     break;
-                case UnknownRecord unknown when TxtWire.TryDecode(unknown.RecordData, out var text):
-                    texts.Add(text);
+                case global::DnsClient.Protocol.CNameRecord cname:
+                    records.Add(new DnsAnswerRecord(owner, DnsAnswer.CName, [], DnsAnswer.Canonical(cname.CanonicalName.Value)));
+                    break;
+                case global::DnsClient.Protocol.UnknownRecord unknown:
+                    records.Add(new DnsAnswerRecord(owner, (ushort)unknown.RecordType, [.. unknown.Data]));
                     break;
             }
         }
 
-        return new Answer(texts.Count > 0 ? DnsOutcome.Found : DnsOutcome.NoRecords, texts);
+        return new DnsAnswer((int)response.Header.ResponseCode, records);
     }
 
     // A record found in either encoding wins; otherwise a failure outranks an empty answer, so a

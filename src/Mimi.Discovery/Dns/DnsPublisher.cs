@@ -11,16 +11,27 @@ namespace Mimi.Discovery.Dns;
 /// <summary>A TSIG key shared with the authoritative server.</summary>
 /// <param name="Name">Key name, e.g. <c>mimi-update</c>.</param>
 /// <param name="Secret">The shared secret.</param>
-/// <param name="Algorithm"><c>hmac-sha256</c> (default), <c>hmac-sha384</c> or <c>hmac-sha512</c>.</param>
+/// <param name="Algorithm"><c>hmac-sha256</c> (default) or <c>hmac-sha512</c> (RFC 8945 §6).</param>
+/// <remarks>
+/// <c>hmac-sha384</c> is refused: ARSoft.Tools.Net 3.6.1 computes it with SHA-256, so the update
+/// carries a 32-byte MAC that every server rejects (BADSIG). The other algorithms of RFC 8945 §6
+/// (MD5, SHA-1, SHA-224, truncated MACs) are weak or unused and not offered.
+/// </remarks>
 public sealed record TsigKey(string Name, byte[] Secret, string Algorithm = "hmac-sha256")
 {
     internal TSigAlgorithm ToArSoft() => Algorithm.ToUpperInvariant() switch
     {
         "HMAC-SHA256" => TSigAlgorithm.Sha256,
-        "HMAC-SHA384" => TSigAlgorithm.Sha384,
         "HMAC-SHA512" => TSigAlgorithm.Sha512,
-        _ => throw new ArgumentException($"TSIG algorithm '{Algorithm}' is not supported; use hmac-sha256, hmac-sha384 or hmac-sha512.", nameof(Algorithm)),
+        "HMAC-SHA384" => throw new ArgumentException("TSIG algorithm hmac-sha384 is not supported (the DNS library computes it with SHA-256, which servers reject); use hmac-sha256 or hmac-sha512.", nameof(Algorithm)),
+        _ => throw new ArgumentException($"TSIG algorithm '{Algorithm}' is not supported; use hmac-sha256 or hmac-sha512.", nameof(Algorithm)),
     };
+
+    // RFC 8945 §4.2: the key name is a domain name; the MAC covers it in canonical (lower-case) form.
+    internal DomainName ArSoftName() =>
+        !string.IsNullOrWhiteSpace(Name) && DomainName.TryParse(Name.TrimEnd('.').ToLowerInvariant(), out var name) && name is not null
+            ? name
+            : throw new ArgumentException($"TSIG key name '{Name}' is not a domain name.", nameof(Name));
 }
 
 /// <summary>The result of one dynamic update.</summary>
@@ -35,7 +46,7 @@ public sealed record DnsUpdateResult(bool Succeeded, string Detail);
 /// </summary>
 public sealed class DnsPublisher : IDisposable
 {
-    private readonly DnsClient _client;
+    private readonly ARSoft.Tools.Net.Dns.DnsClient _client;
     private readonly TsigKey _key;
     private readonly DnsDiscoveryOptions _options;
 
@@ -45,9 +56,15 @@ public sealed class DnsPublisher : IDisposable
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(key);
         _ = key.ToArSoft();
+        _ = key.ArSoftName();
+        if (key.Secret is not { Length: > 0 })
+        {
+            throw new ArgumentException("The TSIG secret is empty.", nameof(key));
+        }
+
         _key = key;
         _options = options ?? new DnsDiscoveryOptions();
-        _client = new DnsClient([server.Address], [new TcpClientTransport(server.Port)], true, (int)_options.Timeout.TotalMilliseconds);
+        _client = new ARSoft.Tools.Net.Dns.DnsClient([server.Address], [new TcpClientTransport(server.Port)], true, (int)_options.Timeout.TotalMilliseconds);
     }
 
     /// <summary>Replaces the MIMI records of <paramref name="mui"/> in <paramref name="zone"/>; an empty list deletes them.</summary>
@@ -78,7 +95,7 @@ public sealed class DnsPublisher : IDisposable
         {
             if (encodings.HasFlag(DnsEncodings.Txt))
             {
-                var quoted = SplitTxt(text).Select(part => "\"" + part.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"");
+                var quoted = SplitTxt(text).Select(Quote);
                 yield return $"{txtName}. {ttl} IN TXT {string.Join(' ', quoted)}";
             }
 
@@ -103,7 +120,9 @@ public sealed class DnsPublisher : IDisposable
         {
             if (encodings.HasFlag(DnsEncodings.Txt))
             {
-                changes.Add(new AddRecordUpdate(new TxtRecord(txtOwner, ttl, SplitTxt(text))));
+                // The RDATA is written as UTF-8 octets (RFC 1035 §3.3.14 character-strings are
+                // octets); ARSoft's TxtRecord would write each non-ASCII character as '?'.
+                changes.Add(new AddRecordUpdate(new UnknownRecord(txtOwner, RecordType.Txt, RecordClass.INet, ttl, TxtWire.Encode(text))));
             }
 
             if (encodings.HasFlag(DnsEncodings.PrivateType))
@@ -119,7 +138,7 @@ public sealed class DnsPublisher : IDisposable
     {
         var message = new DnsUpdateMessage { ZoneName = DomainName.Parse(zone) };
         message.Updates.AddRange(changes);
-        message.TSigOptions = new TSigRecord(DomainName.Parse(_key.Name), _key.ToArSoft(), DateTime.UtcNow, TimeSpan.FromMinutes(5), message.TransactionID, ReturnCode.NoError, null, _key.Secret);
+        message.TSigOptions = new TSigRecord(_key.ArSoftName(), _key.ToArSoft(), DateTime.UtcNow, TimeSpan.FromMinutes(5), message.TransactionID, ReturnCode.NoError, null, _key.Secret);
         DnsUpdateMessage? response;
         try
         {
@@ -133,6 +152,31 @@ public sealed class DnsPublisher : IDisposable
         return response is null
             ? new DnsUpdateResult(false, "no answer from the server")
             : new DnsUpdateResult(response.ReturnCode == ReturnCode.NoError, response.ReturnCode.ToString());
+    }
+
+    // RFC 1035 §5.1 master-file character-string: printable ASCII as is, '"' and '\' escaped, every
+    // other octet (the UTF-8 of non-ASCII text, controls) as \DDD, so the file is ASCII and the
+    // server loads exactly the UTF-8 octets.
+    private static string Quote(string part)
+    {
+        var quoted = new StringBuilder("\"");
+        foreach (var octet in Encoding.UTF8.GetBytes(part))
+        {
+            if (octet is (byte)'"' or (byte)'\\')
+            {
+                quoted.Append('\\').Append((char)octet);
+            }
+            else if (octet is >= 0x20 and < 0x7F)
+            {
+                quoted.Append((char)octet);
+            }
+            else
+            {
+                quoted.Append('\\').Append(octet.ToString("D3", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return quoted.Append('"').ToString();
     }
 
     // A TXT character-string holds at most 255 octets: split on UTF-8 boundaries.

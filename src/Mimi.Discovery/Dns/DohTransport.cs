@@ -1,6 +1,6 @@
 // RFC 8484: DNS queries over HTTPS, POST with media type application/dns-message; the query id
-// is 0 (§4.1) so identical queries are cache-friendly. The query is built here (RFC 1035 §4.1);
-// the answer is parsed by ARSoft.Tools.Net.
+// is 0 (§4.1) so identical queries are cache-friendly. The query is built and the answer read
+// here (RFC 1035 §4.1), so TXT RDATA reaches TxtWire as octets.
 using System.Buffers.Binary;
 using System.Net.Http.Headers;
 using ARSoft.Tools.Net;
@@ -12,7 +12,7 @@ internal sealed class DohTransport(Uri endpoint, HttpClient http, TimeSpan timeo
 {
     private const string MediaType = "application/dns-message";
 
-    public async Task<DnsMessage?> QueryAsync(DomainName name, RecordType type, CancellationToken cancellationToken)
+    public async Task<DnsAnswer?> QueryAsync(DomainName name, RecordType type, CancellationToken cancellationToken)
     {
         using var content = new ByteArrayContent(EncodeQuery(name.ToString(), (ushort)type));
         content.Headers.ContentType = new MediaTypeHeaderValue(MediaType);
@@ -29,7 +29,7 @@ internal sealed class DohTransport(Uri endpoint, HttpClient http, TimeSpan timeo
             }
 
             var body = await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
-            return body.Length is >= 12 and <= ushort.MaxValue ? DnsMessage.Parse(new ArraySegment<byte>(body)) : null;
+            return body.Length is >= 12 and <= ushort.MaxValue ? DnsAnswer.Parse(body) : null;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -37,11 +37,6 @@ internal sealed class DohTransport(Uri endpoint, HttpClient http, TimeSpan timeo
         }
         catch (HttpRequestException)
         {
-            return null;
-        }
-        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or FormatException)
-        {
-            // A body that does not parse as a DNS message.
             return null;
         }
     }

@@ -1,5 +1,7 @@
 // draft-bertola-mimi-discovery §4.3: the MSSSI definition string, a DKIM-style tag=value list
-// (RFC 6376 §3.2): tag-spec *( ";" tag-spec ) [ ";" ], white space around tags and values allowed.
+// (RFC 6376 §3.2): tag-spec *( ";" tag-spec ) [ ";" ], where tag-spec is
+// [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS] and FWS (RFC 5322 §3.2.2) is spaces and tabs,
+// optionally folded with CRLF. Values may be UTF-8 (the draft's accounts are not ASCII-only).
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
@@ -21,6 +23,9 @@ public sealed record MimiRecord(string Account, string Endpoint, int? Priority, 
 
     private static readonly string[] KnownTags = ["v", "a", "e", "pv", "p", "s"];
 
+    // White space of the tag-list grammar: WSP (SP, HTAB) and the CR LF of a folded line.
+    private static readonly char[] Fws = [' ', '\t', '\r', '\n'];
+
     /// <summary>
     /// Parses a definition string. Returns <see langword="false"/> with a diagnostic when the record
     /// must be ignored: a version other than MIMI1, a missing <c>v</c>, <c>a</c> or <c>e</c>, a
@@ -36,9 +41,15 @@ public sealed record MimiRecord(string Account, string Endpoint, int? Priority, 
             return false;
         }
 
-        if (text.Length > MaxLength || text.Any(char.IsControl))
+        if (text.Length > MaxLength)
         {
-            diagnostic = text.Length > MaxLength ? "record longer than 2048 characters" : "record contains control characters";
+            diagnostic = "record longer than 2048 characters";
+            return false;
+        }
+
+        if (FirstStrayControl(text) is { } control)
+        {
+            diagnostic = $"record contains the control character U+{(int)control:X4} (only space, tab and folded CRLF white space are allowed)";
             return false;
         }
 
@@ -46,7 +57,7 @@ public sealed record MimiRecord(string Account, string Endpoint, int? Priority, 
         var specs = text.Split(';');
         for (var i = 0; i < specs.Length; i++)
         {
-            var spec = specs[i].Trim();
+            var spec = specs[i].Trim(Fws);
             if (spec.Length == 0)
             {
                 if (i == specs.Length - 1)
@@ -65,8 +76,8 @@ public sealed record MimiRecord(string Account, string Endpoint, int? Priority, 
                 return false;
             }
 
-            var name = spec[..eq].TrimEnd();
-            var value = spec[(eq + 1)..].TrimStart();
+            var name = spec[..eq].TrimEnd(Fws);
+            var value = spec[(eq + 1)..].TrimStart(Fws);
             if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || !char.IsAsciiLetter(name[0]))
             {
                 diagnostic = $"'{Shorten(name)}' is not a tag name";
@@ -150,6 +161,30 @@ public sealed record MimiRecord(string Account, string Endpoint, int? Priority, 
 
     private static string? NonEmpty(Dictionary<string, string> tags, string name) =>
         tags.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+
+    // FWS allows CR LF only as a fold, followed by a space or tab; any other control character
+    // (a bare CR or LF, NUL, escape…) makes the record unreadable.
+    private static char? FirstStrayControl(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\t' || !char.IsControl(c))
+            {
+                continue;
+            }
+
+            if (c == '\r' && i + 2 < text.Length && text[i + 1] == '\n' && text[i + 2] is ' ' or '\t')
+            {
+                i++;
+                continue;
+            }
+
+            return c;
+        }
+
+        return null;
+    }
 
     private static string Shorten(string s) => s.Length > 40 ? s[..40] + "…" : s;
 }

@@ -59,7 +59,10 @@ public static class CsiParser
             return ParseEmail(text);
         }
 
-        if (text.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '.' or '(' or ')' or '/'))
+        // libphonenumber decides what a phone number looks like: any Unicode decimal digits (full-width
+        // ０-９, Arabic-Indic…), its punctuation (including the ideographic space and full-width +),
+        // and extensions ("ext. 5", "x5", ";ext=5"), which ParsePhone then refuses by name.
+        if (PhoneNumberUtil.IsViablePhoneNumber(text))
         {
             return ParsePhone(text, defaultRegion);
         }
@@ -79,12 +82,25 @@ public static class CsiParser
         return result.Success ? result.Csi : throw new FormatException(result.Reason);
     }
 
-    // RFC 3966 §5.1: a global number starts with '+'; visual separators may appear; parameters follow ';'.
+    // RFC 3966 §3: a global number starts with '+' and uses ASCII DIGIT and the visual separators
+    // - . ( ); parameters (;ext=, ;isub=, ;phone-context=) follow ';'.
     private static CsiParseResult ParseTelUri(string body)
     {
-        if (body.Contains(';', StringComparison.Ordinal))
+        var semicolon = body.IndexOf(';', StringComparison.Ordinal);
+        if (semicolon >= 0)
         {
-            return CsiParseResult.Fail(CsiError.PhoneHasExtension, "tel URI parameters (extensions, phone-context) cannot be part of a CSI");
+            var parameters = body[(semicolon + 1)..].Split(';').Select(p => p.Split('=')[0].Trim().ToLowerInvariant()).ToList();
+            if (parameters.Contains("ext"))
+            {
+                return CsiParseResult.Fail(CsiError.PhoneHasExtension, "the tel URI has an extension (;ext=); a CSI is the subscriber number alone, without it");
+            }
+
+            if (parameters.Contains("phone-context"))
+            {
+                return CsiParseResult.Fail(CsiError.PhoneRegionRequired, "the tel URI holds a local number (;phone-context=); write it as a global number starting with '+'");
+            }
+
+            return CsiParseResult.Fail(CsiError.PhoneUnparsable, $"tel URI parameters ({HostName.Printable(string.Join(", ", parameters))}) cannot be part of a CSI; give the number alone");
         }
 
         if (!body.StartsWith('+'))
@@ -102,7 +118,7 @@ public static class CsiParser
 
     private static CsiParseResult ParsePhone(string text, string? defaultRegion)
     {
-        var international = text.StartsWith('+');
+        var international = text[0] is '+' or '\uFF0B'; // libphonenumber's PLUS_CHARS: + and full-width ＋
         if (!international && string.IsNullOrEmpty(defaultRegion))
         {
             return CsiParseResult.Fail(CsiError.PhoneRegionRequired, "a national number needs a region (such as GB or US), or write it in international form starting with '+'");
@@ -126,7 +142,22 @@ public static class CsiParser
 
         if (number.HasExtension)
         {
-            return CsiParseResult.Fail(CsiError.PhoneHasExtension, "a phone number with an extension cannot be a CSI");
+            return CsiParseResult.Fail(CsiError.PhoneHasExtension, $"the number has an extension ({HostName.Printable(number.Extension)}); a CSI is the subscriber number alone, without it");
+        }
+
+        // libphonenumber's length categories (IsPossibleNumberWithReason) come before validity: a
+        // number of a length its country never uses is unparsable, not merely unassigned.
+        var possible = Phones.IsPossibleNumberWithReason(number);
+        if (possible is PhoneNumberUtil.ValidationResult.TOO_SHORT or PhoneNumberUtil.ValidationResult.TOO_LONG or PhoneNumberUtil.ValidationResult.INVALID_LENGTH or PhoneNumberUtil.ValidationResult.INVALID_COUNTRY_CODE)
+        {
+            var e164 = Phones.Format(number, PhoneNumberFormat.E164);
+            return CsiParseResult.Fail(CsiError.PhoneUnparsable, possible switch
+            {
+                PhoneNumberUtil.ValidationResult.TOO_SHORT => $"{e164} is too short for its country",
+                PhoneNumberUtil.ValidationResult.TOO_LONG => $"{e164} is too long for its country",
+                PhoneNumberUtil.ValidationResult.INVALID_COUNTRY_CODE => "the number has no valid country calling code",
+                _ => $"{e164} has a length its country does not use",
+            });
         }
 
         if (!Phones.IsValidNumber(number))

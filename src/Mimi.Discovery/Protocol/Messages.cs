@@ -102,6 +102,7 @@ public sealed record RemovalReceipt(string Csi, string Authority, IReadOnlyList<
 /// <param name="Service">The querying service; statements whose audience excludes it are withheld.</param>
 /// <param name="KnownTreeSize">The size of the last tree head the client holds from this DP, for a consistency proof to the current one.</param>
 /// <param name="Tokens">The Privacy Pass tokens paying for the lookup (RFC 9577 §2.2 Token structures, base64url), exactly <see cref="LookupPrice"/> of them; carried in the body so a batch's tokens fit in one request.</param>
+[JsonNumberHandling(JsonNumberHandling.Strict)] // also when ASP.NET binds it with the host's web-default options
 public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service = null, long? KnownTreeSize = null, IReadOnlyList<string>? Tokens = null);
 
 /// <summary>One result per requested CSI, in request order.</summary>
@@ -206,8 +207,11 @@ public static class LookupResultKinds
     public const string Invalid = "invalid";
 }
 
-/// <summary>Source-generated JSON contracts of the API (web defaults: camelCase, case-insensitive reads).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+/// <summary>
+/// Source-generated JSON contracts of the API (web defaults: camelCase, case-insensitive reads),
+/// except that numbers must be JSON numbers: the web default would also read <c>"12"</c>.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.Strict)]
 [JsonSerializable(typeof(DiscoveryMetadata))]
 [JsonSerializable(typeof(ProofRequest))]
 [JsonSerializable(typeof(ProofStarted))]

@@ -155,6 +155,8 @@ public sealed class StatementSigner
     private static string Sign(ECDsa key, byte[] payload, string type, Dictionary<string, object> headers)
     {
         headers["typ"] = type;
-        return JWT.EncodeBytes(payload, key, JwsAlgorithm.ES256, headers);
+
+        // One statement, one serialisation: the low-S form (docs/protocol.md §2, "Signature form").
+        return Crypto.Es256LowS.Normalize(JWT.EncodeBytes(payload, key, JwsAlgorithm.ES256, headers));
     }
 }

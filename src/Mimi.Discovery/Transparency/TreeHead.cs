@@ -43,7 +43,9 @@ public sealed record SignedTreeHead(long Size, long Timestamp, byte[] Root, byte
     public static SignedTreeHead Sign(ECDsa key, long size, long timestamp, byte[] root)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return new SignedTreeHead(size, timestamp, root, key.SignData(ToBeSigned(size, timestamp, root), HashAlgorithmName.SHA256));
+        var signature = key.SignData(ToBeSigned(size, timestamp, root), HashAlgorithmName.SHA256);
+        Crypto.Es256LowS.Normalize(signature); // one encoding per head, as for statements
+        return new SignedTreeHead(size, timestamp, root, signature);
     }
 
     /// <summary>Whether the signature is the log key's. Never throws for bad input.</summary>

@@ -100,15 +100,56 @@ public sealed class MappingApiTests : IAsyncLifetime
     [Fact]
     public async Task Publish_AcceptedExtraCa_IsStored()
     {
-        using var partner = CredentialAuthority.Create("Partner CA", TimeSpan.FromDays(30));
+        // One clock for the partner CA and the DP: a credential issued on the wall clock after the
+        // DP's fake clock was set would not yet be valid when the DP's start-up crosses a second.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var partner = CredentialAuthority.Create("Partner CA", TimeSpan.FromDays(30), clock);
         var pem = Path.GetTempFileName();
         await File.WriteAllTextAsync(pem, partner.ExportCertificatePem());
-        await using var dp = await DpHost.StartAsync(o => o.AcceptedCaFiles.Add(pem));
+        await using var dp = await DpHost.StartAsync(o => o.AcceptedCaFiles.Add(pem), clock: clock);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var csi = Identifiers.CsiParser.ParseOrThrow("+33612345678");
         var signer = new StatementSigner(key, partner.IssueCredential(csi, key), time: dp.Time);
 
         Assert.Equal(1, (await dp.Client.PublishAsync(signer.SignMapping(new MappingDraft(csi, 1, [])))).Version);
+    }
+
+    // The same JWS with S replaced by n - S (P-256 order n), as a signer that does not normalise makes it.
+    private static string OtherS(string jws)
+    {
+        var order = System.Numerics.BigInteger.Parse("115792089210356248762697446949407573529996955224135760342422259061068512044369", System.Globalization.CultureInfo.InvariantCulture);
+        var dot = jws.LastIndexOf('.');
+        var signature = System.Buffers.Text.Base64Url.DecodeFromChars(jws.AsSpan(dot + 1));
+        var s = order - new System.Numerics.BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
+        Array.Clear(signature, 32, 32);
+        s.TryWriteBytes(signature.AsSpan(64 - s.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
+        return jws[..(dot + 1)] + System.Buffers.Text.Base64Url.EncodeToString(signature);
+    }
+
+    [Fact]
+    public async Task Publish_HighSSignature_IsAcceptedAndStoredInLowSForm()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var low = bob.Sign(1);
+        var high = OtherS(low);
+
+        Assert.Equal(1, (await _dp.Client.PublishAsync(high)).Version);
+
+        // Served (and committed to the log) in the one canonical form, whichever form was sent.
+        var found = (await _dp.Client.LookupRawAsync(["+33612345678"])).Results.Single();
+        Assert.Equal(low, Assert.Single(found.Statements));
+        await ProblemAssert.ThrowsAsync(409, "version-not-newer", () => _dp.Client.PublishAsync(low));
+    }
+
+    [Fact]
+    public async Task Lookup_FullWidthDigitsAndExtension_AreReadAsLibphonenumberReadsThem()
+    {
+        var results = (await _dp.Client.LookupRawAsync(["＋１ ２０１ ５５５ ０１２３", "+1 201 555 0123 ext. 5"])).Results;
+
+        Assert.Equal("tel:+12015550123", results[0].Csi);
+        Assert.Equal(LookupResultKinds.None, results[0].Result);
+        Assert.Equal(LookupResultKinds.Invalid, results[1].Result);
+        Assert.Contains("extension", results[1].Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -175,9 +216,24 @@ public sealed class MappingApiTests : IAsyncLifetime
     [InlineData("""{"csis":null}""")]
     [InlineData("""{"csis":["+33612345678"],"service":"Not A Service"}""")]
     [InlineData("""{"csis":[null]}""")]
+    [InlineData("""{"csis":["+33612345678"],"knownTreeSize":"3"}""")]
+    [InlineData("""{"csis":["+33612345678"],"knownTreeSize":1.5}""")]
     public async Task Lookup_BadRequest_IsInvalidRequest(string body)
     {
         await ProblemAssert.IsProblemAsync(await _dp.PostJsonAsync("v1/lookup", body), 400, "invalid-request");
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(0)]
+    [InlineData(long.MinValue)]
+    public async Task Lookup_KnownTreeSizeBelowOne_IsInvalidKnownTreeSize(long size)
+    {
+        var body = FormattableString.Invariant($$"""{"csis":["+33612345678"],"knownTreeSize":{{size}}}""");
+
+        var detail = await ProblemAssert.IsProblemAsync(await _dp.PostJsonAsync("v1/lookup", body), 400, "invalid-known-tree-size");
+
+        Assert.Contains("knownTreeSize", detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class DnsZoneSyncTests(KnotServer knot) : IClassFixture<KnotServer
     public async Task PublishAndRemove_KeepThePrivateEnumZoneInStep()
     {
         await using var dp = await StartDpAsync(knot.Key.Secret);
-        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, new DnsDiscoveryOptions { EnumApex = "e164.test" });
+        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient(new DnsDiscoveryOptions { EnumApex = "e164.test" }));
         var phone = CsiParser.ParseOrThrow("+33 6 12 34 56 79");
         var bob = await dp.RegisterAsync(phone.Uri);
 
@@ -50,7 +50,7 @@ public sealed class DnsZoneSyncTests(KnotServer knot) : IClassFixture<KnotServer
     public async Task WrongTsigKey_PublishStillSucceedsAndTheZoneIsUntouched()
     {
         await using var dp = await StartDpAsync(new byte[32]);
-        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, new DnsDiscoveryOptions { EnumApex = "e164.test" });
+        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient(new DnsDiscoveryOptions { EnumApex = "e164.test" }));
         var phone = CsiParser.ParseOrThrow("+33 6 12 34 56 70");
         var bob = await dp.RegisterAsync(phone.Uri);
 

@@ -157,7 +157,7 @@ internal sealed class StandInGateway : IAsyncDisposable
             var bytes = body.ToArray();
             gateway!.Calls.Enqueue(new GatewayCall([.. context.Request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString()))], bytes));
             var answer = gateway.Answer(bytes);
-            if (answer.Delay > TimeSpan.Zero)
+            if (answer.Delay != TimeSpan.Zero) // Timeout.InfiniteTimeSpan: until the relay gives up
             {
                 await Task.Delay(answer.Delay, context.RequestAborted);
             }

@@ -247,6 +247,20 @@ public sealed class TransparencyTests : IAsyncLifetime
         Assert.Equal(before.Size, (await _dp.Client.GetTreeHeadAsync()).Size);
     }
 
+    [Theory]
+    [InlineData("v1/transparency/consistency?from=abc", "'from'")]
+    [InlineData("v1/transparency/consistency", "'from'")]
+    [InlineData("v1/transparency/consistency?from=-1", "'from'")]
+    [InlineData("v1/transparency/consistency?from=99999999999999999999", "'from'")]
+    [InlineData("v1/transparency/consistency?from=1&to=x", "'to'")]
+    public async Task Consistency_MalformedParameter_NamesTheParameter(string path, string named)
+    {
+        var detail = await ProblemAssert.IsProblemAsync(await _dp.Http.GetAsync(path), 400, "invalid-range");
+
+        Assert.Contains(named, detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("JSON", detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ReadApi_GoodRequests_Answer()
     {

@@ -32,7 +32,7 @@ public sealed class DiscoveryResolverFallbackTests(KnotServer knot) : IClassFixt
     public async Task DnsSaysNothing_TheProvidersAreAsked(string identifier)
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var dns = new DnsDiscoveryResolver(knot.EndPoint);
+        using var dns = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
 
         await Resolver(dns).ResolveAsync(identifier);
 
@@ -45,7 +45,7 @@ public sealed class DiscoveryResolverFallbackTests(KnotServer knot) : IClassFixt
     public async Task DnsFailed_TheProvidersAreNotAsked_AndTheNotesSayWhy(string identifier, string outcome)
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var dns = new DnsDiscoveryResolver(knot.EndPoint);
+        using var dns = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
 
         var resolution = await Resolver(dns).ResolveAsync(identifier);
 

@@ -12,7 +12,7 @@ public sealed class DnsDiscoveryResolverTests(KnotServer knot) : IClassFixture<K
         get
         {
             Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-            return _resolver ??= new DnsDiscoveryResolver(knot.EndPoint);
+            return _resolver ??= new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
         }
     }
 
@@ -67,6 +67,47 @@ public sealed class DnsDiscoveryResolverTests(KnotServer knot) : IClassFixture<K
 
         // 30 records (~2.7 KB) exceed Knot's UDP payload limit (1232 octets): the answer comes truncated, then over TCP.
         Assert.Equal(30, result.Records.Count);
+    }
+
+    [Fact]
+    public async Task ResolveMui_Aliases_AreFollowedInBothEncodings()
+    {
+        var bob = await Resolver.ResolveMuiAsync("bob.example.net");
+
+        var carl = await Resolver.ResolveMuiAsync("carl.example.net");
+
+        Assert.Equal(DnsOutcome.Found, carl.Outcome);
+        Assert.Equal(bob.Records, carl.Records);
+    }
+
+    [Fact]
+    public async Task ResolveMui_AliasIntoAnotherZone_IsAskedAgainForTheTarget()
+    {
+        var alice = await Resolver.ResolveMuiAsync("alice.lines.example");
+
+        var dave = await Resolver.ResolveMuiAsync("dave.example.net");
+
+        Assert.Equal(3, dave.Records.Count);
+        Assert.Equal(alice.Records, dave.Records);
+    }
+
+    [Fact]
+    public async Task ResolveMui_AliasLoop_IsAServerFailureValue()
+    {
+        var result = await Resolver.ResolveMuiAsync("loop.example.net");
+
+        Assert.Equal(DnsOutcome.ServerFailure, result.Outcome);
+        Assert.Empty(result.Records);
+    }
+
+    [Fact]
+    public async Task ResolveMui_NonAsciiTxt_IsReadAsUtf8AndMatchesThePrivateType()
+    {
+        var result = await Resolver.ResolveMuiAsync("erin.example.net");
+
+        var record = Assert.Single(result.Records);
+        Assert.Equal("érin", record.Record.Account);
+        Assert.Equal(DnsEncodings.Txt | DnsEncodings.PrivateType, record.Encodings);
     }
 
     [Fact]

@@ -8,7 +8,47 @@ public sealed class DnssecTests(SignedKnotServer knot) : IClassFixture<SignedKno
     private DnsDiscoveryResolver Validating()
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        return new DnsDiscoveryResolver(knot.EndPoint, new DnsDiscoveryOptions { TrustAnchors = [knot.Anchor!] });
+        return new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient(new DnsDiscoveryOptions { TrustAnchors = [knot.Anchor!] }));
+    }
+
+    [Theory]
+    [InlineData("carl.signed.example")]
+    [InlineData("carl.insecure.example")]
+    [InlineData("erin.signed.example")]
+    [InlineData("erin.insecure.example")]
+    public async Task AliasesAndUtf8_GiveTheSameRecordsWithAndWithoutValidation(string mui)
+    {
+        using var validating = Validating();
+        using var plain = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
+
+        var secure = await validating.ResolveMuiAsync(mui);
+        var unchecked_ = await plain.ResolveMuiAsync(mui);
+
+        Assert.Equal(DnsOutcome.Found, unchecked_.Outcome);
+        Assert.Equal(unchecked_.Outcome, secure.Outcome);
+        Assert.Equal(unchecked_.Records.Select(r => r.Record), secure.Records.Select(r => r.Record));
+        Assert.Equal(mui.EndsWith(".signed.example", StringComparison.Ordinal) ? DnssecStatus.Validated : DnssecStatus.Insecure, secure.Dnssec);
+        if (mui != "erin.signed.example")
+        {
+            Assert.Equal(unchecked_.Records.Select(r => r.Encodings), secure.Records.Select(r => r.Encodings));
+        }
+        else
+        {
+            // The validator cannot check UTF-8 TXT strings: the validated private type carries the
+            // record, and the diagnostic says why the TXT answer was set aside (not "forged").
+            Assert.Equal(DnsEncodings.PrivateType, Assert.Single(secure.Records).Encodings);
+            Assert.Contains(secure.Diagnostics, d => d.Contains("UTF-8", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void AnchorBelowTheRoot_IsRefusedUpFrontWithTheReason()
+    {
+        var anchor = DnsTrustAnchor.Parse("signed.example. DS 1 13 2 " + new string('A', 64));
+
+        var e = Assert.Throws<ArgumentException>(() => new DnsDiscoveryResolver(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 53), new DnsDiscoveryOptions { TrustAnchors = [anchor] }));
+
+        Assert.Contains("below the root", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,7 +91,7 @@ public sealed class DnssecTests(SignedKnotServer knot) : IClassFixture<SignedKno
     public async Task WithoutAnchors_TheSameBogusZoneIsReturnedUnchecked()
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var plain = new DnsDiscoveryResolver(knot.EndPoint);
+        using var plain = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
 
         var result = await plain.ResolveMuiAsync("alice.bogus.example");
 
@@ -63,7 +103,7 @@ public sealed class DnssecTests(SignedKnotServer knot) : IClassFixture<SignedKno
     public async Task WrongAnchor_MakesEverySignedAnswerBogus()
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
-        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, new DnsDiscoveryOptions { TrustAnchors = [DnsTrustAnchor.IanaRoot] });
+        using var resolver = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient(new DnsDiscoveryOptions { TrustAnchors = [DnsTrustAnchor.IanaRoot] }));
 
         var result = await resolver.ResolveMuiAsync("alice.signed.example");
 

@@ -54,7 +54,7 @@ public sealed class DohTests(KnotServer knot) : IClassFixture<KnotServer>, IAsyn
             await context.Request.Body.CopyToAsync(body);
             using var udp = new UdpClient();
             await udp.SendAsync(body.ToArray(), knot.EndPoint);
-            var answer = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(3));
+            var answer = await udp.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(30)); // bounds only a failure
             return Results.Bytes(answer.Buffer, "application/dns-message");
         });
         _server.MapPost("/broken", () => Results.StatusCode(500));
@@ -76,7 +76,7 @@ public sealed class DohTests(KnotServer knot) : IClassFixture<KnotServer>, IAsyn
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
         var roots = new X509Certificate2Collection { X509CertificateLoader.LoadCertificate(_certificate!.RawData) };
-        return new DnsDiscoveryResolver(endpoint ?? _endpoint!, new HttpClient(TlsTrust.CreateHandler(roots)));
+        return new DnsDiscoveryResolver(endpoint ?? _endpoint!, new HttpClient(TlsTrust.CreateHandler(roots)), endpoint is null ? KnotServer.Patient() : null);
     }
 
     [Fact]
@@ -90,6 +90,39 @@ public sealed class DohTests(KnotServer knot) : IClassFixture<KnotServer>, IAsyn
         Assert.Equal(["telegram", "whatsapp", "matrix"], mui.Records.Select(r => r.Record.Service));
         Assert.Equal(DnsOutcome.Found, email.Outcome);
         Assert.Equal(DnsOutcome.NameNotFound, (await resolver.ResolveMuiAsync("nobody.example.net")).Outcome);
+    }
+
+    [Theory]
+    [InlineData("carl.example.net")]
+    [InlineData("dave.example.net")]
+    [InlineData("erin.example.net")]
+    public async Task ResolveOverDoh_AliasesAndUtf8_AnswerAsOverUdp(string mui)
+    {
+        using var doh = Resolver();
+        using var udp = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
+
+        var expected = await udp.ResolveMuiAsync(mui);
+        var actual = await doh.ResolveMuiAsync(mui);
+
+        Assert.Equal(DnsOutcome.Found, actual.Outcome);
+        Assert.Equal(expected.Records, actual.Records);
+    }
+
+    [Fact]
+    public async Task ResolveOverDoh_TruncatedAnswer_IsNoUsableAnswerNotNoRecords()
+    {
+        using var doh = Resolver();
+
+        // This stand-in forwards over UDP only, so the 30-record answer comes back truncated.
+        Assert.Equal(DnsOutcome.Timeout, (await doh.ResolveMuiAsync("many.example.net")).Outcome);
+    }
+
+    [Fact]
+    public async Task ResolveOverDoh_AliasLoop_IsServerFailure()
+    {
+        using var doh = Resolver();
+
+        Assert.Equal(DnsOutcome.ServerFailure, (await doh.ResolveMuiAsync("loop.example.net")).Outcome);
     }
 
     [Fact]

@@ -25,7 +25,17 @@ public class KnotServer : IAsyncLifetime
     /// <summary>The TSIG key the server accepts dynamic updates under (zones <c>dyn.example</c> and <c>e164.test</c>).</summary>
     public TsigKey Key { get; } = new("mimi-update", System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
-    /// <summary>Zones that accept updates signed with <see cref="Key"/>.</summary>
+    /// <summary>
+    /// Every key the server accepts updates under: <see cref="Key"/>, then one of each other
+    /// algorithm and secret length the publisher offers (each works with Knot, or is refused up front).
+    /// </summary>
+    public IReadOnlyList<TsigKey> UpdateKeys { get; } =
+    [
+        .. new[] { ("mimi-update-sha512", 64, "hmac-sha512"), ("mimi-update-short", 16, "hmac-sha256"), ("mimi-update-long", 100, "hmac-sha256"), ("mimi-update-long512", 200, "hmac-sha512") }
+            .Select(k => new TsigKey(k.Item1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(k.Item2), k.Item3)),
+    ];
+
+    /// <summary>Zones that accept updates signed with <see cref="Key"/> or <see cref="UpdateKeys"/>.</summary>
     public static readonly string[] UpdatableZones = ["dyn.example", "e164.test"];
 
     private static string? FindKnotd() =>
@@ -67,6 +77,14 @@ public class KnotServer : IAsyncLifetime
             _mimi.split TXT "v=MIMI1; a=split;" " e=split.example"
             _mimi.mailbox.mimi TXT "v=MIMI1; a=mailbox; e=mail.example"
             _mimi.x--mjxwek3umftq.mimi TXT "v=MIMI1; a=bob+tag; e=mail.example"
+            _mimi.carl CNAME _mimi.bob
+            carl CNAME bob
+            _mimi.dave CNAME _mimi.alice.lines.example.
+            dave CNAME alice.lines.example.
+            _mimi.loop CNAME _mimi.loop2
+            _mimi.loop2 CNAME _mimi.loop
+            _mimi.erin TXT "v=MIMI1; a=\195\169rin; e=chat.example"
+            erin TYPE65280 {Generic("v=MIMI1; a=érin; e=chat.example")}
             {string.Join('\n', Enumerable.Range(1, 30).Select(i => $"_mimi.many TXT \"v=MIMI1; p={i}; a=account-number-{i:D2}-with-a-long-name; e=endpoint-{i:D2}.service.example\""))}
             """,
         ["example.com"] = """
@@ -82,7 +100,7 @@ public class KnotServer : IAsyncLifetime
         // A zone whose file does not load: Knot answers SERVFAIL for names in it.
         ["servfail.example"] = "@ TXT",
         ["lines.example"] = string.Join('\n', DnsPublisher.MimiZoneLines("alice.lines.example",
-            [new MimiRecord("alice", "chat.example", 1, "wire", null), new MimiRecord("al\"ice", "x.example", 2, null, "2")])),
+            [new MimiRecord("alice", "chat.example", 1, "wire", null), new MimiRecord("al\"ice", "x.example", 2, null, "2"), new MimiRecord("érin", "y.example", 3, null, null)])),
         ["dyn.example"] = "",
         ["e164.test"] = "",
         ["e164.arpa"] = """
@@ -100,7 +118,6 @@ public class KnotServer : IAsyncLifetime
             return;
         }
 
-        Port = FreePort();
         var zones = Path.Combine(_directory, "zones");
         Directory.CreateDirectory(zones);
         Directory.CreateDirectory(Path.Combine(_directory, "run"));
@@ -121,6 +138,31 @@ public class KnotServer : IAsyncLifetime
             await File.WriteAllTextAsync(Path.Combine(zones, (zone == "." ? "root" : zone) + ".zone"), content);
         }
 
+        // The free port is only free when it was picked: another process (a parallel test run) may
+        // take it before knotd binds, and knotd then exits. That race is retried on a new port.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreePort();
+            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            if (await StartOnPortAsync(knotd, zones, output))
+            {
+                return;
+            }
+
+            if (attempt == 5 || !output.Any(l => l.Contains("address already in use", StringComparison.Ordinal)))
+            {
+                throw new InvalidOperationException("knotd exited; check the zone files in " + _directory + ":\n" + string.Join('\n', output));
+            }
+
+            _process?.Dispose();
+            _process = null;
+        }
+    }
+
+    // Writes knot.conf for Port, starts knotd and waits until it answers: true when it does,
+    // false when it exited.
+    private async Task<bool> StartOnPortAsync(string knotd, string zones, System.Collections.Concurrent.ConcurrentQueue<string> output)
+    {
         var config = new StringBuilder($"""
             server:
                 rundir: "{_directory}/run"
@@ -128,12 +170,10 @@ public class KnotServer : IAsyncLifetime
             database:
                 storage: "{_directory}/db"
             key:
-              - id: {Key.Name}
-                algorithm: {Key.Algorithm}
-                secret: {Convert.ToBase64String(Key.Secret)}
+            {string.Join('\n', new[] { Key }.Concat(UpdateKeys).Select(k => $"  - id: {k.Name}\n    algorithm: {k.Algorithm}\n    secret: {Convert.ToBase64String(k.Secret)}"))}
             acl:
               - id: update
-                key: {Key.Name}
+                key: [{string.Join(", ", new[] { Key }.Concat(UpdateKeys).Select(k => k.Name))}]
                 action: update
             {ExtraConfig}
             template:
@@ -152,22 +192,27 @@ public class KnotServer : IAsyncLifetime
         var configPath = ConfigPath;
         await File.WriteAllTextAsync(configPath, config.ToString());
         _process = Process.Start(new ProcessStartInfo(knotd, ["-c", configPath]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        _process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        _process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
 
-        using var probe = new DnsDiscoveryResolver(EndPoint, new DnsDiscoveryOptions { Timeout = TimeSpan.FromMilliseconds(300) });
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        // Start-up is waited for by asking, not by timing: a slow, loaded machine only waits longer.
+        using var probe = new DnsDiscoveryResolver(EndPoint, new DnsDiscoveryOptions { Timeout = TimeSpan.FromSeconds(2) });
+        var deadline = DateTime.UtcNow.AddMinutes(2);
         while (DateTime.UtcNow < deadline)
         {
-            if ((await probe.ResolveMuiAsync(ProbeName)).Outcome == DnsOutcome.Found)
+            // Found from our own knotd only: another fixture's server may hold the port we lost.
+            if ((await probe.ResolveMuiAsync(ProbeName)).Outcome == DnsOutcome.Found && !_process.HasExited)
             {
                 await AfterStartAsync();
-                return;
+                return true;
             }
 
             if (_process.HasExited)
             {
-                throw new InvalidOperationException("knotd exited; check the zone files in " + _directory);
+                _process.WaitForExit(); // drains the output handlers
+                return false;
             }
 
             await Task.Delay(100);
@@ -189,6 +234,14 @@ public class KnotServer : IAsyncLifetime
         await process.WaitForExitAsync();
         return process.ExitCode == 0 ? output : throw new InvalidOperationException($"{tool} {string.Join(' ', args)}: {error}{output}");
     }
+
+    /// <summary>
+    /// Options for resolvers and publishers that talk to this server. The timeout only bounds a
+    /// failure, so it is generous: under CPU contention (a full CI run) Knot and the test host can
+    /// take seconds to answer, and a tight timeout turns a slow answer into a wrong one.
+    /// </summary>
+    public static DnsDiscoveryOptions Patient(DnsDiscoveryOptions? options = null) =>
+        (options ?? new DnsDiscoveryOptions()) with { Timeout = TimeSpan.FromSeconds(30) };
 
     public static int FreePort()
     {

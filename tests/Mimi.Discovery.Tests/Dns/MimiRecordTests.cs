@@ -9,6 +9,9 @@ public class MimiRecordTests
     [InlineData("v=MIMI1; p=2; a=+15551234567; e=mimi.whatsapp.com; s=whatsapp", "+15551234567", "mimi.whatsapp.com", 2, "whatsapp", null)]
     [InlineData("v=MIMI1;p=1;a=myname99;e=im.telegram.org;s=telegram;pv=1.0;", "myname99", "im.telegram.org", 1, "telegram", "1.0")]
     [InlineData("  a = bob ;  v=MIMI1 ; e = chat.example ", "bob", "chat.example", null, null, null)]
+    [InlineData("v=MIMI1;\ta=bob;\te=chat.example", "bob", "chat.example", null, null, null)]
+    [InlineData("v\t=\tMIMI1\t;\r\n a=bob;\r\n\te=chat.example;\t", "bob", "chat.example", null, null, null)]
+    [InlineData("v=MIMI1; a=érin; e=chat.example", "érin", "chat.example", null, null, null)]
     public void TryParse_DraftExamples_AreRead(string text, string account, string endpoint, int? priority, string? service, string? pv)
     {
         Assert.True(MimiRecord.TryParse(text, out var record, out var diagnostic), diagnostic);
@@ -40,7 +43,10 @@ public class MimiRecordTests
     [InlineData("v=MIMI1; =bob; e=x.example", "not tag=value")]
     [InlineData("v=MIMI1; a b=bob; e=x.example", "not a tag name")]
     [InlineData("", "empty")]
-    [InlineData("v=MIMI1; a=bo\u0001b; e=x.example", "control")]
+    [InlineData("v=MIMI1; a=bo\u0001b; e=x.example", "U+0001")]
+    [InlineData("v=MIMI1; a=bob;\ne=x.example", "U+000A")]
+    [InlineData("v=MIMI1; a=bob;\r\ne=x.example", "U+000D")]
+    [InlineData("v=MIMI1; a=bob;\u00A0e=x.example", "not a tag name")]
     public void TryParse_Malformed_IsIgnoredWithAReason(string text, string reason)
     {
         Assert.False(MimiRecord.TryParse(text, out var record, out var diagnostic));

@@ -10,7 +10,9 @@ namespace Mimi.Discovery.Tests.Dns;
 public sealed class SignedKnotServer : KnotServer
 {
     private static readonly string Record =
-        "_mimi.alice TXT \"v=MIMI1; a=alice; e=chat.example\"\nalice TYPE65280 " + Generic("v=MIMI1; a=alice; e=chat.example");
+        "_mimi.alice TXT \"v=MIMI1; a=alice; e=chat.example\"\nalice TYPE65280 " + Generic("v=MIMI1; a=alice; e=chat.example")
+        + "\n_mimi.carl CNAME _mimi.alice\ncarl CNAME alice"
+        + "\n_mimi.erin TXT \"v=MIMI1; a=\\195\\169rin; e=chat.example\"\nerin TYPE65280 " + Generic("v=MIMI1; a=érin; e=chat.example");
 
     public DnsTrustAnchor? Anchor { get; private set; }
 
@@ -52,9 +54,16 @@ public sealed class SignedKnotServer : KnotServer
         Anchor = DnsTrustAnchor.Parse($". DS {string.Join(' ', root)}");
 
         // The root is re-signed asynchronously after the commit: wait until the new DS answers.
-        using var probe = new DnsDiscoveryResolver(EndPoint, new DnsDiscoveryOptions { TrustAnchors = [Anchor] });
-        for (var i = 0; i < 50 && (await probe.ResolveMuiAsync("alice.signed.example")).Dnssec != DnssecStatus.Validated; i++)
+        // Waited for by asking, with a bound only for a server that never gets there.
+        using var probe = new DnsDiscoveryResolver(EndPoint, Patient(new DnsDiscoveryOptions { TrustAnchors = [Anchor] }));
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((await probe.ResolveMuiAsync("alice.signed.example")).Dnssec != DnssecStatus.Validated)
         {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("the re-signed root never validated alice.signed.example");
+            }
+
             await Task.Delay(100);
         }
     }

@@ -13,6 +13,12 @@ public class CsiParserTests
     [InlineData("(650) 253-0000", "us", "tel:+16502530000")]
     [InlineData("020 7946 0958", "GB", "tel:+442079460958")]
     [InlineData("  +4930123456  ", null, "tel:+4930123456")]
+    [InlineData("＋１ ２０１ ５５５ ０１２３", null, "tel:+12015550123")]
+    [InlineData("＋１\u3000２０１\u3000５５５\u3000０１２３", null, "tel:+12015550123")]
+    [InlineData("+٣٣ ٦ ١٢ ٣٤ ٥٦ ٧٨", null, "tel:+33612345678")]
+    [InlineData("０６ １２ ３４ ５６ ７８", "FR", "tel:+33612345678")]
+    [InlineData("+1 (201) 555–0123", null, "tel:+12015550123")]
+    [InlineData("+1 800 FLOWERS", null, "tel:+18003569377")]
     public void Parse_ValidPhone_ReturnsE164Uri(string input, string? region, string expected)
     {
         var result = CsiParser.Parse(input, region);
@@ -33,7 +39,10 @@ public class CsiParserTests
     [InlineData("mailto:", null, CsiError.EmailInvalidLocalPart)]
     [InlineData("+44 20 7946 0958 1234 5678 9012", null, CsiError.PhoneUnparsable)]
     [InlineData("tel:+33612345678;ext=12", null, CsiError.PhoneHasExtension)]
-    [InlineData("tel:0612345678;phone-context=+33", null, CsiError.PhoneHasExtension)]
+    [InlineData("tel:0612345678;phone-context=+33", null, CsiError.PhoneRegionRequired)]
+    [InlineData("tel:+33612345678;isub=1234", null, CsiError.PhoneUnparsable)]
+    [InlineData("+44 7911 1234 5678 90", null, CsiError.PhoneUnparsable)]
+    [InlineData("+1 201 555 0123 4567", null, CsiError.PhoneUnparsable)]
     [InlineData("tel:0612345678", null, CsiError.PhoneRegionRequired)]
     [InlineData("tel:+33 6 12", null, CsiError.PhoneUnparsable)]
     public void Parse_InvalidPhone_ReturnsTypedRejection(string input, string? region, CsiError expected)
@@ -43,6 +52,21 @@ public class CsiParserTests
         Assert.False(result.Success);
         Assert.Equal(expected, result.Error);
         Assert.NotEmpty(result.Reason);
+    }
+
+    [Theory]
+    [InlineData("+1 201 555 0123 ext. 5", "5")]
+    [InlineData("+1 201 555 0123 x5", "5")]
+    [InlineData("+12015550123;ext=5", "5")]
+    [InlineData("＋１ ２０１ ５５５ ０１２３ ｅｘｔ ５", "５")]
+    [InlineData("tel:+1-201-555-0123;ext=5", "ext")]
+    public void Parse_PhoneWithExtension_SaysSo(string input, string named)
+    {
+        var result = CsiParser.Parse(input);
+
+        Assert.Equal(CsiError.PhoneHasExtension, result.Error);
+        Assert.Contains("extension", result.Reason, StringComparison.Ordinal);
+        Assert.Contains(named, result.Reason, StringComparison.Ordinal);
     }
 
     [Theory]
