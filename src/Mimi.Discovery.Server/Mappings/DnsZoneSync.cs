@@ -77,21 +77,38 @@ internal sealed partial class DnsZoneSync : IDisposable
         }
 
         var result = await _publisher.ReplaceMimiAsync(_options!.Zone, name, records.Distinct().ToList(), ttl: _options.Ttl, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        // An ENUM name spells a phone number and an email name hashes an address: the name is
+        // logged as a hash prefix, at Debug only, and the server's reply as its return code only.
         if (result.Succeeded)
         {
-            LogSynced(_logger, name, records.Count);
+            LogSynced(_logger, csi.Kind, records.Count);
         }
         else
         {
-            LogSyncFailed(_logger, name, result.Detail);
+            var reason = Enum.TryParse<ARSoft.Tools.Net.Dns.ReturnCode>(result.Detail, out var code) ? code.ToString() : "no answer or unreachable";
+            LogSyncFailed(_logger, csi.Kind, reason);
+        }
+
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var hash = NameHash(name);
+            LogSyncedName(_logger, hash, result.Succeeded);
         }
     }
 
+    /// <summary>The first 8 hex digits of SHA-256 of the name: enough to match log lines, not to read a number.</summary>
+    internal static string NameHash(string name) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..8];
+
     public void Dispose() => _publisher?.Dispose();
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "DNS zone: {Name} now holds {Count} MIMI record(s)")]
-    private static partial void LogSynced(ILogger logger, string name, int count);
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "DNS zone: a {Kind} CSI's name now holds {Count} MIMI record(s)")]
+    private static partial void LogSynced(ILogger logger, CsiKind kind, int count);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "DNS zone: updating {Name} failed: {Reason}")]
-    private static partial void LogSyncFailed(ILogger logger, string name, string reason);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "DNS zone: updating a {Kind} CSI's name failed ({Reason})")]
+    private static partial void LogSyncFailed(ILogger logger, CsiKind kind, string reason);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Debug, Message = "DNS zone: name #{NameHash} updated: {Succeeded}")]
+    private static partial void LogSyncedName(ILogger logger, string nameHash, bool succeeded);
 }

@@ -214,6 +214,9 @@ internal sealed partial class MappingService(
         VerificationStatus.UntrustedIssuer => new Problem("issuer-not-accepted", StatusCodes.Status403Forbidden,
             $"this DP does not accept the statement's credential issuer ({reason}); get a credential from this DP"),
         VerificationStatus.TooLarge => new Problem("statement-too-large", StatusCodes.Status413PayloadTooLarge, reason),
+        // The verifier's reason for a CSI mismatch names both CSIs; the detail names neither.
+        VerificationStatus.CsiMismatch => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity,
+            "the statement does not verify: CsiMismatch: its CSI is not the one its credential binds (or its CSIP credential's scope does not cover it)"),
         _ => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity, $"the statement does not verify: {status}: {reason}"),
     };
 

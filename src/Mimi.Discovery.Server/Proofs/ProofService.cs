@@ -37,7 +37,7 @@ internal sealed partial class ProofService(
         var parsed = CsiParser.Parse(request.Csi);
         if (!parsed.Success)
         {
-            return Problem.InvalidCsi($"'{HostName.Printable(request.Csi)}' is not a CSI: {parsed.Reason}");
+            return Problem.InvalidCsi(parsed.Error);
         }
 
         if (!TryImportKey(request.PublicKey, out var publicKey))
@@ -94,7 +94,8 @@ internal sealed partial class ProofService(
             // Nothing was delivered: the proof goes and its counts come back, so failures never use up a limit.
             await store.CancelProofAsync(proof, limits, CancellationToken.None).ConfigureAwait(false);
             LogDeliveryFailed(logger, channel.Name, e.Message);
-            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {e.Message}; try again later");
+            // One sentence whatever failed: a refused recipient must not read differently from a server down.
+            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, "the code could not be sent; try again later");
         }
 
         LogStarted(logger, csi.Kind, channel.Name);

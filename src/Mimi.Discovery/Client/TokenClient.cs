@@ -105,8 +105,8 @@ public sealed class TokenClient
         }
     }
 
-    /// <summary>The type 0x0002 keys of the DP's issuer directory, each with its service, and the issuance URL.</summary>
-    /// <exception cref="DiscoveryException">The DP refused, could not be reached, or sent a malformed directory.</exception>
+    /// <summary>The type 0x0002 keys of the DP's issuer directory, each with its service, and the issuance URL (always on the DP's own origin).</summary>
+    /// <exception cref="DiscoveryException">The DP refused, could not be reached, sent a malformed directory, or one whose issuer-request-uri is on another origin than the client's base address.</exception>
     public async Task<(IReadOnlyList<ServiceTokenKey> Keys, Uri IssueUri)> GetDirectoryAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, ".well-known/private-token-issuer-directory");
@@ -137,7 +137,17 @@ public sealed class TokenClient
                 }
             }
 
-            var issueUri = directory.IssuerRequestUri.IsAbsoluteUri ? directory.IssuerRequestUri : new Uri(response.RequestMessage?.RequestUri ?? http.BaseAddress!, directory.IssuerRequestUri);
+            var directoryUri = response.RequestMessage?.RequestUri ?? http.BaseAddress!;
+            var issueUri = directory.IssuerRequestUri.IsAbsoluteUri ? directory.IssuerRequestUri : new Uri(directoryUri, directory.IssuerRequestUri);
+
+            // The account's API key goes with every issuance request: only ever to the DP this
+            // client was given, whatever URL a directory (or a Host header it echoed) names.
+            var dp = http.BaseAddress ?? directoryUri;
+            if (Uri.Compare(issueUri, dp, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
+            {
+                throw new DiscoveryException($"the DP's issuer directory sends issuance to another origin ({issueUri.GetLeftPart(UriPartial.Authority)}, not {dp.GetLeftPart(UriPartial.Authority)}); the API key is sent to the configured DP only");
+            }
+
             return (keys, issueUri);
         }
         catch (PrivacyPassException e)
