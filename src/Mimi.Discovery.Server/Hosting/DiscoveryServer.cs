@@ -26,7 +26,7 @@ public static class DiscoveryServer
     /// <param name="configure">Overrides applied after configuration is read.</param>
     /// <param name="time">The clock for codes, credentials and expiry; the system clock when omitted.</param>
     /// <param name="cancellationToken">Cancels start-up (migration).</param>
-    /// <exception cref="InvalidOperationException">A URL is not https, or the configuration is unusable.</exception>
+    /// <exception cref="InvalidOperationException">A URL (or a <c>Kestrel:Endpoints</c> entry) is not https, or a setting is out of its range (the message names each, see docs/operations.md).</exception>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(args);
