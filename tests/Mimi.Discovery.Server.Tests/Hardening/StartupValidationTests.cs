@@ -123,4 +123,47 @@ public sealed class StartupValidationTests
         var e = Assert.Throws<InvalidOperationException>(() => HttpsOnly.RequireHttps(["https://127.0.0.1:8443", "http://127.0.0.1:8080"], "DP"));
         Assert.Contains("http://127.0.0.1:8080", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task BoundAddressCheck_APlaintextBoundAddress_StopsTheServerAndFails()
+    {
+        var server = new StubServer("https://127.0.0.1:8443", "http://127.0.0.1:8080");
+        var check = new BoundAddressCheck(server, new PublicOrigin(new DiscoveryOptions()), "Discovery Provider");
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => check.StartedAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("http://127.0.0.1:8080", e.Message, StringComparison.Ordinal);
+        Assert.True(server.Stopped);
+    }
+
+    private sealed class StubServer : Microsoft.AspNetCore.Hosting.Server.IServer
+    {
+        public StubServer(params string[] addresses)
+        {
+            var bound = new Microsoft.AspNetCore.Hosting.Server.Features.ServerAddressesFeature();
+            foreach (var address in addresses)
+            {
+                bound.Addresses.Add(address);
+            }
+
+            Features.Set<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>(bound);
+        }
+
+        public Microsoft.AspNetCore.Http.Features.IFeatureCollection Features { get; } = new Microsoft.AspNetCore.Http.Features.FeatureCollection();
+
+        public bool Stopped { get; private set; }
+
+        public Task StartAsync<TContext>(Microsoft.AspNetCore.Hosting.Server.IHttpApplication<TContext> application, CancellationToken cancellationToken)
+            where TContext : notnull => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            Stopped = true;
+            return Task.CompletedTask;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 }
