@@ -105,8 +105,12 @@ public sealed class TokenClient
         }
     }
 
-    /// <summary>The type 0x0002 keys of the DP's issuer directory, each with its service, and the issuance URL (always on the DP's own origin).</summary>
-    /// <exception cref="DiscoveryException">The DP refused, could not be reached, sent a malformed directory, or one whose issuer-request-uri is on another origin than the client's base address.</exception>
+    /// <summary>
+    /// The type 0x0002 keys of the DP's issuer directory, each with its service, and the issuance
+    /// URL: the directory's <c>issuer-request-uri</c>, always on the client's base address's origin
+    /// (only its path and query are taken when it names another), so the API key never leaves the DP.
+    /// </summary>
+    /// <exception cref="DiscoveryException">The DP refused, could not be reached, or sent a malformed directory.</exception>
     public async Task<(IReadOnlyList<ServiceTokenKey> Keys, Uri IssueUri)> GetDirectoryAsync(CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, ".well-known/private-token-issuer-directory");
@@ -141,11 +145,12 @@ public sealed class TokenClient
             var issueUri = directory.IssuerRequestUri.IsAbsoluteUri ? directory.IssuerRequestUri : new Uri(directoryUri, directory.IssuerRequestUri);
 
             // The account's API key goes with every issuance request: only ever to the DP this
-            // client was given, whatever URL a directory (or a Host header it echoed) names.
+            // client was given. A directory naming another origin (a proxy's name for the DP, or a
+            // forged Host header it echoed) gives the path only; the origin stays the client's.
             var dp = http.BaseAddress ?? directoryUri;
             if (Uri.Compare(issueUri, dp, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
             {
-                throw new DiscoveryException($"the DP's issuer directory sends issuance to another origin ({issueUri.GetLeftPart(UriPartial.Authority)}, not {dp.GetLeftPart(UriPartial.Authority)}); the API key is sent to the configured DP only");
+                issueUri = new Uri(new Uri(dp.GetLeftPart(UriPartial.Authority)), issueUri.PathAndQuery);
             }
 
             return (keys, issueUri);
