@@ -23,9 +23,11 @@ internal sealed partial class DnsZoneSync : IDisposable
     private readonly StatementVerifier _verifier;
     private readonly TimeProvider _time;
     private readonly ILogger<DnsZoneSync> _logger;
+    private readonly byte[] _logKey;
 
-    public DnsZoneSync(IOptions<DiscoveryOptions> options, IDiscoveryStore store, StatementVerifier verifier, TimeProvider time, ILogger<DnsZoneSync> logger)
+    public DnsZoneSync(IOptions<DiscoveryOptions> options, IDiscoveryStore store, StatementVerifier verifier, TimeProvider time, DataFolder folder, ILogger<DnsZoneSync> logger)
     {
+        _logKey = folder.CodeSecret;
         _options = options.Value.Dns;
         _store = store;
         _verifier = verifier;
@@ -79,7 +81,7 @@ internal sealed partial class DnsZoneSync : IDisposable
         var result = await _publisher.ReplaceMimiAsync(_options!.Zone, name, records.Distinct().ToList(), ttl: _options.Ttl, cancellationToken: cancellationToken).ConfigureAwait(false);
 
         // An ENUM name spells a phone number and an email name hashes an address: the name is
-        // logged as a hash prefix, at Debug only, and the server's reply as its return code only.
+        // logged as a keyed hash prefix, at Debug only, and the server's reply as its return code only.
         if (result.Succeeded)
         {
             LogSynced(_logger, csi.Kind, records.Count);
@@ -92,14 +94,17 @@ internal sealed partial class DnsZoneSync : IDisposable
 
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            var hash = NameHash(name);
+            var hash = NameHash(name, _logKey);
             LogSyncedName(_logger, hash, result.Succeeded);
         }
     }
 
-    /// <summary>The first 8 hex digits of SHA-256 of the name: enough to match log lines, not to read a number.</summary>
-    internal static string NameHash(string name) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..8];
+    /// <summary>
+    /// The first 8 hex digits of HMAC-SHA256 of the name under the DP's secret: enough to match log
+    /// lines, while a plain hash of a phone number's name could be reversed by trying every number.
+    /// </summary>
+    internal static string NameHash(string name, byte[] key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(name)))[..8];
 
     public void Dispose() => _publisher?.Dispose();
 

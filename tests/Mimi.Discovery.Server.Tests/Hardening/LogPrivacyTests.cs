@@ -158,7 +158,7 @@ public sealed class LogPrivacyTests(RejectingSmtpServer smtp) : IClassFixture<Re
     }
 }
 
-/// <summary>The DNS zone sync logs neither the ENUM name (a phone number's digits) nor the CSI, at any level but as a hash prefix at Debug.</summary>
+/// <summary>The DNS zone sync logs neither the ENUM name (a phone number's digits) nor the CSI, at any level but as a keyed hash prefix at Debug.</summary>
 public sealed class DnsLogPrivacyTests(KnotServer knot) : IClassFixture<KnotServer>
 {
     [Theory]
@@ -188,6 +188,6 @@ public sealed class DnsLogPrivacyTests(KnotServer knot) : IClassFixture<KnotServ
         Assert.Contains(logs.Lines, l => rightKey
             ? l.Text.StartsWith("DNS zone: a Phone CSI's name now holds 1 MIMI record(s)", StringComparison.Ordinal)
             : l.Text.StartsWith("DNS zone: updating a Phone CSI's name failed (", StringComparison.Ordinal));
-        Assert.Contains(logs.Lines, l => l.Id.Id == 404 && l.Text.Contains("#" + Mimi.Discovery.Server.Mappings.DnsZoneSync.NameHash(enumName), StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Id.Id == 404 && l.Text.Contains("#" + Mimi.Discovery.Server.Mappings.DnsZoneSync.NameHash(enumName, dp.Service<DataFolder>().CodeSecret), StringComparison.Ordinal));
     }
 }
