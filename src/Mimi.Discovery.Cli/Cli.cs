@@ -185,7 +185,9 @@ internal static class Cli
     }
 
     /// <summary>A DP's refusal or a transport failure in one line.</summary>
-    public static string Describe(DiscoveryException e) => e.Status == 0 ? e.Detail : e.Code switch
+    public static string Describe(DiscoveryException e) => e.Status == 0
+        ? e.Detail + (e.Detail.Contains("remote certificate", StringComparison.OrdinalIgnoreCase) ? " (trust a DP's certificate with --ca, a relay's with --relay-ca)" : "")
+        : e.Code switch
     {
         // Problem details speak HTTP; these say which option to use.
         "token-required" => $"the DP requires Privacy Pass tokens for lookups ({e.Code}); pass --token-account with a token account's API key",

@@ -40,6 +40,29 @@ internal sealed record Problem(string Code, int Status, string Detail)
     public static Problem InvalidRequest(string detail) => new("invalid-request", StatusCodes.Status400BadRequest, detail);
 
     public static Problem InvalidCsi(string detail) => new("invalid-csi", StatusCodes.Status400BadRequest, detail);
+
+    /// <summary><c>invalid-csi</c> by the parser's category: a fixed sentence that never repeats the input, which may be someone's number or address.</summary>
+    public static Problem InvalidCsi(Identifiers.CsiError error) => InvalidCsi("the csi is not a CSI: " + CsiErrorText(error));
+
+    /// <summary>A fixed sentence for each <see cref="Identifiers.CsiError"/>, without the input.</summary>
+    public static string CsiErrorText(Identifiers.CsiError error) => error switch
+    {
+        Identifiers.CsiError.Empty => "it is empty",
+        Identifiers.CsiError.TooLong => "it is longer than any phone number or email address can be",
+        Identifiers.CsiError.ControlCharacter => "it contains a control or invisible character",
+        Identifiers.CsiError.UnrecognisedForm => "it is neither a phone number nor an email address",
+        Identifiers.CsiError.PhoneRegionRequired => "a national phone number needs its country code (+CC…)",
+        Identifiers.CsiError.PhoneUnparsable => "the phone number cannot be parsed",
+        Identifiers.CsiError.PhoneNotAssignable => "the phone number is not a valid number in its numbering plan",
+        Identifiers.CsiError.PhoneHasExtension => "a phone number with an extension or parameters is not a CSI",
+        Identifiers.CsiError.EmailQuotedLocalPart => "a quoted local part is not supported",
+        Identifiers.CsiError.EmailInvalidLocalPart => "the local part has characters outside the dot-atom form (ASCII letters, digits, !#$%&'*+-/=?^_`{|}~ and dots)",
+        Identifiers.CsiError.EmailLocalPartTooLong => "the local part is longer than 64 octets",
+        Identifiers.CsiError.EmailInvalidDomain => "the domain is not a valid host name",
+        Identifiers.CsiError.EmailTooLong => "the address is longer than 254 octets",
+        Identifiers.CsiError.EmailInvalidUri => "the mailto URI has headers, several addresses or bad percent-encoding",
+        _ => $"it is not a phone number or email address this DP takes ({error})",
+    };
 }
 
 /// <summary>A service result: a value, or the problem that refused it.</summary>

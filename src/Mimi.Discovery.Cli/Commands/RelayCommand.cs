@@ -53,7 +53,17 @@ internal static class RelayCommand
                 return Cli.Fail("cannot start: " + e.Message);
             }
 
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A bound address that is not HTTPS, or a wildcard address with no public origin.
+                await app.DisposeAsync().ConfigureAwait(false);
+                return Cli.Fail("cannot start: " + e.Message);
+            }
+
             var folder = Path.GetFullPath(result.GetValue(data)!);
             Console.Error.WriteLine($"Oblivious relay on {string.Join(' ', app.Urls)} forwarding to {target}; data in {folder}; lookups trust its TLS with --relay-ca {Path.Combine(folder, "tls.crt")}");
             await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);

@@ -32,7 +32,17 @@ internal static class ServeCommand
                 return Cli.Fail("cannot start: " + e.Message);
             }
 
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A bound address that is not HTTPS, or a wildcard address with no public origin.
+                await app.DisposeAsync().ConfigureAwait(false);
+                return Cli.Fail("cannot start: " + e.Message);
+            }
+
             var folder = Path.GetFullPath(result.GetValue(data)!);
             Console.Error.WriteLine($"Discovery Provider on {string.Join(' ', app.Urls)}; data in {folder}; clients trust its TLS with --ca {Path.Combine(folder, "tls.crt")}");
             if (result.GetValue(dev))

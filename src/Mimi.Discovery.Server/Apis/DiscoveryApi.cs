@@ -26,8 +26,7 @@ internal static class DiscoveryApi
         return app;
     }
 
-    private static Ok<DiscoveryMetadata> GetMetadata(HttpRequest request, MetadataBuilder metadata) =>
-        TypedResults.Ok(metadata.Build($"{request.Scheme}://{request.Host}"));
+    private static Ok<DiscoveryMetadata> GetMetadata(MetadataBuilder metadata) => TypedResults.Ok(metadata.Build());
 
     private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> GetHealthAsync(IDiscoveryStore store, CancellationToken cancellationToken) =>
         await store.IsHealthyAsync(cancellationToken).ConfigureAwait(false)

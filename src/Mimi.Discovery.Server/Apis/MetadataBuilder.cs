@@ -10,12 +10,13 @@ using Mimi.Discovery.Verification;
 namespace Mimi.Discovery.Server.Apis;
 
 /// <summary>Builds the <c>/.well-known/mimi-discovery</c> document, for the direct route and the gateway alike.</summary>
-internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, IOptions<DiscoveryOptions> options)
+internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, PublicOrigin publicOrigin, IOptions<DiscoveryOptions> options)
 {
-    /// <summary>The document for a DP reached at <paramref name="origin"/> (scheme://host[:port]).</summary>
-    public DiscoveryMetadata Build(string origin)
+    /// <summary>The document, its URLs on the configured <see cref="PublicOrigin"/> whatever <c>Host</c> a request named.</summary>
+    public DiscoveryMetadata Build()
     {
         var o = options.Value;
+        var origin = publicOrigin.Value;
         var channelNames = new Dictionary<string, string>();
         if (channels.For(Identifiers.CsiKind.Phone) is { } phone)
         {

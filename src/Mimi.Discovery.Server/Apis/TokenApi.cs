@@ -22,10 +22,10 @@ internal static class TokenApi
         return app;
     }
 
-    private static async Task<ContentHttpResult> GetDirectoryAsync(HttpContext context, TokenService tokens, CancellationToken cancellationToken)
+    private static async Task<ContentHttpResult> GetDirectoryAsync(HttpContext context, TokenService tokens, PublicOrigin origin, CancellationToken cancellationToken)
     {
-        var origin = $"{context.Request.Scheme}://{context.Request.Host}";
-        var json = await tokens.DirectoryJsonAsync(origin, cancellationToken).ConfigureAwait(false);
+        // The configured origin, never the request's Host: the SDK sends its API key to this URL.
+        var json = await tokens.DirectoryJsonAsync(origin.Value, cancellationToken).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "max-age=" + Math.Min(3600, tokens.SecondsToNextEpoch()).ToString(CultureInfo.InvariantCulture);
         return TypedResults.Text(json, PrivacyPassMediaTypes.IssuerDirectory);
     }

@@ -100,7 +100,7 @@ internal static class TransparencyApi
         var parsed = CsiParser.Parse(csi);
         if (!parsed.Success)
         {
-            return Problem.InvalidRequest("csi: " + parsed.Reason).ToResult();
+            return Problem.InvalidRequest("csi: " + Problem.CsiErrorText(parsed.Error)).ToResult();
         }
 
         scope ??= Labels.AnyScope;

@@ -9,7 +9,9 @@ namespace Mimi.Discovery.Server.Hosting;
 /// The DP's data folder. On first run it creates: the credential CA (<c>ca.crt</c>, <c>ca.key</c>),
 /// a self-signed TLS certificate for localhost (<c>tls.crt</c>, <c>tls.key</c>) that clients
 /// trust explicitly with <c>--ca</c>, the secret codes are hashed under (<c>code.secret</c>), and
-/// the development <c>outbox/</c>. Private files are mode 0600, the folder 0700.
+/// the development <c>outbox/</c>. Private files are mode 0600, the folder and its sub-folders
+/// 0700 — tightened at every start whatever modes they had before (only the public <c>*.crt</c>
+/// certificates keep theirs).
 /// </summary>
 internal sealed class DataFolder
 {
@@ -35,10 +37,8 @@ internal sealed class DataFolder
     public static DataFolder Open(string path, string name, TimeProvider time)
     {
         var full = System.IO.Path.GetFullPath(path);
-        if (!Directory.Exists(full))
-        {
-            PrivateFile.CreateDirectory(full);
-        }
+        PrivateFile.CreateDirectory(full);
+        Tighten(full);
 
         var caCert = System.IO.Path.Combine(full, "ca.crt");
         var caKey = System.IO.Path.Combine(full, "ca.key");
@@ -105,6 +105,32 @@ internal sealed class DataFolder
             catch (ArgumentException)
             {
                 return false;
+            }
+        }
+    }
+
+    /// <summary>Makes every sub-folder of <paramref name="folder"/> 0700 and every file but a <c>*.crt</c> certificate 0600.</summary>
+    private static void Tighten(string folder)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
+        {
+            if (entry.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            if (entry is DirectoryInfo)
+            {
+                PrivateFile.CreateDirectory(entry.FullName);
+            }
+            else if (!entry.Name.EndsWith(".crt", StringComparison.Ordinal))
+            {
+                PrivateFile.Restrict(entry.FullName);
             }
         }
     }

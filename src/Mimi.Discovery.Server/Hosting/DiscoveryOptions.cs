@@ -116,6 +116,15 @@ public sealed class DiscoveryOptions
     /// </summary>
     public string? TokenIssuerName { get; set; }
 
+    /// <summary>
+    /// The https:// origin (scheme, host, port; no path) clients reach this DP at, e.g.
+    /// <c>https://dp.example</c>. Every absolute URL the DP publishes (metadata's <c>api</c>,
+    /// gateway and token directory, the issuer directory's <c>issuer-request-uri</c>) is built from
+    /// it, never from a request's <c>Host</c> header. Unset: the first address the DP is bound to
+    /// (<c>localhost</c> for a wildcard address, which only <c>--dev</c> accepts unset).
+    /// </summary>
+    public Uri? PublicOrigin { get; set; }
+
     /// <summary>SMS delivery of codes through an HTTP gateway; required for phone CSIs outside development mode.</summary>
     public SmsGatewayOptions? Sms { get; set; }
 

@@ -26,26 +26,22 @@ public static class DiscoveryServer
     /// <param name="configure">Overrides applied after configuration is read.</param>
     /// <param name="time">The clock for codes, credentials and expiry; the system clock when omitted.</param>
     /// <param name="cancellationToken">Cancels start-up (migration).</param>
-    /// <exception cref="InvalidOperationException">A URL is not https, or the configuration is unusable.</exception>
+    /// <exception cref="InvalidOperationException">A URL (or a <c>Kestrel:Endpoints</c> entry) is not https, or a setting is out of its range (the message names each, see docs/operations.md).</exception>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(args);
         var options = new DiscoveryOptions();
         builder.Configuration.GetSection("Discovery").Bind(options);
         configure?.Invoke(options);
+        DiscoveryOptionsValidator.ThrowIfInvalid(options);
         options.Smtp?.Validate();
         options.Sms?.Validate();
 
-        var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (urls.FirstOrDefault(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } plain)
-        {
-            throw new InvalidOperationException($"'{plain}' is not an https:// URL; the Discovery Provider only listens over HTTPS.");
-        }
-
+        var urls = HttpsOnly.ListenUrls(builder.Configuration, DefaultUrl, "Discovery Provider");
         builder.WebHost.UseUrls(urls);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
-        options.TokenIssuerName ??= IssuerNameFrom(urls[0]);
+        options.TokenIssuerName ??= options.PublicOrigin?.Host ?? IssuerNameFrom(urls[0]);
         time ??= TimeProvider.System;
         var folder = DataFolder.Open(options.DataDirectory, options.Name, time);
         var tls = folder.LoadTlsCertificate(options.TlsCertificate, options.TlsKey);
@@ -53,6 +49,7 @@ public static class DiscoveryServer
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            RequestLimits.RaiseKestrelHeaderLimits(kestrel.Limits);
             kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = tls);
         });
 
@@ -67,6 +64,9 @@ public static class DiscoveryServer
 
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton<IValidateOptions<DiscoveryOptions>, DiscoveryOptionsValidator>();
+        builder.Services.AddSingleton(new PublicOrigin(options));
+        builder.Services.AddHostedService(sp => new BoundAddressCheck(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(), sp.GetRequiredService<PublicOrigin>(), "Discovery Provider"));
         builder.Services.AddSingleton(folder);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
@@ -102,12 +102,15 @@ public static class DiscoveryServer
         });
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemCodes.AddDefaults);
         builder.Services.AddExceptionHandler<StoreOutage>();
+        builder.Services.AddExceptionHandler<FailureLog>();
+        builder.Services.Configure<ExceptionHandlerOptions>(FailureLog.Configure);
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());
         app.UseAccessLog();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestLimits();
         app.MapOpenApi();
         app.MapDiscoveryApi();
         app.MapTokenApi();
@@ -138,8 +141,13 @@ internal static class ProblemCodes
             StatusCodes.Status400BadRequest => ("invalid-request", "the request body is not JSON of the shape this endpoint takes; see /openapi/v1.json"),
             StatusCodes.Status404NotFound => ("not-found", "no endpoint at this path; see /openapi/v1.json"),
             StatusCodes.Status405MethodNotAllowed => ("method-not-allowed", "this endpoint does not take that method"),
+            StatusCodes.Status408RequestTimeout => ("request-timeout", "the request's headers or body arrived too slowly"),
+            StatusCodes.Status411LengthRequired => ("length-required", "send the body with a Content-Length or chunked"),
             StatusCodes.Status413PayloadTooLarge => ("payload-too-large", "the request body exceeds this DP's limit (see limits.maxRequestBytes in /.well-known/mimi-discovery)"),
+            StatusCodes.Status414UriTooLong => ("uri-too-long", "the request target is too long"),
             StatusCodes.Status415UnsupportedMediaType => ("unsupported-media-type", "send the body as application/json"),
+            StatusCodes.Status431RequestHeaderFieldsTooLarge => ("headers-too-large", RequestLimits.HeadersTooLargeDetail),
+            >= 400 and < 500 => ("invalid-request", "the DP cannot take this request; see /openapi/v1.json"),
             _ => ("server-error", "the DP failed to handle the request; try again later"),
         };
         details.Type = Problem.TypePrefix + code;

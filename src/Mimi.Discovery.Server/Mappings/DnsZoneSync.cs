@@ -23,9 +23,11 @@ internal sealed partial class DnsZoneSync : IDisposable
     private readonly StatementVerifier _verifier;
     private readonly TimeProvider _time;
     private readonly ILogger<DnsZoneSync> _logger;
+    private readonly byte[] _logKey;
 
-    public DnsZoneSync(IOptions<DiscoveryOptions> options, IDiscoveryStore store, StatementVerifier verifier, TimeProvider time, ILogger<DnsZoneSync> logger)
+    public DnsZoneSync(IOptions<DiscoveryOptions> options, IDiscoveryStore store, StatementVerifier verifier, TimeProvider time, DataFolder folder, ILogger<DnsZoneSync> logger)
     {
+        _logKey = folder.CodeSecret;
         _options = options.Value.Dns;
         _store = store;
         _verifier = verifier;
@@ -77,21 +79,41 @@ internal sealed partial class DnsZoneSync : IDisposable
         }
 
         var result = await _publisher.ReplaceMimiAsync(_options!.Zone, name, records.Distinct().ToList(), ttl: _options.Ttl, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        // An ENUM name spells a phone number and an email name hashes an address: the name is
+        // logged as a keyed hash prefix, at Debug only, and the server's reply as its return code only.
         if (result.Succeeded)
         {
-            LogSynced(_logger, name, records.Count);
+            LogSynced(_logger, csi.Kind, records.Count);
         }
         else
         {
-            LogSyncFailed(_logger, name, result.Detail);
+            var reason = Enum.TryParse<ARSoft.Tools.Net.Dns.ReturnCode>(result.Detail, out var code) ? code.ToString() : "no answer or unreachable";
+            LogSyncFailed(_logger, csi.Kind, reason);
+        }
+
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var hash = NameHash(name, _logKey);
+            LogSyncedName(_logger, hash, result.Succeeded);
         }
     }
 
+    /// <summary>
+    /// The first 8 hex digits of HMAC-SHA256 of the name under the DP's secret: enough to match log
+    /// lines, while a plain hash of a phone number's name could be reversed by trying every number.
+    /// </summary>
+    internal static string NameHash(string name, byte[] key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(name)))[..8];
+
     public void Dispose() => _publisher?.Dispose();
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "DNS zone: {Name} now holds {Count} MIMI record(s)")]
-    private static partial void LogSynced(ILogger logger, string name, int count);
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "DNS zone: a {Kind} CSI's name now holds {Count} MIMI record(s)")]
+    private static partial void LogSynced(ILogger logger, CsiKind kind, int count);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "DNS zone: updating {Name} failed: {Reason}")]
-    private static partial void LogSyncFailed(ILogger logger, string name, string reason);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "DNS zone: updating a {Kind} CSI's name failed ({Reason})")]
+    private static partial void LogSyncFailed(ILogger logger, CsiKind kind, string reason);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Debug, Message = "DNS zone: name #{NameHash} updated: {Succeeded}")]
+    private static partial void LogSyncedName(ILogger logger, string nameHash, bool succeeded);
 }

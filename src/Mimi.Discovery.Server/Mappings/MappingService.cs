@@ -226,6 +226,9 @@ internal sealed partial class MappingService(
         VerificationStatus.TooLarge => new Problem("statement-too-large", StatusCodes.Status413PayloadTooLarge, reason),
         VerificationStatus.OutlivesCredential => new Problem("statement-outlives-credential", StatusCodes.Status422UnprocessableEntity,
             reason + "; sign it again with exp no later than the credential's expiry (or renew the credential first)"),
+        // The verifier's reason for a CSI mismatch names both CSIs; the detail names neither.
+        VerificationStatus.CsiMismatch => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity,
+            "the statement does not verify: CsiMismatch: its CSI is not the one its credential binds (or its CSIP credential's scope does not cover it)"),
         _ => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity, $"the statement does not verify: {status}: {reason}"),
     };
 

@@ -72,7 +72,7 @@ internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups
             case { Problem: { } problem }:
                 return ProblemResponse(problem);
             case { Request: null }:
-                return Json(200, metadata.Build($"https://{inner.Authority}"), ProtocolJson.Default.DiscoveryMetadata);
+                return Json(200, metadata.Build(), ProtocolJson.Default.DiscoveryMetadata);
             case { Request: { } request }:
                 var authorization = inner.Headers.Where(h => h.Name.Equals("authorization", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToList();
                 var answer = await lookups.LookupAsync(request, authorization, cancellationToken).ConfigureAwait(false);

@@ -22,7 +22,7 @@ internal interface IChallengeChannel
     Task SendAsync(ChallengeMessage message, CancellationToken cancellationToken);
 }
 
-/// <summary>Delivery failed; the message says why without revealing the code.</summary>
+/// <summary>Delivery failed; the message says why by a category and status code only: never the code, the CSI, or a server's own text.</summary>
 internal sealed class ChannelException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>Picks the channel for a CSI kind from the configuration.</summary>
@@ -85,7 +85,11 @@ internal sealed class SmtpChannel(SmtpOptions options) : IChallengeChannel
         {
             // Whatever went wrong (refused connection, no STARTTLS, a TLS handshake or certificate
             // failure, authentication, a rejected recipient, a timeout), nothing was handed over.
-            throw new ChannelException($"the mail server {options.Host}:{options.Port} did not accept the message: {e.Message.Split('\n')[0].Trim()}", e);
+            // The server's own text is never repeated: a reply such as "5.1.1 <bob@example.org>:
+            // Recipient address rejected" names the CSI and tells whether the mailbox exists.
+            throw new ChannelException(e is MailKit.Net.Smtp.SmtpCommandException command
+                ? $"the mail server refused the message (SMTP {(int)command.StatusCode}, {command.ErrorCode})"
+                : $"the mail server {options.Host}:{options.Port} did not accept the message ({e.GetType().Name})", e);
         }
     }
 }
@@ -187,12 +191,12 @@ internal sealed partial class DevOutboxChannel(string directory, ILogger<DevOutb
 
     public async Task SendAsync(ChallengeMessage message, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
+        Mimi.Discovery.Crypto.PrivateFile.CreateDirectory(directory);
         var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Interlocked.Increment(ref _sequence):D6}.json";
         var path = Path.Combine(directory, name);
         var json = JsonSerializer.Serialize(new OutboxMessage(message.To.Uri, message.To.Kind == CsiKind.Email ? "email" : "sms", message.Text, message.Code), OutboxJson.Readable.OutboxMessage);
         var temporary = path + ".tmp";
-        await File.WriteAllTextAsync(temporary, json, cancellationToken).ConfigureAwait(false);
+        await Mimi.Discovery.Crypto.PrivateFile.WriteNewAsync(temporary, json, cancellationToken).ConfigureAwait(false);
         File.Move(temporary, path);
         LogWrote(logger, path);
     }

@@ -39,7 +39,7 @@ internal sealed partial class ProofService(
         var parsed = CsiParser.Parse(request.Csi);
         if (!parsed.Success)
         {
-            return Problem.InvalidCsi($"'{HostName.Printable(request.Csi)}' is not a CSI: {parsed.Reason}");
+            return Problem.InvalidCsi(parsed.Error);
         }
 
         if (!TryImportKey(request.PublicKey, out var publicKey))
@@ -101,7 +101,8 @@ internal sealed partial class ProofService(
             await store.CancelProofAsync(proof, limits, CancellationToken.None).ConfigureAwait(false);
             var reason = e is ChannelException ? e.Message : $"the {channel.Name} channel failed ({e.GetType().Name})";
             LogDeliveryFailed(logger, channel.Name, reason);
-            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, $"the code could not be sent: {reason}; try again later");
+            // One sentence whatever failed: a refused recipient must not read differently from a server down.
+            return new Problem("delivery-failed", StatusCodes.Status502BadGateway, "the code could not be sent; try again later");
         }
 
         LogStarted(logger, csi.Kind, channel.Name);

@@ -29,6 +29,8 @@ internal static class RelayProblems
             StatusCodes.Status404NotFound => ("not-found", "the relay has one resource: POST / with a message/ohttp-req body"),
             StatusCodes.Status405MethodNotAllowed => ("method-not-allowed", "the relay resource takes only POST"),
             StatusCodes.Status413PayloadTooLarge => ("payload-too-large", "the encapsulated request exceeds this relay's limit"),
+            StatusCodes.Status431RequestHeaderFieldsTooLarge => ("headers-too-large", Hosting.RequestLimits.HeadersTooLargeDetail),
+            >= 400 and < 500 => ("invalid-request", "the relay cannot take this request: POST / with a message/ohttp-req body"),
             _ => ("server-error", "the relay failed to handle the request; try again later"),
         };
         details.Type = Problem.TypePrefix + code;

@@ -33,7 +33,7 @@ public static class RelayServer
     /// <param name="args">Command-line style configuration, e.g. <c>--urls</c>.</param>
     /// <param name="configure">Overrides applied after configuration is read.</param>
     /// <param name="cancellationToken">Cancels start-up.</param>
-    /// <exception cref="InvalidOperationException">A listen URL or the gateway is not https, a limit is not positive, or no gateway is configured.</exception>
+    /// <exception cref="InvalidOperationException">A listen URL (or a Kestrel endpoint) or the gateway is not https, a setting is out of its range (the message names it), or no gateway is configured.</exception>
     public static Task<WebApplication> BuildAsync(string[] args, Action<RelayOptions>? configure = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -43,12 +43,7 @@ public static class RelayServer
         configure?.Invoke(options);
         var gateway = Validate(options);
 
-        var urls = (builder.Configuration["urls"] ?? DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (urls.FirstOrDefault(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } plain)
-        {
-            throw new InvalidOperationException($"'{plain}' is not an https:// URL; the relay only listens over HTTPS.");
-        }
-
+        var urls = HttpsOnly.ListenUrls(builder.Configuration, DefaultUrl, "relay");
         builder.WebHost.UseUrls(urls);
 
         // ASP.NET's request logs are raised to Warning: the relay's own line is the only one per request.
@@ -62,6 +57,7 @@ public static class RelayServer
             // Only a backstop: Kestrel counts chunked framing against it, so it gets room for that,
             // and the forwarder enforces the exact limit on the body itself.
             kestrel.Limits.MaxRequestBodySize = (2L * options.MaxRequestBytes) + 4096;
+            RequestLimits.RaiseKestrelHeaderLimits(kestrel.Limits);
             kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = tls);
         });
 
@@ -95,13 +91,17 @@ public static class RelayServer
         });
 
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService(sp => new BoundAddressCheck(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(), null, "relay"));
         builder.Services.AddSingleton(new RelaySettings(gateway, options.MaxRequestBytes, options.Timeout));
         builder.Services.AddSingleton<RelayForwarder>();
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = RelayProblems.AddDefaults);
+        builder.Services.AddExceptionHandler<FailureLog>();
+        builder.Services.Configure<Microsoft.AspNetCore.Builder.ExceptionHandlerOptions>(FailureLog.Configure);
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestLimits();
         app.UseRouting();
         app.UseRateLimiter();
         app.MapPost("/", (HttpContext context, RelayForwarder forwarder) => forwarder.RelayAsync(context)).RequireRateLimiting(RateLimitPolicy);
@@ -121,24 +121,26 @@ public static class RelayServer
             throw new InvalidOperationException($"The gateway '{gateway}' is not an https:// URL; the relay forwards only over HTTPS.");
         }
 
-        if (options.MaxRequestBytes <= 0 || options.RequestsPerMinutePerClient <= 0 || options.Timeout <= TimeSpan.Zero)
-        {
-            throw new InvalidOperationException("Relay:MaxRequestBytes, Relay:RequestsPerMinutePerClient and Relay:Timeout must be positive.");
-        }
-
+        var failures = new List<string>();
+        var check = new OptionChecks("Relay", failures);
+        check.FileExists(nameof(options.GatewayCaFile), options.GatewayCaFile);
+        check.Range(nameof(options.MaxRequestBytes), options.MaxRequestBytes, 1024, 16 << 20);
+        check.Range(nameof(options.RequestsPerMinutePerClient), options.RequestsPerMinutePerClient, 1, 1_000_000);
+        check.NotEmpty(nameof(options.DataDirectory), options.DataDirectory);
+        check.FilePair(nameof(options.TlsCertificate), options.TlsCertificate, nameof(options.TlsKey), options.TlsKey);
+        check.Range(nameof(options.Timeout), options.Timeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
+        OptionChecks.ThrowIfFailed(failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures), typeof(RelayOptions));
         return gateway;
     }
 
     private static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadTlsCertificate(RelayOptions options)
     {
         var folder = Path.GetFullPath(options.DataDirectory);
-        if (!Directory.Exists(folder))
-        {
-            PrivateFile.CreateDirectory(folder);
-        }
+        PrivateFile.CreateDirectory(folder);
 
         var certificate = Path.Combine(folder, TlsCertificateFiles.CertificateFileName);
         var key = Path.Combine(folder, TlsCertificateFiles.KeyFileName);
+        PrivateFile.Restrict(key);
         if (options.TlsCertificate is null)
         {
             TlsCertificateFiles.EnsureLocalhost(certificate, key, TimeProvider.System);

@@ -13,17 +13,17 @@ internal static class StoreFactory
     {
         if (string.IsNullOrWhiteSpace(database))
         {
-            return new SqliteDiscoveryStore("Data Source=" + Path.Combine(dataDirectory, "mimi.db"));
+            return Sqlite("Data Source=" + Path.Combine(dataDirectory, "mimi.db"));
         }
 
         if (database.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
         {
-            return new SqliteDiscoveryStore(database);
+            return Sqlite(database);
         }
 
         if (database.EndsWith(".db", StringComparison.OrdinalIgnoreCase))
         {
-            return new SqliteDiscoveryStore("Data Source=" + database);
+            return Sqlite("Data Source=" + database);
         }
 
         if (database.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || database.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
@@ -37,6 +37,25 @@ internal static class StoreFactory
         }
 
         throw new ArgumentException("--database takes 'Data Source=FILE' or FILE.db for SQLite, or a PostgreSQL 'Host=…' string or postgresql:// URI.", nameof(database));
+    }
+
+    /// <summary>
+    /// A SQLite store whose database file is created 0600 before SQLite opens it (SQLite gives its
+    /// -wal, -shm and -journal files the database's mode), and tightened to 0600 when it existed.
+    /// </summary>
+    private static SqliteDiscoveryStore Sqlite(string connectionString)
+    {
+        var file = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+        if (file.Mode != Microsoft.Data.Sqlite.SqliteOpenMode.Memory && file.DataSource is { Length: > 0 } path && path != ":memory:")
+        {
+            Mimi.Discovery.Crypto.PrivateFile.CreateEmpty(path);
+            foreach (var suffix in new[] { "-wal", "-shm", "-journal" })
+            {
+                Mimi.Discovery.Crypto.PrivateFile.Restrict(path + suffix);
+            }
+        }
+
+        return new SqliteDiscoveryStore(connectionString);
     }
 
     private static string FromUri(Uri uri)

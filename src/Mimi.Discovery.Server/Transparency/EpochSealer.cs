@@ -40,7 +40,9 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
                 }
                 catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
                 {
-                    LogSealFailed(logger, e);
+                    // The type and stack only: a database's message may quote stored values.
+                    var failure = Hosting.FailureLog.Describe(e);
+                    LogSealFailed(logger, failure);
                 }
             }
         }
@@ -50,6 +52,6 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
         }
     }
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Sealing an epoch failed; the changes stay pending for the next attempt")]
-    private static partial void LogSealFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Sealing an epoch failed; the changes stay pending for the next attempt: {Failure}")]
+    private static partial void LogSealFailed(ILogger logger, string failure);
 }

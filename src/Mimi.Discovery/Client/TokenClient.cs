@@ -106,7 +106,11 @@ public sealed class TokenClient
         }
     }
 
-    /// <summary>The type 0x0002 keys of the DP's issuer directory, each with its service, and the issuance URL.</summary>
+    /// <summary>
+    /// The type 0x0002 keys of the DP's issuer directory, each with its service, and the issuance
+    /// URL: the directory's <c>issuer-request-uri</c>, always on the client's base address's origin
+    /// (only its path and query are taken when it names another), so the API key never leaves the DP.
+    /// </summary>
     /// <exception cref="DiscoveryException">The DP refused, could not be reached, or sent a malformed directory.</exception>
     public async Task<(IReadOnlyList<ServiceTokenKey> Keys, Uri IssueUri)> GetDirectoryAsync(CancellationToken cancellationToken = default)
     {
@@ -138,7 +142,18 @@ public sealed class TokenClient
                 }
             }
 
-            var issueUri = directory.IssuerRequestUri.IsAbsoluteUri ? directory.IssuerRequestUri : new Uri(response.RequestMessage?.RequestUri ?? http.BaseAddress!, directory.IssuerRequestUri);
+            var directoryUri = response.RequestMessage?.RequestUri ?? http.BaseAddress!;
+            var issueUri = directory.IssuerRequestUri.IsAbsoluteUri ? directory.IssuerRequestUri : new Uri(directoryUri, directory.IssuerRequestUri);
+
+            // The account's API key goes with every issuance request: only ever to the DP this
+            // client was given. A directory naming another origin (a proxy's name for the DP, or a
+            // forged Host header it echoed) gives the path only; the origin stays the client's.
+            var dp = http.BaseAddress ?? directoryUri;
+            if (Uri.Compare(issueUri, dp, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
+            {
+                issueUri = new Uri(new Uri(dp.GetLeftPart(UriPartial.Authority)), issueUri.PathAndQuery);
+            }
+
             return (keys, issueUri);
         }
         catch (PrivacyPassException e)

@@ -84,6 +84,10 @@ internal static class TokenKit
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/tokens") { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+
+        // The body follows the DP's "100 Continue" only: one it refuses by its length is then never
+        // written into a connection the DP has closed (a race against the 413 on a loaded machine).
+        request.Headers.ExpectContinue = true;
         if (apiKey is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);

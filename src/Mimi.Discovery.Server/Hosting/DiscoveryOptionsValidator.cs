@@ -1,0 +1,233 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace Mimi.Discovery.Server.Hosting;
+
+/// <summary>
+/// Checks every <see cref="DiscoveryOptions"/> setting against a sane range before anything starts,
+/// so a value that would weaken the DP or fail its requests later (a 5-second token key epoch, a
+/// zero send window, a plaintext SMTP server across the network) stops start-up with a sentence
+/// naming the setting (<c>Discovery:…</c>) instead. The ranges are listed in docs/operations.md.
+/// </summary>
+internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOptions>
+{
+    /// <summary>Every failure of <paramref name="options"/>, each naming its setting; none when valid.</summary>
+    public ValidateOptionsResult Validate(string? name, DiscoveryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var check = new OptionChecks("Discovery", failures);
+
+        check.NotEmpty(nameof(options.DataDirectory), options.DataDirectory);
+        check.Text(nameof(options.Name), options.Name, 1, 100);
+        check.FilePair(nameof(options.TlsCertificate), options.TlsCertificate, nameof(options.TlsKey), options.TlsKey);
+        for (var i = 0; i < options.AcceptedCaFiles.Count; i++)
+        {
+            check.FileExists($"{nameof(options.AcceptedCaFiles)}:{i}", options.AcceptedCaFiles[i]);
+        }
+
+        check.Range(nameof(options.MaxLookupBatch), options.MaxLookupBatch, 1, 100_000);
+        check.Range(nameof(options.MaxRequestBytes), options.MaxRequestBytes, 1024, 64 << 20);
+        check.Range(nameof(options.CodeLifetime), options.CodeLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1));
+        check.Range(nameof(options.MaxCodeAttempts), options.MaxCodeAttempts, 1, 100);
+        check.Range(nameof(options.SendWindow), options.SendWindow, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        check.Range(nameof(options.MaxSendsPerCsi), options.MaxSendsPerCsi, 1, 1_000_000);
+        check.Range(nameof(options.MaxSendsPerClient), options.MaxSendsPerClient, 1, 1_000_000);
+        check.Range(nameof(options.MaxSendsGlobal), options.MaxSendsGlobal, 1, 100_000_000);
+        check.Range(nameof(options.CredentialLifetime), options.CredentialLifetime, TimeSpan.FromHours(1), TimeSpan.FromDays(3650));
+        check.Range(nameof(options.OhttpKeyLifetime), options.OhttpKeyLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
+        check.Range(nameof(options.OhttpKeyGrace), options.OhttpKeyGrace, TimeSpan.Zero, TimeSpan.FromDays(365));
+        CheckBuckets(check, options.ResponseBuckets);
+        if (options.EpochInterval is { } interval)
+        {
+            check.Range(nameof(options.EpochInterval), interval, TimeSpan.Zero, TimeSpan.FromDays(1));
+        }
+
+        check.Range(nameof(options.EpochMaxBatch), options.EpochMaxBatch, 1, 1_000_000);
+        check.Range(nameof(options.CsisPerToken), options.CsisPerToken, 1, 1000);
+        check.Range(nameof(options.MaxTokensPerIssuance), options.MaxTokensPerIssuance, 1, 1024);
+        check.Range(nameof(options.LookupMaxAge), options.LookupMaxAge, TimeSpan.Zero, TimeSpan.FromDays(30));
+
+        // A key epoch shorter than a minute rotates the issuer key under the clients' feet (every
+        // lookup's tokens would be for a key already gone); longer than a year keeps one key for ever.
+        check.Range(nameof(options.TokenKeyEpoch), options.TokenKeyEpoch, TimeSpan.FromMinutes(1), TimeSpan.FromDays(366));
+        check.Range(nameof(options.TokenKeyGraceEpochs), options.TokenKeyGraceEpochs, 0, 30);
+        if (options.TokenIssuerName is { } issuer && Uri.CheckHostName(issuer) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
+        {
+            check.Fail(nameof(options.TokenIssuerName), $"'{issuer}' is not a host name");
+        }
+
+        if (options.PublicOrigin is { } origin && !IsHttpsOrigin(origin))
+        {
+            check.Fail(nameof(options.PublicOrigin), $"'{origin}' is not an https:// origin (scheme, host and port only, no path)");
+        }
+
+        if (options.Smtp is { } smtp)
+        {
+            CheckSmtp(new OptionChecks("Discovery:Smtp", failures), smtp);
+        }
+
+        if (options.Sms is { } sms)
+        {
+            CheckSms(new OptionChecks("Discovery:Sms", failures), sms);
+        }
+
+        if (options.Dns is { } dns)
+        {
+            CheckDns(new OptionChecks("Discovery:Dns", failures), dns);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Validates <paramref name="options"/> and throws when any setting is out of range.</summary>
+    /// <exception cref="InvalidOperationException">A setting is invalid; the message names every one (the inner exception is the <see cref="OptionsValidationException"/>).</exception>
+    public static void ThrowIfInvalid(DiscoveryOptions options) => OptionChecks.ThrowIfFailed(new DiscoveryOptionsValidator().Validate(null, options), typeof(DiscoveryOptions));
+
+    /// <summary>Whether <paramref name="origin"/> is an absolute https:// URL with nothing after the authority.</summary>
+    internal static bool IsHttpsOrigin(Uri origin) =>
+        origin.IsAbsoluteUri && origin.Scheme == Uri.UriSchemeHttps && origin.AbsolutePath == "/" && origin.Query.Length == 0
+        && origin.Fragment.Length == 0 && origin.UserInfo.Length == 0 && origin.Host.Length > 0;
+
+    private static void CheckBuckets(OptionChecks check, IList<int> buckets)
+    {
+        if (buckets.Count == 0)
+        {
+            check.Fail(nameof(DiscoveryOptions.ResponseBuckets), "needs at least one size");
+            return;
+        }
+
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            if (buckets[i] is < 1024 or > 64 << 20 || (i > 0 && buckets[i] <= buckets[i - 1]))
+            {
+                check.Fail($"{nameof(DiscoveryOptions.ResponseBuckets)}:{i}", $"is {buckets[i]}; sizes run from 1024 to {64 << 20} bytes, strictly ascending");
+            }
+        }
+    }
+
+    private static void CheckSmtp(OptionChecks check, SmtpOptions smtp)
+    {
+        check.NotEmpty(nameof(smtp.Host), smtp.Host);
+        check.Range(nameof(smtp.Port), smtp.Port, 1, 65535);
+        if (!MailboxAddress.TryParse(smtp.From, out _))
+        {
+            check.Fail(nameof(smtp.From), "is not a mailbox address such as 'Mimi Discovery <no-reply@dp.example>'");
+        }
+
+        if (smtp.Password is not null && smtp.Username is null)
+        {
+            check.Fail(nameof(smtp.Password), "is set without Discovery:Smtp:Username");
+        }
+
+        // Codes and (with a password) credentials would cross the network in clear text.
+        if (smtp.Security == MailKit.Security.SecureSocketOptions.None && !IsLoopback(smtp.Host))
+        {
+            check.Fail(nameof(smtp.Security), $"is None but the server '{smtp.Host}' is not on loopback; use StartTls, SslOnConnect or Auto");
+        }
+    }
+
+    private static void CheckSms(OptionChecks check, SmsGatewayOptions sms)
+    {
+        if (sms.Url is not { IsAbsoluteUri: true } url || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && IsLoopback(url.Host))))
+        {
+            check.Fail(nameof(sms.Url), "must be an https:// URL (http:// only on loopback)");
+        }
+
+        if (!sms.BodyTemplate.Contains("{text}", StringComparison.Ordinal) && !sms.BodyTemplate.Contains("{code}", StringComparison.Ordinal))
+        {
+            check.Fail(nameof(sms.BodyTemplate), "has neither {text} nor {code}: the message would carry no code");
+        }
+
+        check.NotEmpty(nameof(sms.ContentType), sms.ContentType);
+    }
+
+    private static void CheckDns(OptionChecks check, DnsSyncOptions dns)
+    {
+        if (!IPEndPoint.TryParse(dns.Server, out var server) || server.Port == 0)
+        {
+            check.Fail(nameof(dns.Server), "is not IP:PORT");
+        }
+
+        check.NotEmpty(nameof(dns.Zone), dns.Zone);
+        check.NotEmpty(nameof(dns.TsigName), dns.TsigName);
+        check.NotEmpty(nameof(dns.EnumApex), dns.EnumApex);
+        Span<byte> secret = stackalloc byte[512];
+        if (!Convert.TryFromBase64String(dns.TsigSecret, secret, out var length) || length < 16)
+        {
+            check.Fail(nameof(dns.TsigSecret), "is not a base64 secret of at least 16 bytes");
+        }
+
+        check.Range(nameof(dns.Ttl), dns.Ttl, 0, 86_400);
+    }
+
+    private static bool IsLoopback(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+}
+
+/// <summary>Range checks that name the failing setting as <c>Section:Property</c>.</summary>
+internal sealed class OptionChecks(string section, List<string> failures)
+{
+    public void Fail(string setting, string reason) => failures.Add($"{section}:{setting} {reason}.");
+
+    public void NotEmpty(string setting, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            Fail(setting, "is empty");
+        }
+    }
+
+    public void Text(string setting, string? value, int min, int max)
+    {
+        if (value is null || value.Length < min || value.Length > max || value.Any(char.IsControl))
+        {
+            Fail(setting, $"must be {min}–{max} characters without control characters");
+        }
+    }
+
+    public void Range(string setting, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            Fail(setting, $"is {value}; it must be from {min} to {max}");
+        }
+    }
+
+    public void Range(string setting, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            Fail(setting, $"is {value}; it must be from {min} to {max} (d.hh:mm:ss)");
+        }
+    }
+
+    public void FileExists(string setting, string? path)
+    {
+        if (path is not null && !File.Exists(path))
+        {
+            Fail(setting, $"names '{path}', which does not exist");
+        }
+    }
+
+    /// <summary>A certificate file and its key file: the key only with a certificate, both existing.</summary>
+    public void FilePair(string certificateSetting, string? certificate, string keySetting, string? key)
+    {
+        FileExists(certificateSetting, certificate);
+        FileExists(keySetting, key);
+        if (key is not null && certificate is null)
+        {
+            Fail(keySetting, $"is set without {section}:{certificateSetting}");
+        }
+    }
+
+    public static void ThrowIfFailed(ValidateOptionsResult result, Type options)
+    {
+        if (result.Failed)
+        {
+            var failures = result.Failures?.ToList() ?? [result.FailureMessage];
+            throw new InvalidOperationException(string.Join(" ", failures), new OptionsValidationException(options.Name, options, failures));
+        }
+    }
+}
