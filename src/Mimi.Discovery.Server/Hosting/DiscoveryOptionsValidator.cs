@@ -32,7 +32,8 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range(nameof(options.CodeLifetime), options.CodeLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1));
         check.Range(nameof(options.MaxCodeAttempts), options.MaxCodeAttempts, 1, 100);
         check.Range(nameof(options.SendWindow), options.SendWindow, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
-        check.Range(nameof(options.MaxSendsPerCsi), options.MaxSendsPerCsi, 1, 1_000_000);
+        check.Range(nameof(options.MaxOutstandingPerCsi), options.MaxOutstandingPerCsi, 1, 1_000_000);
+        check.Range(nameof(options.MaxSendsPerClientAndCsi), options.MaxSendsPerClientAndCsi, 1, 1_000_000);
         check.Range(nameof(options.MaxSendsPerClient), options.MaxSendsPerClient, 1, 1_000_000);
         check.Range(nameof(options.MaxSendsGlobal), options.MaxSendsGlobal, 1, 100_000_000);
         check.Range(nameof(options.CredentialLifetime), options.CredentialLifetime, TimeSpan.FromHours(1), TimeSpan.FromDays(3650));
