@@ -172,6 +172,15 @@ public sealed class SmtpOptions
     /// <exception cref="InvalidOperationException">A setting is unusable; the message names it and says what to set.</exception>
     public void Validate()
     {
+        if (Problems() is { Count: > 0 } problems)
+        {
+            throw new InvalidOperationException("The SMTP settings are unusable: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    /// <summary>Every unusable setting, one sentence each naming it (the start-up validation of all options reports them).</summary>
+    internal List<string> Problems()
+    {
         var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(Host))
         {
@@ -203,10 +212,7 @@ public sealed class SmtpOptions
             problems.Add("Discovery:Smtp:Security=None would send Discovery:Smtp:Username and its password in clear; use StartTls or SslOnConnect, or set Discovery:Smtp:AllowPlaintextAuth=true for a relay on a trusted network");
         }
 
-        if (problems.Count > 0)
-        {
-            throw new InvalidOperationException("The SMTP settings are unusable: " + string.Join("; ", problems) + ".");
-        }
+        return problems;
     }
 }
 
@@ -281,6 +287,15 @@ public sealed class SmsGatewayOptions
     /// <exception cref="InvalidOperationException">A setting is unusable; the message names it and says what to set.</exception>
     public void Validate()
     {
+        if (Problems() is { Count: > 0 } problems)
+        {
+            throw new InvalidOperationException("The SMS gateway settings are unusable: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    /// <summary>Every unusable setting, one sentence each naming it (the start-up validation of all options reports them).</summary>
+    internal List<string> Problems()
+    {
         var problems = new List<string>();
         if (Url is null)
         {
@@ -311,10 +326,7 @@ public sealed class SmsGatewayOptions
             problems.Add("Discovery:Sms:Authorization must be a non-empty header value without control characters");
         }
 
-        if (problems.Count > 0)
-        {
-            throw new InvalidOperationException("The SMS gateway settings are unusable: " + string.Join("; ", problems) + ".");
-        }
+        return problems;
     }
 }
 

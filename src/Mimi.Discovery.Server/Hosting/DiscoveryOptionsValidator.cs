@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace Mimi.Discovery.Server.Hosting;
 
@@ -36,7 +35,7 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range(nameof(options.MaxSendsPerClientAndCsi), options.MaxSendsPerClientAndCsi, 1, 1_000_000);
         check.Range(nameof(options.MaxSendsPerClient), options.MaxSendsPerClient, 1, 1_000_000);
         check.Range(nameof(options.MaxSendsGlobal), options.MaxSendsGlobal, 1, 100_000_000);
-        check.Range(nameof(options.CredentialLifetime), options.CredentialLifetime, TimeSpan.FromHours(1), TimeSpan.FromDays(3650));
+        check.Range(nameof(options.CredentialLifetime), options.CredentialLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650));
         check.Range(nameof(options.OhttpKeyLifetime), options.OhttpKeyLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
         check.Range(nameof(options.OhttpKeyGrace), options.OhttpKeyGrace, TimeSpan.Zero, TimeSpan.FromDays(365));
         CheckBuckets(check, options.ResponseBuckets);
@@ -64,15 +63,8 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
             check.Fail(nameof(options.PublicOrigin), $"'{origin}' is not an https:// origin (scheme, host and port only, no path)");
         }
 
-        if (options.Smtp is { } smtp)
-        {
-            CheckSmtp(new OptionChecks("Discovery:Smtp", failures), smtp);
-        }
-
-        if (options.Sms is { } sms)
-        {
-            CheckSms(new OptionChecks("Discovery:Sms", failures), sms);
-        }
+        // The channels' own rules (SmtpOptions, SmsGatewayOptions), reported with the rest.
+        failures.AddRange((options.Smtp?.Problems() ?? []).Concat(options.Sms?.Problems() ?? []).Select(p => p + "."));
 
         if (options.Dns is { } dns)
         {
@@ -108,42 +100,6 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         }
     }
 
-    private static void CheckSmtp(OptionChecks check, SmtpOptions smtp)
-    {
-        check.NotEmpty(nameof(smtp.Host), smtp.Host);
-        check.Range(nameof(smtp.Port), smtp.Port, 1, 65535);
-        if (!MailboxAddress.TryParse(smtp.From, out _))
-        {
-            check.Fail(nameof(smtp.From), "is not a mailbox address such as 'Mimi Discovery <no-reply@dp.example>'");
-        }
-
-        if (smtp.Password is not null && smtp.Username is null)
-        {
-            check.Fail(nameof(smtp.Password), "is set without Discovery:Smtp:Username");
-        }
-
-        // Codes and (with a password) credentials would cross the network in clear text.
-        if (smtp.Security == MailKit.Security.SecureSocketOptions.None && !IsLoopback(smtp.Host))
-        {
-            check.Fail(nameof(smtp.Security), $"is None but the server '{smtp.Host}' is not on loopback; use StartTls, SslOnConnect or Auto");
-        }
-    }
-
-    private static void CheckSms(OptionChecks check, SmsGatewayOptions sms)
-    {
-        if (sms.Url is not { IsAbsoluteUri: true } url || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && IsLoopback(url.Host))))
-        {
-            check.Fail(nameof(sms.Url), "must be an https:// URL (http:// only on loopback)");
-        }
-
-        if (!sms.BodyTemplate.Contains("{text}", StringComparison.Ordinal) && !sms.BodyTemplate.Contains("{code}", StringComparison.Ordinal))
-        {
-            check.Fail(nameof(sms.BodyTemplate), "has neither {text} nor {code}: the message would carry no code");
-        }
-
-        check.NotEmpty(nameof(sms.ContentType), sms.ContentType);
-    }
-
     private static void CheckDns(OptionChecks check, DnsSyncOptions dns)
     {
         if (!IPEndPoint.TryParse(dns.Server, out var server) || server.Port == 0)
@@ -163,8 +119,6 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range(nameof(dns.Ttl), dns.Ttl, 0, 86_400);
     }
 
-    private static bool IsLoopback(string host) =>
-        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 }
 
 /// <summary>Range checks that name the failing setting as <c>Section:Property</c>.</summary>

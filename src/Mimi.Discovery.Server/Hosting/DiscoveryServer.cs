@@ -34,8 +34,6 @@ public static class DiscoveryServer
         builder.Configuration.GetSection("Discovery").Bind(options);
         configure?.Invoke(options);
         DiscoveryOptionsValidator.ThrowIfInvalid(options);
-        options.Smtp?.Validate();
-        options.Sms?.Validate();
 
         var urls = HttpsOnly.ListenUrls(builder.Configuration, DefaultUrl, "Discovery Provider");
         builder.WebHost.UseUrls(urls);

@@ -55,7 +55,7 @@ public sealed class StartupValidationTests
             o =>
             {
                 o.DataDirectory = Path.Combine(Path.GetTempPath(), "mimi-dp-invalid-" + Guid.NewGuid().ToString("N"));
-                o.Smtp = new SmtpOptions { Host = "mail.example", Port = 0, Security = MailKit.Security.SecureSocketOptions.None, From = "not an address" };
+                o.Smtp = new SmtpOptions { Host = "mail.example", Port = 0, Security = MailKit.Security.SecureSocketOptions.None, Username = "dp", From = "not an address" };
                 o.Sms = new SmsGatewayOptions { Url = new Uri("http://sms.example/send"), BodyTemplate = "{\"to\":\"{to}\"}" };
                 o.Dns = new DnsSyncOptions { Server = "ns.example", Zone = "e164.test", TsigName = "k", TsigSecret = "short" };
             },
