@@ -44,7 +44,7 @@ start_dp() {
   local i=$1
   set_db_args "$i"
   # Codes to the outbox (--dev), but epochs every second as in production, not at every change.
-  Discovery__EpochInterval=00:00:01 Discovery__MaxSendsPerClientAndCsi=5 Discovery__MaxOutstandingPerCsi=5 Discovery__MaxSendsPerClient=20 \
+  Discovery__EpochInterval=00:00:01 Discovery__MaxSendsPerClientAndCsi=5 Discovery__MaxOutstandingPerCsi=6 Discovery__MaxSendsPerClient=20 \
     $cli serve --dev --data "$data" "${db_args[@]}" --urls "https://127.0.0.1:$((port + i))" >>"$work/dp$i.log" 2>&1 &
   pids[$i]=$!
 }

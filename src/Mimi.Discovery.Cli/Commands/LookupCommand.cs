@@ -61,9 +61,14 @@ internal static class LookupCommand
             var anchors = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
             var verifier = new StatementVerifier(anchors);
             var transparency = await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false);
-            var service = result.GetValue(asService) ?? (wallet is null ? null : await wallet.ServiceAsync(cancellationToken).ConfigureAwait(false));
+            var service = result.GetValue(asService) ?? (wallet is null || await wallet.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false) == 0 ? null : await wallet.ServiceAsync(cancellationToken).ConfigureAwait(false));
 
             // An address book keeps verified answers in the key folder, so a re-sync asks only for what is new or expired.
+            if (book is not null)
+            {
+                Mimi.Discovery.Crypto.PrivateFile.CreateDirectory(KeyStore.DefaultPath);
+            }
+
             var cache = book is null ? null : new LookupCache(Path.Combine(KeyStore.DefaultPath, "lookups.json"), verifier);
             var sync = new AddressBookSync(client, verifier, transparency, cache, wallet, new AddressBookOptions { DefaultRegion = result.GetValue(region) });
             AddressBookResult synced;
@@ -74,7 +79,6 @@ internal static class LookupCommand
             else
             {
                 synced = await SyncWithProgressAsync(sync, contacts, service, result.GetValue(json), cancellationToken).ConfigureAwait(false);
-                cache!.Save();
             }
 
             if (book is null && synced.Failures.Count > 0)

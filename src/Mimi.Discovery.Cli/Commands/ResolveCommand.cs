@@ -73,7 +73,10 @@ internal static class ResolveCommand
                     if (wallet is not null)
                     {
                         wallets.Add(wallet);
-                        service ??= await wallet.ServiceAsync(cancellationToken).ConfigureAwait(false);
+                        if (await wallet.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false) > 0)
+                        {
+                            service ??= await wallet.ServiceAsync(cancellationToken).ConfigureAwait(false);
+                        }
                     }
 
                     var client = await Cli.ConnectAsync(url, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), wallet, cancellationToken).ConfigureAwait(false);

@@ -109,7 +109,11 @@ internal sealed class DataFolder
         }
     }
 
-    /// <summary>Makes every sub-folder of <paramref name="folder"/> 0700 and every file but a <c>*.crt</c> certificate 0600.</summary>
+    /// <summary>
+    /// Makes the folder and the sub-folders the DP writes 0700, and the files it writes there (but a
+    /// <c>*.crt</c> certificate) 0600 — only those: the folder may be shared with other files, which
+    /// are not the DP's to change.
+    /// </summary>
     private static void Tighten(string folder)
     {
         if (OperatingSystem.IsWindows())
@@ -117,23 +121,31 @@ internal sealed class DataFolder
             return;
         }
 
-        foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
+        PrivateFile.CreateDirectory(folder);
+        foreach (var name in OwnFolders.Where(f => Directory.Exists(System.IO.Path.Combine(folder, f))))
         {
-            if (entry.LinkTarget is not null)
+            var sub = new DirectoryInfo(System.IO.Path.Combine(folder, name));
+            if (sub.LinkTarget is not null)
             {
                 continue;
             }
 
-            if (entry is DirectoryInfo)
+            PrivateFile.CreateDirectory(sub.FullName);
+            foreach (var file in sub.EnumerateFiles("*", SearchOption.AllDirectories).Where(f => f.LinkTarget is null && !f.Name.EndsWith(".crt", StringComparison.Ordinal)))
             {
-                PrivateFile.CreateDirectory(entry.FullName);
-            }
-            else if (!entry.Name.EndsWith(".crt", StringComparison.Ordinal))
-            {
-                PrivateFile.Restrict(entry.FullName);
+                PrivateFile.Restrict(file.FullName);
             }
         }
+
+        foreach (var file in new DirectoryInfo(folder).EnumerateFiles().Where(f => f.LinkTarget is null && OwnFiles.Any(own => f.Name == own || f.Name.StartsWith(own + "-", StringComparison.Ordinal))))
+        {
+            PrivateFile.Restrict(file.FullName);
+        }
     }
+
+    // What the DP writes in its data folder: keys, secrets, the SQLite database (with -wal, -shm).
+    private static readonly string[] OwnFiles = ["ca.key", "tls.key", "code.secret", "vrf.key", "log.key", "mimi.db"];
+    private static readonly string[] OwnFolders = ["ohttp", "tokens", "outbox"];
 
     /// <summary>Loads the HTTPS certificate: the configured one, or the generated localhost one.</summary>
     public X509Certificate2 LoadTlsCertificate(string? certificatePath, string? keyPath) =>

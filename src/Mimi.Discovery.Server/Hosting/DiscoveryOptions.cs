@@ -43,9 +43,9 @@ public sealed class DiscoveryOptions
 
     /// <summary>
     /// Codes outstanding for one CSI: sent to it, from every client together, per <see cref="CodeLifetime"/>
-    /// window. A cap on live codes rather than on starts per hour, so a CSI is never locked for longer
+    /// window. A short window rather than a cap on starts per hour, so a CSI is never locked for longer
     /// than one code lifetime; keep it above <see cref="MaxSendsPerClientAndCsi"/>, so that no single
-    /// client can take every slot from the owner (docs/privacy.md, "Proof-of-control limits").
+    /// client can take every slot from the owner (docs/operations.md, "Proof-of-control limits").
     /// </summary>
     public int MaxOutstandingPerCsi { get; set; } = 5;
 
@@ -94,7 +94,7 @@ public sealed class DiscoveryOptions
     /// <summary>
     /// The price of a lookup: one token per this many distinct valid CSIs, rounded up
     /// (<see cref="Protocol.LookupPrice"/>). An account with a quota of Q tokens per window can look up
-    /// at most Q × this many CSIs per window (docs/privacy.md, "What a token buys").
+    /// at most Q × this many CSIs per window (docs/privacy.md, "The price of a lookup, and what it costs to enumerate").
     /// </summary>
     public int CsisPerToken { get; set; } = 10;
 
@@ -212,8 +212,17 @@ public sealed class SmtpOptions
             problems.Add("Discovery:Smtp:Security=None would send Discovery:Smtp:Username and its password in clear; use StartTls or SslOnConnect, or set Discovery:Smtp:AllowPlaintextAuth=true for a relay on a trusted network");
         }
 
+        // Codes would cross the network in clear text: only a server on this machine may take them so.
+        if (EffectiveSecurity == SecureSocketOptions.None && !IsLoopback(Host))
+        {
+            problems.Add($"Discovery:Smtp:Security=None would send codes in clear to '{Host}', which is not on loopback; use StartTls or SslOnConnect");
+        }
+
         return problems;
     }
+
+    private static bool IsLoopback(string? host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (System.Net.IPAddress.TryParse(host?.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
 }
 
 /// <summary>An HTTP SMS gateway: the DP POSTs a templated body to <see cref="Url"/>.</summary>

@@ -110,10 +110,34 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.NotEmpty(nameof(dns.Zone), dns.Zone);
         check.NotEmpty(nameof(dns.TsigName), dns.TsigName);
         check.NotEmpty(nameof(dns.EnumApex), dns.EnumApex);
-        Span<byte> secret = stackalloc byte[512];
-        if (!Convert.TryFromBase64String(dns.TsigSecret, secret, out var length) || length < 16)
+        byte[] secret;
+        try
+        {
+            secret = Convert.FromBase64String(dns.TsigSecret ?? "");
+        }
+        catch (FormatException)
+        {
+            secret = [];
+        }
+
+        if (secret.Length < 16)
         {
             check.Fail(nameof(dns.TsigSecret), "is not a base64 secret of at least 16 bytes");
+        }
+
+        // The key's algorithm and name as the DNS updates will use them, so a bad one stops the start,
+        // not the first publish.
+        var key = new Discovery.Dns.TsigKey(dns.TsigName ?? "", secret, dns.TsigAlgorithm);
+        foreach (var (setting, use) in new (string, Action)[] { (nameof(dns.TsigAlgorithm), () => key.ToArSoft()), (nameof(dns.TsigName), () => key.ArSoftName()) })
+        {
+            try
+            {
+                use();
+            }
+            catch (ArgumentException e)
+            {
+                check.Fail(setting, "is unusable: " + e.Message.Split(" (Parameter")[0].TrimEnd('.'));
+            }
         }
 
         check.Range(nameof(dns.Ttl), dns.Ttl, 0, 86_400);

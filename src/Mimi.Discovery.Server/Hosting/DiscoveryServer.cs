@@ -62,7 +62,6 @@ public static class DiscoveryServer
 
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.AddSingleton<IValidateOptions<DiscoveryOptions>, DiscoveryOptionsValidator>();
         builder.Services.AddSingleton(new PublicOrigin(options));
         builder.Services.AddHostedService(sp => new BoundAddressCheck(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(), sp.GetRequiredService<PublicOrigin>(), "Discovery Provider"));
         builder.Services.AddSingleton(folder);

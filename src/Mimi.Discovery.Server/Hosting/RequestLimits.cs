@@ -7,7 +7,7 @@ namespace Mimi.Discovery.Server.Hosting;
 /// problem+json (<c>headers-too-large</c>) instead of Kestrel's bare 431 or an HTTP/2 stream reset.
 /// Kestrel's own limits are raised to a hard ceiling above these; only a request beyond that
 /// ceiling (or one Kestrel cannot parse at all, such as a NUL in the path) still gets Kestrel's
-/// bare answer (docs/protocol.md, "Problems").
+/// bare answer (docs/protocol.md, "Errors").
 /// </summary>
 internal static class RequestLimits
 {

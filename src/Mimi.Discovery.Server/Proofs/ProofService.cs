@@ -80,7 +80,7 @@ internal sealed partial class ProofService(
             var minutes = Math.Max(1, (wait + 59) / 60);
             return new Problem("rate-limited", StatusCodes.Status429TooManyRequests, hit switch
             {
-                ProofLimitHit.Csi => $"several codes sent to this identifier are still valid; answer the one you received, or try again in {minutes} minute(s)",
+                ProofLimitHit.Csi => $"several codes were sent to this identifier recently; answer the one you received, or try again in {minutes} minute(s)",
                 ProofLimitHit.ClientAndCsi => $"too many codes for this identifier were requested from your address; try again in {minutes} minute(s)",
                 ProofLimitHit.Client => $"too many codes were requested from your address; try again in {minutes} minute(s)",
                 _ => $"this DP is sending too many codes right now; try again in {minutes} minute(s)",

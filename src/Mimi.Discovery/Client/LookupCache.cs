@@ -101,7 +101,7 @@ public sealed class LookupCache
                 e.Value.Answer.Proof?.Epoch, e.Value.ExpiresAt.ToUnixTimeSeconds())).ToList();
         }
 
-        PrivateFile.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!); // the caller's folder: not ours to tighten; the file itself is 0600
         PrivateFile.Write(path, JsonSerializer.Serialize(kept, LookupCacheJson.Default.ListCachedAnswer));
     }
 

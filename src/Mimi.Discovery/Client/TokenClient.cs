@@ -352,16 +352,8 @@ public sealed class PrivateTokenHandler : DelegatingHandler
         {
             var taken = await tokens.TakeAsync(needed, cancellationToken).ConfigureAwait(false);
             Attach(request, lookup, taken);
-            HttpResponseMessage response;
-            try
-            {
-                response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException)
-            {
-                // Whether the DP redeemed them is unknown: they are dropped, not reused.
-                throw;
-            }
+            // A transport failure throws: whether the DP redeemed the tokens is unknown, so they are dropped.
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
 
             if (response.IsSuccessStatusCode)
             {
@@ -372,9 +364,11 @@ public sealed class PrivateTokenHandler : DelegatingHandler
             if (response.StatusCode != HttpStatusCode.Unauthorized)
             {
                 // A refusal (4xx, from the DP or the relay) spends nothing: the tokens are good for the
-                // next request. After a 5xx — a relay that lost the gateway, a DP that failed — whether
-                // the DP redeemed them is unknown: they are dropped, never sent twice.
-                if ((int)response.StatusCode < 500)
+                // next request — unless the refusal is about the tokens themselves (malformed, of mixed
+                // services), which would only be refused again. After a 5xx (a relay that lost the
+                // gateway, a DP that failed) whether the DP redeemed them is unknown: they are
+                // dropped, never sent twice.
+                if ((int)response.StatusCode < 500 && (code is null || !code.StartsWith("token-", StringComparison.Ordinal) || code is "token-count" or "token-service-mismatch"))
                 {
                     tokens.GiveBack(taken);
                 }

@@ -205,7 +205,7 @@ public sealed class ProofApiTests : IAsyncLifetime
         // at most one code lifetime (10 minutes), never the hour-long send window.
         var response = await third.PostAsJsonAsync("v1/proofs", new Protocol.ProofRequest(victim.Uri, Jwk(key)), Protocol.ProtocolJson.Default.ProofRequest);
         var detail = await ProblemAssert.IsProblemAsync(response, 429, "rate-limited");
-        Assert.Contains("still valid", detail, StringComparison.Ordinal);
+        Assert.Contains("sent to this identifier recently", detail, StringComparison.Ordinal);
         Assert.InRange(response.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         Assert.Equal(3, _dp.Outbox().Count);
 

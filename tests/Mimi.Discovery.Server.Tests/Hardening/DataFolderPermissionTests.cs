@@ -43,7 +43,9 @@ public sealed class DataFolderPermissionTests
                 Assert.True(File.GetUnixFileMode(folder) == PrivateFolder, $"{folder} is {File.GetUnixFileMode(folder)}");
             }
 
-            foreach (var file in Directory.GetFiles(data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".crt", StringComparison.Ordinal)))
+            // A file the DP did not write is not the DP's to change.
+            Assert.Equal(Open, File.GetUnixFileMode(Path.Combine(data, "notes.txt")));
+            foreach (var file in Directory.GetFiles(data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".crt", StringComparison.Ordinal) && !f.EndsWith("notes.txt", StringComparison.Ordinal)))
             {
                 Assert.True(File.GetUnixFileMode(file) == Private, $"{Path.GetRelativePath(data, file)} is {File.GetUnixFileMode(file)}");
             }

@@ -55,13 +55,13 @@ public sealed class StartupValidationTests
             o =>
             {
                 o.DataDirectory = Path.Combine(Path.GetTempPath(), "mimi-dp-invalid-" + Guid.NewGuid().ToString("N"));
-                o.Smtp = new SmtpOptions { Host = "mail.example", Port = 0, Security = MailKit.Security.SecureSocketOptions.None, Username = "dp", From = "not an address" };
+                o.Smtp = new SmtpOptions { Host = "mail.example", Port = 0, Security = MailKit.Security.SecureSocketOptions.None, From = "not an address" };
                 o.Sms = new SmsGatewayOptions { Url = new Uri("http://sms.example/send"), BodyTemplate = "{\"to\":\"{to}\"}" };
-                o.Dns = new DnsSyncOptions { Server = "ns.example", Zone = "e164.test", TsigName = "k", TsigSecret = "short" };
+                o.Dns = new DnsSyncOptions { Server = "ns.example", Zone = "e164.test", TsigName = "k", TsigSecret = "short", TsigAlgorithm = "hmac-sha384" };
             },
             cancellationToken: TestContext.Current.CancellationToken));
 
-        foreach (var setting in new[] { "Discovery:Smtp:Port", "Discovery:Smtp:From", "Discovery:Smtp:Security", "Discovery:Sms:Url", "Discovery:Sms:BodyTemplate", "Discovery:Dns:Server", "Discovery:Dns:TsigSecret" })
+        foreach (var setting in new[] { "Discovery:Smtp:Port", "Discovery:Smtp:From", "Discovery:Smtp:Security", "Discovery:Sms:Url", "Discovery:Sms:BodyTemplate", "Discovery:Dns:Server", "Discovery:Dns:TsigSecret", "Discovery:Dns:TsigAlgorithm" })
         {
             Assert.Contains(setting, e.Message, StringComparison.Ordinal);
         }
