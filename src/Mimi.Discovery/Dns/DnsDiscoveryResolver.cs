@@ -169,21 +169,19 @@ public sealed class DnsDiscoveryResolver : IDisposable
             _validator = new SelfValidatingInternalDnsSecStubResolver(_client, new AnchorHints([.. anchors.Select(a => a.ToArSoft())], server.Address));
         }
 
+        // Plain queries go through DnsClient.NET, whose TXT strings are the record's UTF-8
+        // octets (ARSoft reads them as ASCII, turning every other octet into '?').
+        _plain = new global::DnsClient.LookupClient(new global::DnsClient.LookupClientOptions(new global::DnsClient.NameServer(server))
         {
-            // Plain queries go through DnsClient.NET, whose TXT strings are the record's UTF-8
-            // octets (ARSoft reads them as ASCII, turning every other octet into '?').
-            _plain = new global::DnsClient.LookupClient(new global::DnsClient.LookupClientOptions(new global::DnsClient.NameServer(server))
-            {
-                UseCache = false,
-                Recursion = true,
-                Retries = 0,
-                Timeout = _options.Timeout,
-                UseTcpFallback = true,
-                ThrowDnsErrors = false,
-                ContinueOnDnsError = false,
-                ContinueOnEmptyResponse = false,
-            });
-        }
+            UseCache = false,
+            Recursion = true,
+            Retries = 0,
+            Timeout = _options.Timeout,
+            UseTcpFallback = true,
+            ThrowDnsErrors = false,
+            ContinueOnDnsError = false,
+            ContinueOnEmptyResponse = false,
+        });
     }
 
     /// <summary>
@@ -381,7 +379,11 @@ public sealed class DnsDiscoveryResolver : IDisposable
                     texts = result.Records.Select(r => string.Concat(r.TextParts)).ToList();
                 }
 
-                validation = result.ValidationResult;
+                // Octets re-read from an unvalidated answer are not what the validator checked (it saw
+                // '?' for each of them): such texts are no more than insecure.
+                validation = texts.Any(t => !System.Text.Ascii.IsValid(t)) && result.ValidationResult == DnsSecValidationResult.Signed
+                    ? DnsSecValidationResult.Unsigned
+                    : result.ValidationResult;
             }
             else
             {
