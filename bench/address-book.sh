@@ -30,7 +30,7 @@ server=$!
 pids+=("$server")
 for _ in $(seq 1 600); do curl -sf --cacert "$data/tls.crt" "${dp}health" >/dev/null 2>&1 && break; sleep 0.5; done
 $cli relay --gateway "${dp}.well-known/ohttp-gateway" --gateway-ca "$data/tls.crt" --urls "https://127.0.0.1:$relay_port" \
-  --data "$work/relay" --rate 100000000 >"$work/relay.log" 2>&1 &
+  --data "$work/relay" --rate 1000000 >"$work/relay.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do [ -f "$work/relay/tls.crt" ] && curl -sf --cacert "$work/relay/tls.crt" "${relay}health" >/dev/null 2>&1 && break; sleep 0.5; done
 

@@ -30,7 +30,7 @@ serve() { # tokens-required (true|false)
 }
 
 $cli relay --gateway "${dp}.well-known/ohttp-gateway" --gateway-ca "$data/tls.crt" --urls "https://127.0.0.1:$relay_port" \
-  --data "$work/relay" --rate 100000000 --max-request-bytes 65536 >"$work/relay.log" 2>&1 &
+  --data "$work/relay" --rate 1000000 --max-request-bytes 65536 >"$work/relay.log" 2>&1 &
 relay_pid=$!
 for _ in $(seq 1 120); do [ -f "$work/relay/tls.crt" ] && curl -sf --cacert "$work/relay/tls.crt" "${relay}health" >/dev/null 2>&1 && break; sleep 0.5; done
 

@@ -29,15 +29,16 @@ relay="https://127.0.0.1:$((port + 1))/"
 $load seed --data "$data" --from 0 --to "$directory" >/dev/null
 writer_key=$($cli accounts add --data "$data" --name soak-writer --quota 40 --window 1h 2>/dev/null)
 lookup_key=$($cli accounts add --data "$data" --name soak-lookups --quota 100000000 --window 1h 2>/dev/null)
-Discovery__EpochInterval=00:00:01 Discovery__MaxSendsPerClientAndCsi=5 Discovery__MaxOutstandingPerCsi=5 Discovery__MaxSendsPerClient=20 \
+Discovery__EpochInterval=00:00:01 Discovery__MaxSendsPerClientAndCsi=5 Discovery__MaxOutstandingPerCsi=6 Discovery__MaxSendsPerClient=20 \
   $cli serve --dev --data "$data" --urls "https://127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 server=$!
 pids+=("$server")
 for _ in $(seq 1 600); do curl -sf --cacert "$data/tls.crt" "${dp}health" >/dev/null 2>&1 && break; sleep 0.5; done
 $cli relay --gateway "${dp}.well-known/ohttp-gateway" --gateway-ca "$data/tls.crt" --urls "https://127.0.0.1:$((port + 1))" \
-  --data "$work/relay" --rate 100000000 >"$work/relay.log" 2>&1 &
+  --data "$work/relay" --rate 1000000 >"$work/relay.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do [ -f "$work/relay/tls.crt" ] && curl -sf --cacert "$work/relay/tls.crt" "${relay}health" >/dev/null 2>&1 && break; sleep 0.5; done
+[ -f "$work/relay/tls.crt" ] || { echo "the relay did not start:" >&2; cat "$work/relay.log" >&2; exit 1; }
 
 ( while kill -0 "$server" 2>/dev/null; do
     printf '%s\t%s\n' "$(date +%s)" "$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")"
