@@ -168,16 +168,6 @@ public sealed class SmtpOptions
     /// <summary>The TLS mode in force.</summary>
     internal SecureSocketOptions EffectiveSecurity => Security ?? (Port == 465 ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTls);
 
-    /// <summary>Checks the settings at start-up.</summary>
-    /// <exception cref="InvalidOperationException">A setting is unusable; the message names it and says what to set.</exception>
-    public void Validate()
-    {
-        if (Problems() is { Count: > 0 } problems)
-        {
-            throw new InvalidOperationException("The SMTP settings are unusable: " + string.Join("; ", problems) + ".");
-        }
-    }
-
     /// <summary>Every unusable setting, one sentence each naming it (the start-up validation of all options reports them).</summary>
     internal List<string> Problems()
     {

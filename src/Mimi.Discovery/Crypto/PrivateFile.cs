@@ -89,16 +89,10 @@ internal static class PrivateFile
             options.UnixCreateMode = OwnerReadWrite;
         }
 
-        using (var stream = new FileStream(path, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(contents);
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            // An existing file keeps its mode on truncation; tighten it explicitly.
-            File.SetUnixFileMode(path, OwnerReadWrite);
-        }
+        // An existing file keeps its mode on truncation: tighten it before the secret goes in.
+        Restrict(path);
+        using var stream = new FileStream(path, options);
+        using var writer = new StreamWriter(stream);
+        writer.Write(contents);
     }
 }
