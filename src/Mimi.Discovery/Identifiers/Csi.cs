@@ -22,7 +22,7 @@ public sealed class Csi : IEquatable<Csi>
     {
         Kind = kind;
         Value = value;
-        Uri = (kind == CsiKind.Phone ? "tel:" : "mailto:") + value;
+        Uri = kind == CsiKind.Phone ? "tel:" + value : "mailto:" + MailtoEscape(value);
     }
 
     /// <summary>Whether this is a phone number or an email address.</summary>
@@ -57,4 +57,11 @@ public sealed class Csi : IEquatable<Csi>
 
     /// <summary>Compares two CSIs by canonical URI.</summary>
     public static bool operator !=(Csi? left, Csi? right) => !(left == right);
+
+    // RFC 6068 §2: in a mailto URI '%' introduces an escape, '?' the header fields and '#' a
+    // fragment, so the local part's atext characters of those three are percent-encoded, and the
+    // canonical URI parses back to itself.
+    private static string MailtoEscape(string address) =>
+        address.IndexOfAny(['%', '?', '#']) < 0 ? address
+            : address.Replace("%", "%25", StringComparison.Ordinal).Replace("?", "%3F", StringComparison.Ordinal).Replace("#", "%23", StringComparison.Ordinal);
 }

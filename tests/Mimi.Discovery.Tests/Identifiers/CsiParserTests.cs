@@ -76,7 +76,9 @@ public class CsiParserTests
     [InlineData("first.last+tag@mail.example.co.uk", "mailto:first.last+tag@mail.example.co.uk")]
     [InlineData("bob@bücher.example", "mailto:bob@xn--bcher-kva.example")]
     [InlineData("bob@BÜCHER.example.", "mailto:bob@xn--bcher-kva.example")]
-    [InlineData("o'neil!#$%&*/=?^_`{|}~-@example.org", "mailto:o'neil!#$%&*/=?^_`{|}~-@example.org")]
+    [InlineData("o'neil!#$%&*/=?^_`{|}~-@example.org", "mailto:o'neil!%23$%25&*/=%3F^_`{|}~-@example.org")]
+    [InlineData("a&I4?Yu@0yYD.8x", "mailto:a&i4%3Fyu@0yyd.8x")] // found by the property test below: '?' must be escaped to re-parse
+    [InlineData("mailto:a&i4%3Fyu@0yyd.8x", "mailto:a&i4%3Fyu@0yyd.8x")]
     public void Parse_ValidEmail_ReturnsCanonicalMailto(string input, string expected)
     {
         var result = CsiParser.Parse(input);
