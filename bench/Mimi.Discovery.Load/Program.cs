@@ -19,6 +19,7 @@ using Spectre.Console;
 //         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
 //   writes / verify   the crash campaign's load and its check (see CrashCampaign.cs, bench/crash.sh)
 //   book  an address-book sync against single private lookups (see AddressBookBench.cs, bench/address-book.sh)
+//   referrals  lookups referred by a root against direct ones (see ReferralBench.cs, bench/referral.sh)
 // bench/load.sh runs the whole matrix and prints the table in docs/benchmarks.md.
 return args.FirstOrDefault() switch
 {
@@ -29,6 +30,7 @@ return args.FirstOrDefault() switch
     "writes" => await CrashCampaign.WritesAsync(Options.Parse(args[1..])),
     "verify" => await CrashCampaign.VerifyAsync(Options.Parse(args[1..])),
     "book" => await AddressBookBench.RunAsync(Options.Parse(args[1..])),
+    "referrals" => await ReferralBench.RunAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 
@@ -135,6 +137,7 @@ static async Task<int> DriveAsync(Options o)
     var latencies = new List<double>[concurrency];
     var errors = 0L;
     var notFound = 0L;
+    var peerProblems = 0L; // a federating DP's peers that did not answer (bench/federation.sh)
     var measureStart = 0L;
     var paceStart = Stopwatch.GetTimestamp();
     var sent = 0L;
@@ -169,6 +172,10 @@ static async Task<int> DriveAsync(Options o)
                 {
                     Interlocked.Increment(ref notFound);
                 }
+                else if (record && body!.Peers?.Any(p => p.Status != PeerStatuses.Answered) == true)
+                {
+                    Interlocked.Increment(ref peerProblems);
+                }
             }
             catch (HttpRequestException)
             {
@@ -195,8 +202,9 @@ static async Task<int> DriveAsync(Options o)
     var all = latencies.SelectMany(l => l).Order().ToArray();
     double Percentile(double p) => all[Math.Min(all.Length - 1, (int)(p * all.Length))];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} max_ms={all[^1]:F0} errors={errors} not_found={notFound}"));
-    return errors == 0 && notFound == 0 ? 0 : 1;
+        $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} max_ms={all[^1]:F0} errors={errors} not_found={notFound}")
+        + (peerProblems > 0 ? string.Create(CultureInfo.InvariantCulture, $" peer_problems={peerProblems}") : ""));
+    return errors == 0 && notFound == 0 && peerProblems == 0 ? 0 : 1;
 }
 
 // The SDK's resolver against an authoritative server: one resolution = the TXT and the

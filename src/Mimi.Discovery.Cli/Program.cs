@@ -14,6 +14,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     TransparencyCommands.Audit(),
     DemoCommand.Create(),
     AccountsCommand.Create(),
+    DelegationsCommand.Create(),
     TokensCommand.Create(),
 };
 

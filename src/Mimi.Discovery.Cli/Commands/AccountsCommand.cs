@@ -147,11 +147,11 @@ internal static class AccountsCommand
         return 0;
     }
 
-    private static (Option<string> Data, Option<string?> Database) StoreOptions() =>
+    internal static (Option<string> Data, Option<string?> Database) StoreOptions() =>
         (new Option<string>("--data") { Description = "The DP's data folder (as given to serve).", DefaultValueFactory = _ => "mimi-data" },
          new Option<string?>("--database") { Description = "The DP's PostgreSQL connection string or URI; SQLite in the data folder when omitted." });
 
-    private static async Task<IDiscoveryStore> OpenAsync(string data, string? database, CancellationToken cancellationToken)
+    internal static async Task<IDiscoveryStore> OpenAsync(string data, string? database, CancellationToken cancellationToken)
     {
         var folder = Path.GetFullPath(data);
         if (!Directory.Exists(folder))
@@ -182,7 +182,7 @@ internal static class AccountsCommand
         return store;
     }
 
-    internal static TimeSpan ParseWindow(string text)
+    internal static TimeSpan ParseWindow(string text, string option = "--window")
     {
         var unit = text.Length > 1 ? text[^1] : ' ';
         var seconds = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };
@@ -195,7 +195,7 @@ internal static class AccountsCommand
             }
         }
 
-        throw new UsageException($"--window '{text}' is not a duration of at least a minute such as 90s, 30m, 1h or 1d");
+        throw new UsageException($"{option} '{text}' is not a duration of at least a minute such as 90s, 30m, 1h or 1d");
     }
 
     private static string Format(TimeSpan window) =>

@@ -70,7 +70,15 @@ internal static class LookupCommand
             }
 
             var cache = book is null ? null : new LookupCache(Path.Combine(KeyStore.DefaultPath, "lookups.json"), verifier);
-            var sync = new AddressBookSync(client, verifier, transparency, cache, wallet, new AddressBookOptions { DefaultRegion = result.GetValue(region) });
+            // Referrals are followed to the DP authoritative for the identifier, verified with this DP's log.
+            var sync = new AddressBookSync(client, verifier, transparency, cache, wallet, new AddressBookOptions { DefaultRegion = result.GetValue(region) })
+            {
+                Referrals = transparency is null ? null
+                    : result.GetValue(relay) is null ? new ReferralFollower(new ProviderEndpoint(client.BaseAddress!, client, verifier, transparency))
+                    // A relay forwards to one DP's gateway only: reaching a delegate directly would show it the sender's address.
+                    : new ReferralFollower(new ProviderEndpoint(client.BaseAddress!, client, verifier, transparency), (d, _) => throw new DiscoveryException(
+                        $"not followed through the relay, which reaches only {client.BaseAddress}; to ask {d.Dp} privately, look it up there with its own relay")),
+            };
             AddressBookResult synced;
             if (book is null)
             {
@@ -86,18 +94,17 @@ internal static class LookupCommand
                 throw synced.Failures[0].Error;
             }
 
-            var results = synced.Entries.Select(e => e.Answer).ToList();
             if (result.GetValue(json))
             {
                 if (book is null)
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(results.Select(ToJson), Cli.Indented));
+                    Console.WriteLine(JsonSerializer.Serialize(synced.Entries.Select(ToJson), Cli.Indented));
                 }
                 else
                 {
                     foreach (var entry in synced.Entries)
                     {
-                        var line = JsonSerializer.SerializeToNode(ToJson(entry.Answer), Cli.Lines)!.AsObject();
+                        var line = JsonSerializer.SerializeToNode(ToJson(entry), Cli.Lines)!.AsObject();
                         line["fromCache"] = entry.FromCache;
                         Console.WriteLine(line.ToJsonString(Cli.Lines));
                     }
@@ -107,7 +114,7 @@ internal static class LookupCommand
             {
                 // An address book's table shows who is reachable (and what could not be read); the
                 // contacts found nowhere are counted in the summary only.
-                PrintTable(book is null ? results : results.Where(r => r.Outcome != LookupOutcome.None).ToList());
+                PrintTable(book is null ? synced.Entries : synced.Entries.Where(e => e.Answer.Outcome != LookupOutcome.None).ToList());
             }
 
             if (book is not null)
@@ -130,6 +137,11 @@ internal static class LookupCommand
             if (synced.Unverified > 0)
             {
                 return Cli.NotVerified;
+            }
+
+            if (synced.Entries.FirstOrDefault(e => e.ReferralFailure is not null) is { } stopped)
+            {
+                return Cli.Fail($"{stopped.Contact}: the referral could not be followed: {stopped.ReferralFailure}");
             }
 
             return 0;
@@ -162,10 +174,10 @@ internal static class LookupCommand
         return synced!;
     }
 
-    private static void PrintTable(IReadOnlyList<VerifiedLookup> results)
+    private static void PrintTable(IReadOnlyList<AddressBookEntry> entries)
     {
         var table = new Table().AddColumns("CSI", "result", "service", "account / endpoint", "priority", "tags", "verified", "transparency");
-        foreach (var r in results)
+        foreach (var (r, chain, stopped) in entries.Select(e => (e.Answer, e.Chain, e.ReferralFailure)))
         {
             var name = Markup.Escape(r.Csi?.Uri ?? r.Query);
             var outcome = Markup.Escape(VerifiedLookup.OutcomeName(r.Outcome));
@@ -185,7 +197,13 @@ internal static class LookupCommand
 
             if (rows == 0)
             {
-                table.AddRow(name, outcome, "", "", "", "", r.Mappings.Count > 0 ? $"[green]yes[/] ({r.Mappings.Count} mapping(s))" : "", Completeness(r));
+                table.AddRow(name, outcome, "", r.Referral is { } d ? Markup.Escape($"{d.Dp} ({d.Scope})") : "", "", "",
+                    r.Mappings.Count > 0 ? $"[green]yes[/] ({r.Mappings.Count} mapping(s))" : r.Referral is not null ? "[green]yes[/] (delegation)" : "", Completeness(r));
+            }
+
+            if (chain is not null)
+            {
+                table.AddRow("", "", "", Markup.Escape("via " + string.Join(" → ", chain)), "", "", stopped is null ? "" : $"[red]stopped[/]: {Markup.Escape(stopped)}", "");
             }
 
             foreach (var rejected in r.Rejected)
@@ -209,7 +227,9 @@ internal static class LookupCommand
         var p => $"[red]{Markup.Escape(p.Status.ToString())}[/]: {Markup.Escape(p.Reason)}",
     };
 
-    private static object ToJson(VerifiedLookup r) => new
+    private static object ToJson(AddressBookEntry entry) => ToJson(entry.Answer, entry.Chain, entry.ReferralFailure);
+
+    private static object ToJson(VerifiedLookup r, IReadOnlyList<Uri>? chain, string? referralFailure) => new
     {
         query = r.Query,
         csi = r.Csi?.Uri,
@@ -228,5 +248,8 @@ internal static class LookupCommand
         }),
         rejected = r.Rejected.Select(x => new { status = x.Status.ToString(), reason = x.Reason }),
         transparency = r.Proof is null ? null : new { complete = r.Proof.IsComplete, status = r.Proof.Status.ToString(), reason = r.Proof.Reason, epoch = r.Proof.Epoch },
+        referral = r.Referral is { } d ? new { dp = d.Dp.ToString(), scope = d.Scope.ToString(), id = d.Id, version = d.Version, expiresAt = d.ExpiresAt } : null,
+        chain = chain?.Select(u => u.ToString()),
+        referralFailure,
     };
 }

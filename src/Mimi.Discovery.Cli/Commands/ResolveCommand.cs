@@ -81,10 +81,17 @@ internal static class ResolveCommand
 
                     var client = await Cli.ConnectAsync(url, result.GetValue(ca), result.GetValue(relay), result.GetValue(relayCa), wallet, cancellationToken).ConfigureAwait(false);
                     var credentialCas = await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false);
-                    providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(credentialCas), await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false)));
+                    providers.Add(new ProviderEndpoint(new Uri(url), client, new StatementVerifier(credentialCas), await Cli.TransparencyAsync(client, cancellationToken).ConfigureAwait(false))
+                    {
+                        Peers = (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).Peers,
+                    });
                 }
 
-                return await ResolveAsync(dns, providers, result.GetValue(identifier)!, service, result.GetValue(json), cancellationToken).ConfigureAwait(false);
+                // A DP the DNS names is reached with the same TLS trust as --dp (a development DP's certificate).
+                var tlsRoots = result.GetValue(ca) is { } caFile ? Client.TlsTrust.LoadRoots(caFile.FullName) : null;
+                var resolver = new DiscoveryResolver(dns, providers, (url, ct) =>
+                    DiscoveryResolver.ConnectAsync(url, tlsRoots, new TreeHeadMemory(Path.Combine(KeyStore.DefaultPath, "trees.json")), ct));
+                return await ResolveAsync(resolver, result.GetValue(identifier)!, service, result.GetValue(json), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -94,9 +101,9 @@ internal static class ResolveCommand
         return command;
     }
 
-    private static async Task<int> ResolveAsync(DnsDiscoveryResolver dns, IReadOnlyList<ProviderEndpoint> providers, string identifier, string? service, bool json, CancellationToken cancellationToken)
+    private static async Task<int> ResolveAsync(DiscoveryResolver resolver, string identifier, string? service, bool json, CancellationToken cancellationToken)
     {
-        var resolution = await new DiscoveryResolver(dns, providers).ResolveAsync(identifier, service, cancellationToken).ConfigureAwait(false);
+        var resolution = await resolver.ResolveAsync(identifier, service, cancellationToken).ConfigureAwait(false);
         if (resolution.Outcome == LookupOutcome.Invalid)
         {
             throw new UsageException($"'{resolution.Identifier}' is neither a CSI nor a MUI: {(resolution.Notes.Count > 0 ? resolution.Notes[0] : "")}");
@@ -113,6 +120,8 @@ internal static class ResolveCommand
                 sourceName = resolution.SourceName,
                 authentication = resolution.Authentication?.ToString(),
                 services = resolution.Services,
+                partial = resolution.Partial,
+                sources = resolution.Sources.Select(x => new { kind = x.Kind.ToString(), name = x.Name, status = x.Status.ToString(), detail = x.Detail, chain = x.Chain?.Select(u => u.ToString()) }),
                 notes = resolution.Notes,
             }, Cli.Indented));
             return 0;
@@ -158,11 +167,11 @@ internal static class ResolveCommand
             : $"{r.Identifier}: {VerifiedLookup.OutcomeName(r.Outcome)} via {(r.Source == AnswerSource.Dns ? "DNS" : "DP")} {r.SourceName} ({how})");
         if (r.Services.Count > 0)
         {
-            var table = new Table().AddColumns("service", "account", "endpoint", "priority", "tags");
+            var table = new Table().AddColumns("service", "account", "endpoint", "priority", "tags", "from");
             foreach (var s in r.Services)
             {
                 table.AddRow(Markup.Escape(s.Service ?? ""), Markup.Escape(s.Account ?? ""), Markup.Escape(s.Endpoint ?? ""),
-                    s.Priority?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", Markup.Escape(string.Join(' ', s.Tags)));
+                    s.Priority?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "", Markup.Escape(string.Join(' ', s.Tags)), Markup.Escape(s.From ?? ""));
             }
 
             if (Console.IsOutputRedirected)
@@ -171,6 +180,12 @@ internal static class ResolveCommand
             }
 
             AnsiConsole.Write(table);
+        }
+
+        foreach (var source in r.Sources)
+        {
+            var via = source.Chain is null ? "" : " (via " + string.Join(" → ", source.Chain) + ")";
+            Console.WriteLine($"  {(source.Kind == AnswerSource.Dns ? "DNS" : "DP")} {source.Name}: {source.Status.ToString().ToLowerInvariant()}, {source.Detail}{via}");
         }
 
         foreach (var note in r.Notes)

@@ -54,7 +54,8 @@ internal static class DiscoveryApi
     private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> PipelineAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken)
     {
         var authorization = context.Request.Headers.Authorization.OfType<string>().ToList();
-        var answer = await lookups.LookupAsync(request, authorization, cancellationToken).ConfigureAwait(false);
+        var fromPeer = context.Request.Headers[Federation.PeerSet.FederationHeader] == Federation.PeerSet.FederationValue;
+        var answer = await lookups.LookupAsync(request, authorization, cancellationToken, askPeers: !fromPeer).ConfigureAwait(false);
         if (answer.Challenge is not null)
         {
             context.Response.Headers.WWWAuthenticate = answer.Challenge;

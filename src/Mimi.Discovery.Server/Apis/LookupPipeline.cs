@@ -1,3 +1,4 @@
+using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Tokens;
@@ -18,7 +19,7 @@ internal sealed record LookupAnswer(Outcome<LookupResponse> Outcome, string? Cha
 /// then the gate (<see cref="ILookupGate"/>, which prices the lookup with <see cref="LookupPrice"/>),
 /// then the lookup. A refusal at the gate spends nothing and looks nothing up.
 /// </summary>
-internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings)
+internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings, Federation.PeerSet peers)
 {
     /// <summary>The batch lookup route.</summary>
     public const string LookupPath = "/v1/lookup";
@@ -65,8 +66,12 @@ internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings)
     /// <summary>The lookup a <c>GET /v1/lookup/{csi}</c> makes.</summary>
     public static LookupRequest One(string csi, string? service) => new([csi], service);
 
-    /// <summary>Admits (or refuses) the lookup with the request's <c>Authorization</c> values, then answers it.</summary>
-    public async Task<LookupAnswer> LookupAsync(LookupRequest request, IReadOnlyList<string> authorization, CancellationToken cancellationToken)
+    /// <summary>
+    /// Admits (or refuses) the lookup with the request's <c>Authorization</c> values, then answers it —
+    /// with <paramref name="askPeers"/>, together with this DP's peers' answers (not for a lookup a peer
+    /// asked: federation is one hop).
+    /// </summary>
+    public async Task<LookupAnswer> LookupAsync(LookupRequest request, IReadOnlyList<string> authorization, CancellationToken cancellationToken, bool askPeers = true)
     {
         // Checked before the gate, so a malformed request spends no token.
         if (request.KnownTreeSize is < 1)
@@ -82,6 +87,16 @@ internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings)
         }
 
         var admitted = request with { Tokens = null, Service = decision.Service ?? request.Service };
-        return new LookupAnswer(await mappings.LookupAsync(admitted, cancellationToken).ConfigureAwait(false), null);
+        if (!askPeers || !peers.Any || admitted.Csis is not { Count: > 0 } queries || queries.Any(q => q is null))
+        {
+            return new LookupAnswer(await mappings.LookupAsync(admitted, cancellationToken).ConfigureAwait(false), null);
+        }
+
+        // The peers are asked while this DP looks up; they see this DP, never the sender.
+        var csis = queries.Select(q => CsiParser.Parse(q)).Where(p => p.Success).Select(p => p.Csi!.Uri).Distinct(StringComparer.Ordinal).ToList();
+        var asked = peers.AskAsync(csis, admitted.Service, cancellationToken);
+        var local = await mappings.LookupAsync(admitted, cancellationToken).ConfigureAwait(false);
+        var fromPeers = await asked.ConfigureAwait(false);
+        return new LookupAnswer(local.Value is { } own ? (Outcome<LookupResponse>)(own with { Peers = fromPeers }) : local, null);
     }
 }

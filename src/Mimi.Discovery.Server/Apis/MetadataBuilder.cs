@@ -10,7 +10,7 @@ using Mimi.Discovery.Verification;
 namespace Mimi.Discovery.Server.Apis;
 
 /// <summary>Builds the <c>/.well-known/mimi-discovery</c> document, for the direct route and the gateway alike.</summary>
-internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, PublicOrigin publicOrigin, IOptions<DiscoveryOptions> options)
+internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, PublicOrigin publicOrigin, Federation.PeerSet peers, IOptions<DiscoveryOptions> options)
 {
     /// <summary>The document, its URLs on the configured <see cref="PublicOrigin"/> whatever <c>Host</c> a request named.</summary>
     public DiscoveryMetadata Build()
@@ -36,6 +36,7 @@ internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels,
             channelNames,
             o.Transparency ? transparency.Keys : null,
             new ObliviousGatewayInfo(origin + "/.well-known/ohttp-gateway", ohttpKeys.KeyIds),
-            new TokenSettings(origin + TokenService.DirectoryPath, o.TokensRequired, o.TokenIssuerName!, o.CsisPerToken, o.MaxTokensPerIssuance, tokenKeys.RedeemableSeconds));
+            new TokenSettings(origin + TokenService.DirectoryPath, o.TokensRequired, o.TokenIssuerName!, o.CsisPerToken, o.MaxTokensPerIssuance, tokenKeys.RedeemableSeconds),
+            peers.Any ? peers.Info : null);
     }
 }

@@ -130,6 +130,38 @@ public sealed class DiscoveryOptions
 
     /// <summary>A DNS zone to keep in step with the mappings, if any.</summary>
     public DnsSyncOptions? Dns { get; set; }
+
+    /// <summary>Peer DPs asked with every lookup (docs/operations.md, "Federation"); none by default.</summary>
+    public IList<PeerOptions> Peers { get; } = [];
+
+    /// <summary>How long a lookup waits for its peers; a slower peer is reported <c>timed-out</c> and the answer is sent without it.</summary>
+    public TimeSpan PeerTimeout { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// A peer DP (docs/protocol.md §12): where it is, how to trust its TLS, and — pinned here, not
+/// taken from the peer — the CAs its credentials chain to and its transparency keys, against which
+/// every answer it gives is verified.
+/// </summary>
+public sealed class PeerOptions
+{
+    /// <summary>The peer's https origin.</summary>
+    public Uri? Url { get; set; }
+
+    /// <summary>A PEM file of CA certificates for the peer's TLS; unset: the system's trust store.</summary>
+    public string? TlsCa { get; set; }
+
+    /// <summary>A PEM file of the peer's credential CA certificates (its metadata's <c>credentialCas</c>).</summary>
+    public string? CredentialCas { get; set; }
+
+    /// <summary>The peer's VRF public key (its metadata's <c>transparency.vrfKey</c>).</summary>
+    public string? VrfKey { get; set; }
+
+    /// <summary>The peer's log key (its metadata's <c>transparency.logKey</c>).</summary>
+    public string? LogKey { get; set; }
+
+    /// <summary>This DP's token account API key at the peer, when the peer requires tokens: this DP pays for what it asks.</summary>
+    public string? ApiKey { get; set; }
 }
 
 /// <summary>

@@ -71,7 +71,48 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
             CheckDns(new OptionChecks("Discovery:Dns", failures), dns);
         }
 
+        check.Range(nameof(options.PeerTimeout), options.PeerTimeout, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30));
+        for (var i = 0; i < options.Peers.Count; i++)
+        {
+            CheckPeer(new OptionChecks($"Discovery:Peers:{i}", failures), options.Peers[i], options);
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckPeer(OptionChecks check, PeerOptions peer, DiscoveryOptions options)
+    {
+        if (peer.Url is not { } url || !IsHttpsOrigin(url))
+        {
+            check.Fail(nameof(peer.Url), $"'{peer.Url}' is not an https:// origin (scheme, host and port only, no path)");
+        }
+        else if (options.PublicOrigin is { } self && Mimi.Discovery.Federation.Delegation.Origin(self) == Mimi.Discovery.Federation.Delegation.Origin(url))
+        {
+            check.Fail(nameof(peer.Url), "names this DP itself");
+        }
+
+        if (peer.TlsCa is not null)
+        {
+            check.FileExists(nameof(peer.TlsCa), peer.TlsCa);
+        }
+
+        if (peer.CredentialCas is null)
+        {
+            check.Fail(nameof(peer.CredentialCas), "is required: a PEM file of the peer's credential CAs (its metadata's credentialCas)");
+        }
+        else
+        {
+            check.FileExists(nameof(peer.CredentialCas), peer.CredentialCas);
+        }
+
+        if (peer.VrfKey is null || peer.LogKey is null || Mimi.Discovery.Transparency.TransparencyKeyset.FromWire(new Protocol.TransparencyKeys(peer.VrfKey, peer.LogKey, 0)) is not { } keys)
+        {
+            check.Fail(nameof(peer.LogKey), "VrfKey and LogKey are required and must be the peer's transparency keys as its metadata gives them (base64url)");
+        }
+        else
+        {
+            keys.Dispose();
+        }
     }
 
     /// <summary>Validates <paramref name="options"/> and throws when any setting is out of range.</summary>

@@ -70,6 +70,8 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<MappingService>();
+        builder.Services.AddSingleton<Federation.DelegationTable>();
+        builder.Services.AddSingleton<Federation.PeerSet>();
         builder.Services.AddSingleton<DnsZoneSync>();
         builder.Services.AddHostedService<ProofJanitor>();
         builder.Services.AddSingleton<TransparencyLog>();

@@ -18,6 +18,7 @@ internal sealed partial class MappingService(
     StatementVerifier verifier,
     DnsZoneSync dnsZone,
     TransparencyLog transparency,
+    Federation.DelegationTable delegations,
     IOptions<DiscoveryOptions> options,
     TimeProvider time,
     ILogger<MappingService> logger)
@@ -144,7 +145,14 @@ internal sealed partial class MappingService(
 
         // Answered from what the transparency log committed at its latest epoch, with the proofs
         // that let the sender check the set is exactly that.
-        var proven = await transparency.ProveAsync(csis, request.Service, request.KnownTreeSize, cancellationToken).ConfigureAwait(false);
+        // A CSI under a delegated prefix or domain is answered with a referral to the delegate, proven
+        // like a mapping: the delegation committed for the most specific delegated subject covering it.
+        var delegated = await delegations.SubjectsAsync(cancellationToken).ConfigureAwait(false);
+        var chains = delegated.Count == 0
+            ? new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+            : csis.ToDictionary(csi => csi, csi => Federation.DelegationTable.Chain(CsiParser.ParseOrThrow(csi), delegated), StringComparer.Ordinal);
+        var subjects = chains.Values.SelectMany(c => c).Distinct(StringComparer.Ordinal).ToList();
+        var proven = await transparency.ProveAsync(csis, request.Service, request.KnownTreeSize, subjects, cancellationToken).ConfigureAwait(false);
         if (proven is not { } p)
         {
             return new Problem("log-not-ready", StatusCodes.Status503ServiceUnavailable, "the transparency log has no epoch yet; try again in a moment");
@@ -152,6 +160,11 @@ internal sealed partial class MappingService(
 
         return new LookupResponse(Results(queries, parsed, csi =>
         {
+            if (chains.TryGetValue(csi, out var chain) && Referral(chain.Select(s => p.Delegations[s]).ToList(), now) is { } referral)
+            {
+                return referral with { Csi = csi };
+            }
+
             var labels = p.Labels[csi];
             // A statement whose life ended (its exp, or its credential's expiry) is not served, even
             // while the epoch that drops it is not sealed yet; the label proofs still open what the
@@ -162,6 +175,27 @@ internal sealed partial class MappingService(
                 : LookupResultKinds.Found;
             return new LookupResult("", csi, kind, statements.Select(s => s.Token).ToList(), Labels: labels, MaxAge: MaxAge(statements.Select(s => s.ValidUntil), now));
         }), p.Epoch);
+    }
+
+    /// <summary>The referral to the most specific live delegation in a proven chain, or null when none is committed and live.</summary>
+    private LookupResult? Referral(List<LabelProof> chain, long now)
+    {
+        var at = chain.FindIndex(l => l.Statements is { Count: 1 });
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var token = chain[at].Statements![0];
+        var expires = DelegationExpiry(token);
+        return expires <= now ? null
+            : new LookupResult("", null, LookupResultKinds.Referral, [], Labels: chain.Take(at + 1).ToList(), MaxAge: MaxAge([expires], now), Delegation: token);
+    }
+
+    private static long DelegationExpiry(string token)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
+        return json.RootElement.GetProperty("exp").GetInt64();
     }
 
     /// <summary>One result per query in request order: invalid ones say why, valid ones come from <paramref name="answer"/>.</summary>

@@ -120,6 +120,9 @@ internal interface IDiscoveryStore
     /// <summary>Every row of a CSI, live or removed.</summary>
     Task<IReadOnlyList<StoredMapping>> GetMappingsAsync(string csi, CancellationToken cancellationToken);
 
+    /// <summary>Every current delegation row (<see cref="StoredMapping.Audience"/> <c>delegation</c>, keyed by subject), sealed or not.</summary>
+    Task<IReadOnlyList<StoredMapping>> GetDelegationsAsync(CancellationToken cancellationToken);
+
     /// <summary>Live, unexpired statements of many CSIs, keyed by CSI.</summary>
     Task<ILookup<string, StoredMapping>> LookupAsync(IReadOnlyCollection<string> csis, long now, CancellationToken cancellationToken);
 

@@ -55,6 +55,9 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         TransparencySchema,
         TokenSchema,
         EpochClockSchema + LimitSchema,
+        // Delegations share the mappings table under their subjects (tel:+33, mailto:example.com);
+        // the DP reads the few of them at every epoch.
+        "CREATE INDEX mappings_delegations ON mappings (csi) WHERE audience = 'delegation';",
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
@@ -156,6 +159,12 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         return await QueryMappingsAsync(connection, null, "csi = @csi", cancellationToken, ("csi", csi)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<StoredMapping>> GetDelegationsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await QueryMappingsAsync(connection, null, "audience = @audience AND statement IS NOT NULL", cancellationToken, ("audience", Mimi.Discovery.Transparency.Labels.DelegationScope)).ConfigureAwait(false);
     }
 
     public async Task<ILookup<string, StoredMapping>> LookupAsync(IReadOnlyCollection<string> csis, long now, CancellationToken cancellationToken)

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Storage;
@@ -153,10 +152,11 @@ internal sealed partial class TransparencyLog : IDisposable
 
     /// <summary>
     /// Proves the committed labels of <paramref name="csis"/> a lookup by <paramref name="service"/>
-    /// may see, at the current epoch. Returns per CSI the label proofs with their opened values.
+    /// may see, and the delegation labels of <paramref name="subjects"/> (<see cref="Labels.DelegationScope"/>),
+    /// at the current epoch. Returns per CSI the label proofs with their opened values, and per subject its proof.
     /// </summary>
-    public async Task<(IReadOnlyDictionary<string, IReadOnlyList<LabelProof>> Labels, EpochProof Epoch)?> ProveAsync(
-        IReadOnlyCollection<string> csis, string? service, long? knownTreeSize, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyDictionary<string, IReadOnlyList<LabelProof>> Labels, IReadOnlyDictionary<string, LabelProof> Delegations, EpochProof Epoch)?> ProveAsync(
+        IReadOnlyCollection<string> csis, string? service, long? knownTreeSize, IReadOnlyCollection<string> subjects, CancellationToken cancellationToken)
     {
         await RefreshAsync(knownTreeSize, cancellationToken).ConfigureAwait(false);
         var snapshot = _current;
@@ -165,40 +165,38 @@ internal sealed partial class TransparencyLog : IDisposable
             return null;
         }
 
-        var committed = (await _store.GetCommittedAsync(csis, snapshot.Epoch, cancellationToken).ConfigureAwait(false))
+        var committed = (await _store.GetCommittedAsync(subjects.Count == 0 ? csis : [.. csis, .. subjects], snapshot.Epoch, cancellationToken).ConfigureAwait(false))
             .ToDictionary(c => (c.Csi, c.Scope));
+        LabelProof Prove(string subject, string scope)
+        {
+            if (committed.TryGetValue((subject, scope), out var label))
+            {
+                var key = ProofWire.Decode(label.SearchKey);
+                var proof = ProofWire.ToWire(scope, ProofWire.Decode(label.VrfProof), snapshot.Tree.Prove(key));
+                return proof.Terminal == "leaf"
+                    ? proof with { Version = label.Version, Opening = label.Opening, Statements = SplitStatements(label.Statements) }
+                    : proof;
+            }
+
+            var (vrfProof, absentKey) = AbsentLabel(subject, scope);
+            return ProofWire.ToWire(scope, vrfProof, snapshot.Tree.Prove(absentKey));
+        }
+
         var scopes = Labels.ScopesFor(service);
         var proofs = new Dictionary<string, IReadOnlyList<LabelProof>>(StringComparer.Ordinal);
         foreach (var csi in csis)
         {
-            var list = new List<LabelProof>(scopes.Count);
-            foreach (var scope in scopes)
-            {
-                if (committed.TryGetValue((csi, scope), out var label))
-                {
-                    var key = ProofWire.Decode(label.SearchKey);
-                    var proof = ProofWire.ToWire(scope, ProofWire.Decode(label.VrfProof), snapshot.Tree.Prove(key));
-                    list.Add(proof.Terminal == "leaf"
-                        ? proof with { Version = label.Version, Opening = label.Opening, Statements = SplitStatements(label.Statements) }
-                        : proof);
-                }
-                else
-                {
-                    var (vrfProof, key) = AbsentLabel(csi, scope);
-                    list.Add(ProofWire.ToWire(scope, vrfProof, snapshot.Tree.Prove(key)));
-                }
-            }
-
-            proofs[csi] = list;
+            proofs[csi] = scopes.Select(scope => Prove(csi, scope)).ToList();
         }
 
+        var delegations = subjects.ToDictionary(subject => subject, subject => Prove(subject, Labels.DelegationScope) with { Subject = subject }, StringComparer.Ordinal);
         var epoch = snapshot.EpochProof;
         if (knownTreeSize is { } known && known >= 1 && known < snapshot.Epoch)
         {
             epoch = epoch with { ConsistencyFrom = known, Consistency = ProofWire.EncodeAll(ConsistencyProof(known, snapshot.Epoch)) };
         }
 
-        return (proofs, epoch);
+        return (proofs, delegations, epoch);
     }
 
     /// <summary>RFC 9162 consistency proof between two log sizes of this process's log.</summary>
@@ -222,10 +220,10 @@ internal sealed partial class TransparencyLog : IDisposable
         }
     }
 
-    /// <summary>The VRF proof and search key of a label.</summary>
-    public (byte[] Proof, byte[] Key) Vrf(string csi, string scope)
+    /// <summary>The VRF proof and search key of a label: a canonical CSI URI or a delegation subject, and a scope.</summary>
+    public (byte[] Proof, byte[] Key) Vrf(string subject, string scope)
     {
-        var proof = _vrfKey.Prove(Labels.Alpha(CsiParser.ParseOrThrow(csi), scope));
+        var proof = _vrfKey.Prove(Labels.Alpha(subject, scope));
         return (proof, EcVrf.ProofToHash(proof)!);
     }
 
@@ -270,12 +268,21 @@ internal sealed partial class TransparencyLog : IDisposable
             var desired = new SortedDictionary<string, List<StoredMapping>>(StringComparer.Ordinal);
             foreach (var m in input.Mappings[csi])
             {
-                if (!Audience.TryParse(m.Audience, out var audience, out _))
+                IReadOnlyList<string> scopes;
+                if (m.Audience == Labels.DelegationScope)
+                {
+                    scopes = [Labels.DelegationScope];
+                }
+                else if (Audience.TryParse(m.Audience, out var audience, out _))
+                {
+                    scopes = Labels.ScopesOf(audience, m.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                }
+                else
                 {
                     continue;
                 }
 
-                foreach (var scope in Labels.ScopesOf(audience, m.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+                foreach (var scope in scopes)
                 {
                     (desired.TryGetValue(scope, out var list) ? list : desired[scope] = []).Add(m);
                 }

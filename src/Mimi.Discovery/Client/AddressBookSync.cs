@@ -33,7 +33,14 @@ public sealed record SyncProgress(int Done, int Total, int FromCache);
 /// <param name="Contact">The contact as given.</param>
 /// <param name="Answer">The verified answer (<see cref="LookupOutcome.Invalid"/> when the contact is not a CSI).</param>
 /// <param name="FromCache">Whether the answer came from the cache, with no request.</param>
-public sealed record AddressBookEntry(string Contact, VerifiedLookup Answer, bool FromCache);
+public sealed record AddressBookEntry(string Contact, VerifiedLookup Answer, bool FromCache)
+{
+    /// <summary>When the first DP referred the contact elsewhere: the DPs asked, from the first to the one that answered.</summary>
+    public IReadOnlyList<Uri>? Chain { get; init; }
+
+    /// <summary>Why following the referral stopped before an authoritative answer (<see cref="FollowedLookup.Failure"/>); null otherwise.</summary>
+    public string? ReferralFailure { get; init; }
+}
 
 /// <summary>A batch the DP (or the relay) refused, or that could not be sent: its CSIs have no answer.</summary>
 /// <param name="Csis">The batch's CSIs (canonical URIs).</param>
@@ -104,6 +111,12 @@ public sealed class AddressBookSync
         ArgumentOutOfRangeException.ThrowIfLessThan(this.options.MaxBatch, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(this.options.Concurrency, 1, nameof(options));
     }
+
+    /// <summary>
+    /// Follows the first DP's referrals to the DPs authoritative for the contacts (<see cref="ReferralFollower"/>);
+    /// null leaves referrals as answers. Answers that came through a referral are not cached.
+    /// </summary>
+    public ReferralFollower? Referrals { get; init; }
 
     /// <summary>Looks up every contact on behalf of <paramref name="service"/> and reports progress as batches are answered.</summary>
     /// <exception cref="DiscoveryException">The DP's metadata could not be read, so nothing was asked.</exception>
@@ -181,7 +194,10 @@ public sealed class AddressBookSync
                     foreach (var answer in results)
                     {
                         answers[answer.Csi!.Uri] = (answer, false);
-                        cache?.Put(dp, answer, service);
+                        if (answer.Outcome != LookupOutcome.Referral)
+                        {
+                            cache?.Put(dp, answer, service);
+                        }
                     }
 
                     progress?.Report(new SyncProgress(answers.Count, distinct.Count, fromCache));
@@ -190,8 +206,24 @@ public sealed class AddressBookSync
             await Task.WhenAll(workers).ConfigureAwait(false);
         }
 
+        var followed = new Dictionary<string, FollowedLookup>(StringComparer.Ordinal);
+        if (Referrals is not null && answers.Values.Where(a => a.Answer.Outcome == LookupOutcome.Referral).Select(a => a.Answer).ToList() is { Count: > 0 } referred)
+        {
+            foreach (var f in await Referrals.FollowAsync(referred, service, cancellationToken).ConfigureAwait(false))
+            {
+                followed[f.Answer.Csi!.Uri] = f;
+                answers[f.Answer.Csi.Uri] = (f.Answer, false);
+            }
+        }
+
+        AddressBookEntry Entry(string contact, string csi)
+        {
+            followed.TryGetValue(csi, out var f);
+            return new(contact, answers[csi].Answer with { Query = contact }, answers[csi].FromCache) { Chain = f?.Chain, ReferralFailure = f?.Failure };
+        }
+
         var entries = parsed.Where(p => !p.Parsed.Success || answers.ContainsKey(p.Parsed.Csi!.Uri)).Select(p => p.Parsed.Success
-            ? new AddressBookEntry(p.Contact, answers[p.Parsed.Csi!.Uri].Answer with { Query = p.Contact }, answers[p.Parsed.Csi.Uri].FromCache)
+            ? Entry(p.Contact, p.Parsed.Csi!.Uri)
             : new AddressBookEntry(p.Contact, new VerifiedLookup(p.Contact, null, LookupOutcome.Invalid, [], [], Protocol.LookupResultKinds.Invalid, p.Parsed.Reason), false)).ToList();
         var unanswered = parsed.Where(p => p.Parsed.Success && !answers.ContainsKey(p.Parsed.Csi!.Uri)).Select(p => p.Contact).ToList();
         return new AddressBookResult(entries, requests, missing.Count, fromCache, [.. failures]) { Unanswered = unanswered };

@@ -116,9 +116,92 @@ public sealed class DiscoveryClient(HttpClient http)
         ArgumentNullException.ThrowIfNull(verifier);
         var known = transparency?.Memory.Get(http.BaseAddress!);
         var response = await LookupRawAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
-        if (response.Results.Count != csis.Count)
+        return Verify(response, csis, verifier, service, transparency, http.BaseAddress!, known);
+    }
+
+    /// <summary>
+    /// A lookup of a DP that federates (docs/protocol.md §12): its own answers, verified as
+    /// <see cref="LookupAsync(IReadOnlyList{string}, StatementVerifier, string?, TransparencyCheck?, CancellationToken)"/>
+    /// verifies them, and each peer's part — the answers it passed along verified again here against
+    /// that peer's CAs and transparency keys as <paramref name="peers"/> (the DP's metadata) gives
+    /// them; a peer answer that does not verify here is reported <c>refused</c>.
+    /// </summary>
+    /// <exception cref="DiscoveryException">The DP refused, or answered for other CSIs than asked.</exception>
+    public async Task<FederatedAnswer> LookupFederatedAsync(IReadOnlyList<string> csis, StatementVerifier verifier, string? service, TransparencyCheck? transparency, IReadOnlyList<PeerInfo> peers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(csis);
+        ArgumentNullException.ThrowIfNull(verifier);
+        ArgumentNullException.ThrowIfNull(peers);
+        var known = transparency?.Memory.Get(http.BaseAddress!);
+        var response = await LookupRawAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
+        var own = Verify(response, csis, verifier, service, transparency, http.BaseAddress!, known);
+        var results = new List<PeerResult>();
+        foreach (var part in response.Peers ?? [])
         {
-            throw new DiscoveryException($"the DP answered {response.Results.Count} results for {csis.Count} queries");
+            var dp = Uri.TryCreate(part.Dp, UriKind.Absolute, out var url) ? url : null;
+            var info = peers.FirstOrDefault(p => dp is not null && p.Dp == Federation.Delegation.Origin(dp));
+            if (dp is null || info is null)
+            {
+                results.Add(new PeerResult(dp ?? http.BaseAddress!, PeerStatuses.Refused, $"'{part.Dp}' is not a peer the DP's metadata names", []));
+                continue;
+            }
+
+            if (part.Status != PeerStatuses.Answered || part.Response is null)
+            {
+                results.Add(new PeerResult(dp, part.Status, part.Detail, []));
+                continue;
+            }
+
+            results.Add(VerifyPeer(dp, info, part.Response, service, transparency));
+        }
+
+        return new FederatedAnswer(own, results);
+    }
+
+    private static PeerResult VerifyPeer(Uri dp, PeerInfo info, LookupResponse response, string? service, TransparencyCheck? transparency)
+    {
+        try
+        {
+            var peerVerifier = new StatementVerifier(TrustAnchors.FromPem(string.Join('\n', info.CredentialCas)), transparency?.Time);
+            using var keys = TransparencyKeyset.FromWire(info.Transparency) ?? throw new DiscoveryException($"the transparency keys of peer {dp} are malformed");
+            // Consistency with earlier heads of the peer is the federating DP's check (it asked); the
+            // sender checks signature, freshness, inclusion and completeness of what it was given.
+            var check = transparency is null ? null : transparency with { Keys = keys, Memory = new TreeHeadMemory() };
+            var answers = Verify(response, response.Results.Select(r => r.Query).ToList(), peerVerifier, service, check, dp, null);
+            var bad = answers.FirstOrDefault(a => a.Inconsistent || a.Proof is { IsComplete: false } || (check is not null && a.Csi is not null && a.Proof is null));
+            return bad is null
+                ? new PeerResult(dp, PeerStatuses.Answered, null, answers)
+                : new PeerResult(dp, PeerStatuses.Refused, $"{bad.Csi}: {(bad.Rejected.Count > 0 ? bad.Rejected[0].Reason : bad.Proof?.Reason ?? "no transparency proof")}", []);
+        }
+        catch (Exception e) when (e is DiscoveryException or ArgumentException)
+        {
+            return new PeerResult(dp, PeerStatuses.Refused, e.Message, []);
+        }
+    }
+
+    /// <summary>
+    /// Verifies a lookup answer of the DP at <paramref name="dp"/> to <paramref name="csis"/>, as
+    /// <see cref="LookupAsync(IReadOnlyList{string}, StatementVerifier, string?, TransparencyCheck?, CancellationToken)"/>
+    /// does — for an answer received another way, e.g. a peer's answer inside a federated one
+    /// (<see cref="LookupResponse.Peers"/>). Remembers the verified tree head in <paramref name="transparency"/>.
+    /// </summary>
+    /// <param name="response">The DP's answer.</param>
+    /// <param name="csis">The queries, in the order asked.</param>
+    /// <param name="verifier">Verifies statements against the CAs trusted for this DP.</param>
+    /// <param name="service">The querying service the lookup was made for.</param>
+    /// <param name="transparency">Checks completeness proofs; null to skip.</param>
+    /// <param name="dp">The DP that answered (its origin).</param>
+    /// <param name="known">The head remembered for the DP when the request was sent (the one its <c>knownTreeSize</c> named); null checks no consistency.</param>
+    /// <exception cref="DiscoveryException">The answer has another number of results than <paramref name="csis"/>.</exception>
+    public static IReadOnlyList<VerifiedLookup> Verify(LookupResponse response, IReadOnlyList<string> csis, StatementVerifier verifier, string? service, TransparencyCheck? transparency, Uri dp, SignedTreeHead? known)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(csis);
+        ArgumentNullException.ThrowIfNull(verifier);
+        ArgumentNullException.ThrowIfNull(dp);
+        if (response.Results is null || response.Results.Count != csis.Count)
+        {
+            throw new DiscoveryException($"the DP answered {response.Results?.Count ?? 0} results for {csis.Count} queries");
         }
 
         var verified = csis.Select((query, i) => Verify(query, response.Results[i], verifier, service)).ToList();
@@ -130,13 +213,59 @@ public sealed class DiscoveryClient(HttpClient http)
         var (epochVerdict, head) = ProofVerifier.VerifyEpoch(response.Transparency, transparency.Keys, known, transparency.Time.GetUtcNow(), transparency.MaxAge, transparency.MaxClockSkew);
         if (head is not null)
         {
-            transparency.Memory.Remember(http.BaseAddress!, head);
+            transparency.Memory.Remember(dp, head);
         }
 
-        return verified.Select((v, i) => v.Csi is null ? v : v with
+        return verified.Select((v, i) => v.Csi is null ? v
+            : response.Results[i].Result == LookupResultKinds.Referral ? VerifyReferral(v, response.Results[i], head is null ? epochVerdict : null, response.Transparency, transparency, dp)
+            : v with
+            {
+                Proof = head is null ? epochVerdict : ProofVerifier.VerifyResult(response.Results[i], v.Csi, service, response.Transparency!, transparency.Keys, transparency.Time.GetUtcNow(), transparency.MaxClockSkew),
+            }).ToList();
+    }
+
+    /// <summary>
+    /// A referral is followed only when it verifies (docs/protocol.md §13): the delegation is signed by
+    /// this DP's log key and names this DP as issuer, is valid now, covers the CSI, and is the one the
+    /// DP committed for the most specific delegated subject covering it at the verified epoch.
+    /// </summary>
+    private static VerifiedLookup VerifyReferral(VerifiedLookup lookup, LookupResult claimed, ProofVerdict? epochFailure, EpochProof? epoch, TransparencyCheck transparency, Uri dp)
+    {
+        var csi = lookup.Csi!;
+        VerifiedLookup Refused(VerificationStatus status, string reason, ProofVerdict? proof = null) => lookup with
         {
-            Proof = head is null ? epochVerdict : ProofVerifier.VerifyResult(response.Results[i], v.Csi, service, response.Transparency!, transparency.Keys, transparency.Time.GetUtcNow(), transparency.MaxClockSkew),
-        }).ToList();
+            Rejected = [new RejectedStatement(claimed.Delegation ?? "", status, "referral refused: " + reason)],
+            Proof = proof ?? lookup.Proof,
+        };
+
+        if (epochFailure is not null || epoch is null)
+        {
+            return Refused(VerificationStatus.InvalidContent, "its transparency proof failed", epochFailure);
+        }
+
+        if (claimed.Statements is { Count: > 0 })
+        {
+            return Refused(VerificationStatus.InvalidContent, "it carries statements as well");
+        }
+
+        var (verdict, subject) = ProofVerifier.VerifyReferral(claimed, csi, epoch, transparency.Keys);
+        if (!verdict.IsComplete)
+        {
+            return Refused(VerificationStatus.InvalidContent, verdict.Reason, verdict);
+        }
+
+        var delegation = Federation.Delegation.Verify(claimed.Delegation, transparency.Keys.LogKey, dp, transparency.Time.GetUtcNow(), transparency.MaxClockSkew);
+        if (!delegation.IsValid)
+        {
+            return Refused(delegation.Status, delegation.Reason, verdict);
+        }
+
+        if (!delegation.Statement.Scope.Covers(csi) || !Federation.Delegation.Subjects(delegation.Statement.Scope).Contains(subject!, StringComparer.Ordinal))
+        {
+            return Refused(VerificationStatus.OutOfScope, $"the delegation's scope ({delegation.Statement.Scope}) does not cover {csi} under {subject}", verdict);
+        }
+
+        return lookup with { Outcome = LookupOutcome.Referral, Rejected = [], Referral = delegation.Statement, Proof = verdict };
     }
 
     private static VerifiedLookup Verify(string query, LookupResult claimed, StatementVerifier verifier, string? service)
@@ -145,6 +274,13 @@ public sealed class DiscoveryClient(HttpClient http)
         if (!parsed.Success)
         {
             return new VerifiedLookup(query, null, LookupOutcome.Invalid, [], [], claimed.Result, parsed.Reason);
+        }
+
+        if (claimed.Result == LookupResultKinds.Referral)
+        {
+            // Verified (and turned into a Referral) by VerifyReferral when the DP's transparency keys are known.
+            return new VerifiedLookup(query, parsed.Csi, LookupOutcome.None, [], [new RejectedStatement(claimed.Delegation ?? "", VerificationStatus.InvalidContent,
+                "a referral is verified with the referring DP's transparency keys, and none were given")], claimed.Result, null) { MaxAge = claimed.MaxAge };
         }
 
         var mappings = new List<Statements.MappingStatement>();

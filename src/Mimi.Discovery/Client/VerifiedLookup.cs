@@ -18,6 +18,9 @@ public enum LookupOutcome
 
     /// <summary>The query is not a CSI.</summary>
     Invalid,
+
+    /// <summary>The DP is not authoritative for the CSI and referred to the DP that is: <see cref="VerifiedLookup.Referral"/> (verified).</summary>
+    Referral,
 }
 
 /// <summary>A statement the DP returned that the sender refused, and why.</summary>
@@ -43,6 +46,9 @@ public sealed record VerifiedLookup(
     /// <summary>The transparency check of this answer: complete (with the epoch) or why not; null when not checked.</summary>
     public Transparency.ProofVerdict? Proof { get; init; }
 
+    /// <summary>For <see cref="LookupOutcome.Referral"/>: the verified delegation naming the DP to ask next.</summary>
+    public Federation.Delegation? Referral { get; init; }
+
     /// <summary>How long (seconds) the DP allows this answer to be reused (<see cref="Protocol.LookupResult.MaxAge"/>); null when it said nothing.</summary>
     public long? MaxAge { get; init; }
 
@@ -59,6 +65,55 @@ public sealed record VerifiedLookup(
         LookupOutcome.Found => Protocol.LookupResultKinds.Found,
         LookupOutcome.OptedOut => Protocol.LookupResultKinds.OptedOut,
         LookupOutcome.None => Protocol.LookupResultKinds.None,
+        LookupOutcome.Referral => Protocol.LookupResultKinds.Referral,
         _ => Protocol.LookupResultKinds.Invalid,
     };
+}
+
+/// <summary>One peer's part in a federated lookup, as the sender verified it (docs/protocol.md §12).</summary>
+/// <param name="Dp">The peer.</param>
+/// <param name="Status">One of <see cref="Protocol.PeerStatuses"/>: the federating DP's verdict, or <c>refused</c> when its answer did not verify here.</param>
+/// <param name="Detail">Why a peer did not answer or was refused.</param>
+/// <param name="Answers">For <c>answered</c>: its verified answers, one per CSI the federating DP asked (canonical), in that order.</param>
+public sealed record PeerResult(Uri Dp, string Status, string? Detail, IReadOnlyList<VerifiedLookup> Answers);
+
+/// <summary>A federated lookup's answer: the DP's own, and each peer's.</summary>
+/// <param name="Own">The federating DP's answers, one per query, in order.</param>
+/// <param name="Peers">Each peer's part.</param>
+public sealed record FederatedAnswer(IReadOnlyList<VerifiedLookup> Own, IReadOnlyList<PeerResult> Peers)
+{
+    /// <summary>Whether a peer timed out, failed or was refused, so mappings it holds may be missing.</summary>
+    public bool Partial => Peers.Any(p => p.Status != Protocol.PeerStatuses.Answered);
+
+    /// <summary>
+    /// Every verified mapping for query <paramref name="index"/>, from the DP and its peers, merged by
+    /// mapping id (the highest version wins), with where each came from.
+    /// </summary>
+    public IReadOnlyList<(MappingStatement Mapping, Uri? From)> Mappings(int index)
+    {
+        var own = Own[index];
+        var merged = new Dictionary<string, (MappingStatement Mapping, Uri? From)>(StringComparer.Ordinal);
+        void Add(IEnumerable<MappingStatement> mappings, Uri? from)
+        {
+            foreach (var m in mappings)
+            {
+                var id = m.Id.ToString();
+                if (!merged.TryGetValue(id, out var held) || held.Mapping.Version < m.Version)
+                {
+                    merged[id] = (m, from);
+                }
+            }
+        }
+
+        Add(own.Mappings, null);
+        if (own.Csi is { } csi)
+        {
+            foreach (var peer in Peers)
+            {
+                Add(peer.Answers.Where(a => a.Csi == csi).SelectMany(a => a.Mappings), peer.Dp);
+            }
+        }
+
+        return [.. merged.Values];
+    }
 }

@@ -61,6 +61,22 @@ public sealed record CsipScope
         return true;
     }
 
+    /// <summary>
+    /// Builds a scope from its elements as people and delegations write them: an element starting
+    /// with '+' or a digit is a number prefix (so <c>33</c> is refused as a prefix without its '+',
+    /// not taken for a domain), any other an email domain.
+    /// </summary>
+    public static bool TryParse(IEnumerable<string> elements, out CsipScope? scope, out string reason)
+    {
+        ArgumentNullException.ThrowIfNull(elements);
+        var list = elements.ToList();
+        static bool IsPrefix(string e) => e.Length > 0 && (e[0] == '+' || char.IsAsciiDigit(e[0]));
+        return TryCreate(list.Where(IsPrefix), list.Where(e => !IsPrefix(e)), out scope, out reason);
+    }
+
+    /// <summary>Every element: the number prefixes, then the email domains.</summary>
+    public IEnumerable<string> Elements => PhonePrefixes.Concat(EmailDomains);
+
     /// <summary>Builds a scope.</summary>
     /// <exception cref="ArgumentException">An element is malformed or the scope is empty.</exception>
     public static CsipScope Create(IEnumerable<string> phonePrefixes, IEnumerable<string> emailDomains) =>
@@ -76,5 +92,5 @@ public sealed record CsipScope
     }
 
     /// <summary>A readable summary, e.g. <c>+4420, example.com</c>.</summary>
-    public override string ToString() => string.Join(", ", PhonePrefixes.Concat(EmailDomains));
+    public override string ToString() => string.Join(", ", Elements);
 }

@@ -23,6 +23,26 @@ public static class DiscoveryNames
     public static string MimixTxtName(string domain) => "_mimix." + domain;
 
     /// <summary>
+    /// Where a DP authoritative for <paramref name="csi"/> may be named (docs/protocol.md §11, "Named in
+    /// the DNS"), most specific first: for an email address <c>_mimi-dp.&lt;domain&gt;</c>; for a phone
+    /// number <c>_mimi-dp.</c> before the ENUM name of each of its prefixes, from the whole number
+    /// down to the country digit (<c>_mimi-dp.1.6.3.3.e164.arpa</c> names the DP of +3361…).
+    /// </summary>
+    public static IReadOnlyList<string> DpTxtNames(Csi csi, string enumApex = PublicEnumApex)
+    {
+        ArgumentNullException.ThrowIfNull(csi);
+        if (csi.Kind != CsiKind.Phone)
+        {
+            return ["_mimi-dp." + csi.EmailDomain];
+        }
+
+        var digits = csi.Value.Where(char.IsAsciiDigit).ToArray();
+        return Enumerable.Range(1, digits.Length).Reverse()
+            .Select(n => "_mimi-dp." + string.Join('.', digits.Take(n).Reverse()) + "." + enumApex.TrimEnd('.'))
+            .ToList();
+    }
+
+    /// <summary>
     /// RFC 6116 §2.4: the E.164 digits of <paramref name="phone"/> reversed, dot-separated, under
     /// <paramref name="apex"/>. <c>tel:+15551234567</c> → <c>7.6.5.4.3.2.1.5.5.5.1.e164.arpa</c>.
     /// </summary>

@@ -132,6 +132,14 @@ public sealed record DnsMimiRecord(MimiRecord Record, DnsEncodings Encodings, Dn
 /// <param name="Dnssec">The weakest DNSSEC status among the records (or the answers, when none): Bogus, then Insecure, then Validated.</param>
 public sealed record DnsDiscoveryResult(string Name, DnsOutcome Outcome, IReadOnlyList<DnsMimiRecord> Records, IReadOnlyList<string> Diagnostics, DnssecStatus Dnssec = DnssecStatus.NotChecked);
 
+/// <summary>The DP the DNS names for an identifier (<see cref="DnsDiscoveryResolver.ResolveDpAsync"/>).</summary>
+/// <param name="Name">The name that held the record, or the most specific name asked when none did.</param>
+/// <param name="Outcome"><see cref="DnsOutcome.Found"/>, or why not.</param>
+/// <param name="Dp">The DP's origin, when found.</param>
+/// <param name="Diagnostics">Records ignored, answers discarded.</param>
+/// <param name="Dnssec">What DNSSEC said of the answer used.</param>
+public sealed record DnsDpResult(string Name, DnsOutcome Outcome, Uri? Dp, IReadOnlyList<string> Diagnostics, DnssecStatus Dnssec = DnssecStatus.NotChecked);
+
 /// <summary>
 /// Resolves MUIs, email addresses (through MIMIX) and phone numbers (through ENUM) to MIMI
 /// records by querying one DNS server over UDP, falling back to TCP when an answer is truncated.
@@ -231,6 +239,57 @@ public sealed class DnsDiscoveryResolver : IDisposable
         return csi.Kind == CsiKind.Phone
             ? QueryMuiAsync(DiscoveryNames.EnumName(csi, _options.EnumApex), cancellationToken)
             : ResolveEmailAsync(csi, cancellationToken);
+    }
+
+    /// <summary>
+    /// Finds the DP the DNS names for <paramref name="csi"/>: the most specific of
+    /// <see cref="DiscoveryNames.DpTxtNames"/> holding a valid <see cref="DpRecord"/> (all asked at once).
+    /// Outcome <see cref="DnsOutcome.Found"/> with <see cref="DnsDpResult.Dp"/> set, or why not; a name
+    /// with several different DPs is ignored with a diagnostic. Nothing throws for a DNS failure.
+    /// </summary>
+    public async Task<DnsDpResult> ResolveDpAsync(Csi csi, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(csi);
+        _validator?.ClearCache();
+        var names = DiscoveryNames.DpTxtNames(csi, _options.EnumApex);
+        var answers = await Task.WhenAll(names.Select(n => QueryAsync(n, RecordType.Txt, cancellationToken))).ConfigureAwait(false);
+        var diagnostics = new List<string>();
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (answers[i].Dnssec == DnssecStatus.Bogus)
+            {
+                diagnostics.Add($"{names[i]}: the answer failed DNSSEC validation and was discarded");
+                continue;
+            }
+
+            var named = new List<Uri>();
+            foreach (var text in answers[i].Texts)
+            {
+                if (DpRecord.TryParse(text, out var dp, out var reason))
+                {
+                    named.Add(dp!);
+                }
+                else if (text.StartsWith("v=" + DpRecord.Version, StringComparison.Ordinal))
+                {
+                    diagnostics.Add($"{names[i]}: record ignored ({reason})");
+                }
+            }
+
+            if (named.Select(Federation.Delegation.Origin).Distinct(StringComparer.Ordinal).Count() > 1)
+            {
+                diagnostics.Add($"{names[i]}: names several DPs ({string.Join(", ", named)}); ignored");
+                continue;
+            }
+
+            if (named.Count > 0)
+            {
+                return new DnsDpResult(names[i], DnsOutcome.Found, named[0], diagnostics, answers[i].Dnssec);
+            }
+        }
+
+        // A failure outranks "nothing", so a caller never mistakes "could not ask" for "no DP named".
+        var outcome = answers.Select(a => a.Outcome).Aggregate(DnsOutcome.NameNotFound, Combine);
+        return new DnsDpResult(names[0], outcome, null, diagnostics, Weakest(answers.Select(a => a.Dnssec)));
     }
 
     /// <summary>Queries the MIMI records of a MUI in both encodings.</summary>

@@ -78,6 +78,24 @@ public sealed class DnsPublisher : IDisposable
     public Task<DnsUpdateResult> ReplaceMimixAsync(string zone, string domain, string? resolutionDomain, DnsEncodings encodings = DnsEncodings.Txt | DnsEncodings.PrivateType, int ttl = 300, CancellationToken cancellationToken = default) =>
         SendAsync(zone, Changes(DiscoveryNames.MimixTxtName(domain), domain, _options.MimixType, resolutionDomain is null ? [] : [resolutionDomain], encodings, ttl), cancellationToken);
 
+    /// <summary>
+    /// Names <paramref name="dp"/> as the DP for <paramref name="owner"/> — an email domain, or the ENUM
+    /// name of a number prefix (<c>1.6.3.3.e164.arpa</c>) — with a <see cref="DpRecord"/> TXT at
+    /// <c>_mimi-dp.&lt;owner&gt;</c>; <see langword="null"/> deletes it.
+    /// </summary>
+    public Task<DnsUpdateResult> ReplaceDpAsync(string zone, string owner, Uri? dp, int ttl = 300, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        var name = DomainName.Parse("_mimi-dp." + owner);
+        var changes = new List<UpdateBase> { new DeleteAllRecordsUpdate(name, RecordType.Txt) };
+        if (dp is not null)
+        {
+            changes.Add(new AddRecordUpdate(new UnknownRecord(name, RecordType.Txt, RecordClass.INet, ttl, TxtWire.Encode(DpRecord.Format(dp)))));
+        }
+
+        return SendAsync(zone, changes, cancellationToken);
+    }
+
     /// <summary>Zone-file lines (RFC 1035 master format; RFC 3597 generic form for the private type) for MIMI records.</summary>
     public static IEnumerable<string> MimiZoneLines(string mui, IEnumerable<MimiRecord> records, DnsEncodings encodings = DnsEncodings.Txt | DnsEncodings.PrivateType, int ttl = 300, DnsDiscoveryOptions? options = null)
     {

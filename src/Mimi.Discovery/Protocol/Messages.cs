@@ -15,6 +15,7 @@ namespace Mimi.Discovery.Protocol;
 /// <param name="Transparency">The transparency log's keys; null when the DP keeps no log.</param>
 /// <param name="Ohttp">Where the Oblivious HTTP gateway is and which key ids it holds.</param>
 /// <param name="Tokens">Where to obtain Privacy Pass tokens for lookups, and whether lookups require them.</param>
+/// <param name="Peers">The DPs this DP asks with every lookup (docs/protocol.md §12), with what a sender needs to re-verify their answers; null when it has none.</param>
 public sealed record DiscoveryMetadata(
     string Api,
     IReadOnlyList<string> CsiKinds,
@@ -23,7 +24,37 @@ public sealed record DiscoveryMetadata(
     IReadOnlyDictionary<string, string> Channels,
     TransparencyKeys? Transparency = null,
     ObliviousGatewayInfo? Ohttp = null,
-    TokenSettings? Tokens = null);
+    TokenSettings? Tokens = null,
+    IReadOnlyList<PeerInfo>? Peers = null);
+
+/// <summary>A peer DP as its federating DP describes it (docs/protocol.md §12).</summary>
+/// <param name="Dp">The peer's origin.</param>
+/// <param name="CredentialCas">PEM certificates of the CAs the peer's credentials chain to.</param>
+/// <param name="Transparency">The peer's transparency keys.</param>
+public sealed record PeerInfo(string Dp, IReadOnlyList<string> CredentialCas, TransparencyKeys Transparency);
+
+/// <summary>What one peer said to a federated lookup (docs/protocol.md §12).</summary>
+/// <param name="Dp">The peer's origin.</param>
+/// <param name="Status">One of <see cref="PeerStatuses"/>.</param>
+/// <param name="Detail">For a peer that did not answer or was refused: why.</param>
+/// <param name="Response">For <c>answered</c>: the peer's own answer, unchanged, for the sender to verify again.</param>
+public sealed record PeerAnswer(string Dp, string Status, string? Detail = null, LookupResponse? Response = null);
+
+/// <summary>The values of <see cref="PeerAnswer.Status"/>.</summary>
+public static class PeerStatuses
+{
+    /// <summary>The peer answered and its answer verified (statements and completeness proofs).</summary>
+    public const string Answered = "answered";
+
+    /// <summary>No answer within the federating DP's deadline.</summary>
+    public const string TimedOut = "timed-out";
+
+    /// <summary>The peer could not be reached, or refused the lookup.</summary>
+    public const string Failed = "failed";
+
+    /// <summary>The peer answered and its answer did not verify: left out, as a forgery.</summary>
+    public const string Refused = "refused";
+}
 
 /// <summary>The DP's Oblivious HTTP gateway (RFC 9458).</summary>
 /// <param name="Gateway">The gateway resource: <c>GET</c> gives the key configurations (<c>application/ohttp-keys</c>), <c>POST</c> takes <c>message/ohttp-req</c>; relays forward to it.</param>
@@ -108,7 +139,8 @@ public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service =
 /// <summary>One result per requested CSI, in request order.</summary>
 /// <param name="Results">The per-CSI answers.</param>
 /// <param name="Transparency">The epoch every answer is proven at; null when the DP keeps no log.</param>
-public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochProof? Transparency = null);
+/// <param name="Peers">When the DP federates: each peer's part, in the order of its metadata's <c>peers</c>; null otherwise.</param>
+public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochProof? Transparency = null, IReadOnlyList<PeerAnswer>? Peers = null);
 
 /// <summary>The DP's answer for one CSI.</summary>
 /// <param name="Query">The identifier as asked.</param>
@@ -118,7 +150,8 @@ public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochPr
 /// <param name="Reason">For <c>invalid</c>, why the query is not a CSI.</param>
 /// <param name="Labels">The proof for each label the querying service may see (see <see cref="EpochProof"/>).</param>
 /// <param name="MaxAge">Seconds the answer, once verified, may be reused: until its first statement expires, and never longer than the DP's <see cref="DiscoveryLimits.MaxAnswerAgeSeconds"/>.</param>
-public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null, IReadOnlyList<LabelProof>? Labels = null, long? MaxAge = null);
+/// <param name="Delegation">For <c>referral</c>: the delegation (a <c>mimi-delegation+jwt</c> compact JWS, docs/protocol.md §13) naming the DP to ask; <paramref name="Labels"/> then prove it is the one committed for the most specific delegated subject covering the CSI.</param>
+public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null, IReadOnlyList<LabelProof>? Labels = null, long? MaxAge = null, string? Delegation = null);
 
 /// <summary>A signed tree head on the wire (binary values base64url).</summary>
 /// <param name="Size">Log size = the latest sealed epoch.</param>
@@ -138,7 +171,7 @@ public sealed record TreeHeadWire(long Size, long Timestamp, string Root, string
 public sealed record EpochProof(long Epoch, long Timestamp, string PrefixRoot, IReadOnlyList<string> Inclusion, TreeHeadWire Head, long? ConsistencyFrom = null, IReadOnlyList<string>? Consistency = null);
 
 /// <summary>One label's VRF and prefix-tree proof, and its opened value when present.</summary>
-/// <param name="Scope"><c>any</c> or <c>svc:&lt;service&gt;</c>.</param>
+/// <param name="Scope"><c>any</c>, <c>svc:&lt;service&gt;</c>, or <c>delegation</c>.</param>
 /// <param name="Vrf">The 81-byte VRF proof for the label.</param>
 /// <param name="Path">Sibling hashes from the prefix tree's root down.</param>
 /// <param name="Terminal"><c>leaf</c> (present), <c>other</c> (another key's leaf) or <c>empty</c>.</param>
@@ -147,6 +180,7 @@ public sealed record EpochProof(long Epoch, long Timestamp, string PrefixRoot, I
 /// <param name="Version">For <c>leaf</c>: the label's version.</param>
 /// <param name="Opening">For <c>leaf</c>: the commitment opening.</param>
 /// <param name="Statements">For <c>leaf</c>: every statement committed under the label (none once erased).</param>
+/// <param name="Subject">For a <c>delegation</c> label: its subject (<c>tel:+33</c>, <c>mailto:example.com</c>); absent for a CSI's labels, whose subject is the result's CSI.</param>
 public sealed record LabelProof(
     string Scope,
     string Vrf,
@@ -156,7 +190,8 @@ public sealed record LabelProof(
     string? Commitment = null,
     long? Version = null,
     string? Opening = null,
-    IReadOnlyList<string>? Statements = null);
+    IReadOnlyList<string>? Statements = null,
+    string? Subject = null);
 
 /// <summary><c>GET /v1/transparency/consistency</c>: RFC 9162 consistency proof between two log sizes.</summary>
 public sealed record ConsistencyWire(long From, long To, IReadOnlyList<string> Proof);
@@ -205,6 +240,9 @@ public static class LookupResultKinds
 
     /// <summary>The query is not a valid CSI.</summary>
     public const string Invalid = "invalid";
+
+    /// <summary>The DP is not authoritative for the CSI: <see cref="LookupResult.Delegation"/> names the DP that is.</summary>
+    public const string Referral = "referral";
 }
 
 /// <summary>

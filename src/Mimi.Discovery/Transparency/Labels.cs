@@ -5,7 +5,9 @@
 //   audience any           → scope "any"
 //   audience only:a+b      → scopes "svc:a", "svc:b"
 //   audience same-service  → "svc:X" for each service X among the statement's entries
-// VRF input (alpha) = "mimi-discovery label v1" || 0x00 || CSI URI || 0x00 || scope (UTF-8).
+// Delegations (Federation.Delegation) are committed the same way under the subject of each
+// delegated element (tel:+33, mailto:example.com) and the scope "delegation".
+// VRF input (alpha) = "mimi-discovery label v1" || 0x00 || CSI URI or subject || 0x00 || scope (UTF-8).
 // Committed value   = SHA-256 of each statement (compact JWS, UTF-8) in ordinal order of the
 // statements, concatenated; the empty value means "nothing here" (never published, or erased).
 using System.Security.Cryptography;
@@ -23,6 +25,9 @@ public static class Labels
 
     /// <summary>The scope of statements visible to <paramref name="service"/> only (beside others listed).</summary>
     public static string ServiceScope(string service) => "svc:" + service;
+
+    /// <summary>The scope delegations are committed under, beside their subject (<see cref="Federation.Delegation.Subject"/>).</summary>
+    public const string DelegationScope = "delegation";
 
     /// <summary>The scopes a lookup by <paramref name="service"/> (null: none named) must prove, in order.</summary>
     public static IReadOnlyList<string> ScopesFor(string? service) => service is null ? [AnyScope] : [AnyScope, ServiceScope(service)];
@@ -44,8 +49,15 @@ public static class Labels
     public static byte[] Alpha(Csi csi, string scope)
     {
         ArgumentNullException.ThrowIfNull(csi);
+        return Alpha(csi.Uri, scope);
+    }
+
+    /// <summary>The VRF input of a label by its subject: a CSI URI, or a delegation subject.</summary>
+    public static byte[] Alpha(string subject, string scope)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
         ArgumentNullException.ThrowIfNull(scope);
-        return Encoding.UTF8.GetBytes($"mimi-discovery label v1\0{csi.Uri}\0{scope}");
+        return Encoding.UTF8.GetBytes($"mimi-discovery label v1\0{subject}\0{scope}");
     }
 
     /// <summary>The committed value of a set of statements (order does not matter).</summary>

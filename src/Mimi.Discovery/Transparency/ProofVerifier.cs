@@ -231,7 +231,7 @@ public static class ProofVerifier
         var committed = new List<string>();
         foreach (var label in labels)
         {
-            var verdict = VerifyLabel(label, csi, prefixRoot, keys, epoch.Epoch, committed);
+            var verdict = VerifyLabel(label, Labels.Alpha(csi, label.Scope), $"{csi} / {label.Scope}", prefixRoot, keys, epoch.Epoch, committed);
             if (verdict is not null)
             {
                 return verdict;
@@ -250,11 +250,65 @@ public static class ProofVerifier
         return new ProofVerdict(ProofStatus.Complete, committed.Count == 0 ? $"nothing committed at epoch {epoch.Epoch}" : $"complete at epoch {epoch.Epoch}", epoch.Epoch);
     }
 
-    private static ProofVerdict? VerifyLabel(LabelProof label, Csi csi, byte[] prefixRoot, TransparencyKeyset keys, long epoch, List<string> committed)
+    /// <summary>
+    /// Checks that a referral for <paramref name="csi"/> names the delegation the DP committed for the
+    /// most specific delegated subject covering it at the verified epoch: one proof per subject of
+    /// <see cref="Federation.Delegation.CoveringSubjects"/> from the most specific down to the one
+    /// referred to, every one before it absent, the last present and opening to exactly
+    /// <see cref="LookupResult.Delegation"/>. Returns the verdict and the subject referred to. Never
+    /// throws for bad input.
+    /// </summary>
+    /// <param name="result">A <c>referral</c> result of a lookup answer.</param>
+    /// <param name="csi">The CSI asked for.</param>
+    /// <param name="epoch">The verified epoch proof of the answer.</param>
+    /// <param name="keys">The referring DP's transparency keys.</param>
+    public static (ProofVerdict Verdict, string? Subject) VerifyReferral(LookupResult result, Csi csi, EpochProof epoch, TransparencyKeyset keys)
     {
-        if (!ProofWire.TryDecode(label.Vrf, out var vrfProof) || EcVrf.Verify(keys.VrfKey, Labels.Alpha(csi, label.Scope), vrfProof) is not { } searchKey)
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(csi);
+        ArgumentNullException.ThrowIfNull(epoch);
+        ArgumentNullException.ThrowIfNull(keys);
+        if (!ProofWire.TryDecode(epoch.PrefixRoot, out var prefixRoot) || prefixRoot.Length != PrefixTree.HashSize)
         {
-            return new ProofVerdict(ProofStatus.BadVrf, $"the VRF proof for {csi} / {label.Scope} does not verify", epoch);
+            return (new ProofVerdict(ProofStatus.BadEpochInclusion, $"epoch {epoch.Epoch}'s prefix root is malformed", epoch.Epoch), null);
+        }
+
+        var subjects = Federation.Delegation.CoveringSubjects(csi);
+        var labels = result.Labels ?? [];
+        if (labels.Count == 0 || labels.Count > subjects.Count
+            || labels.Where((l, i) => l is null || l.Scope != Labels.DelegationScope || l.Subject != subjects[i]).Any())
+        {
+            return (new ProofVerdict(ProofStatus.WrongLabels, $"a referral proves the delegation labels of {csi} from {subjects[0]} down to the subject referred to", epoch.Epoch), null);
+        }
+
+        for (var i = 0; i < labels.Count; i++)
+        {
+            var committed = new List<string>();
+            if (VerifyLabel(labels[i], Labels.Alpha(subjects[i], Labels.DelegationScope), $"{subjects[i]} / {Labels.DelegationScope}", prefixRoot, keys, epoch.Epoch, committed) is { } failed)
+            {
+                return (failed, null);
+            }
+
+            var last = i == labels.Count - 1;
+            if (!last && committed.Count > 0)
+            {
+                return (new ProofVerdict(ProofStatus.WrongLabels, $"the DP committed a delegation for {subjects[i]}, more specific than the one it referred to", epoch.Epoch), null);
+            }
+
+            if (last && (committed.Count != 1 || !string.Equals(committed[0], result.Delegation, StringComparison.Ordinal)))
+            {
+                return (new ProofVerdict(ProofStatus.SetMismatch, $"the delegation returned is not the one committed for {subjects[i]} at epoch {epoch.Epoch}", epoch.Epoch), null);
+            }
+        }
+
+        return (new ProofVerdict(ProofStatus.Complete, $"delegation for {labels[^1].Subject} committed at epoch {epoch.Epoch}", epoch.Epoch), labels[^1].Subject);
+    }
+
+    private static ProofVerdict? VerifyLabel(LabelProof label, byte[] alpha, string name, byte[] prefixRoot, TransparencyKeyset keys, long epoch, List<string> committed)
+    {
+        if (!ProofWire.TryDecode(label.Vrf, out var vrfProof) || EcVrf.Verify(keys.VrfKey, alpha, vrfProof) is not { } searchKey)
+        {
+            return new ProofVerdict(ProofStatus.BadVrf, $"the VRF proof for {name} does not verify", epoch);
         }
 
         var proof = ProofWire.Prefix(label);

@@ -56,4 +56,7 @@ public enum VerificationStatus
 
     /// <summary>The statement's <c>exp</c> is after its credential's expiry (<see cref="StatementLifetime"/>).</summary>
     OutlivesCredential,
+
+    /// <summary>The statement or referral is for an identifier outside the scope its signer was given (a delegate's CA answering for another operator's numbers).</summary>
+    OutOfScope,
 }

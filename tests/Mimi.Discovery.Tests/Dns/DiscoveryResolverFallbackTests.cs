@@ -6,9 +6,10 @@ using Mimi.Discovery.Verification;
 namespace Mimi.Discovery.Tests.Dns;
 
 /// <summary>
-/// draft-bertola-mimi-discovery §5.1.2 against a real Knot server: Discovery Providers are asked
-/// only when the DNS says there is nothing, never when it failed (SERVFAIL, REFUSED, no answer).
-/// The provider here only counts whether it was asked.
+/// The resolver against a real Knot server asks the DNS and the Discovery Providers together, and a
+/// DNS failure (SERVFAIL, REFUSED, no answer) is a failed source reported beside the others, not a
+/// reason to leave the DPs unasked. The provider here counts whether it was asked and answers 503,
+/// as a DP that is down would.
 /// </summary>
 public sealed class DiscoveryResolverFallbackTests(KnotServer knot) : IClassFixture<KnotServer>, IDisposable
 {
@@ -42,29 +43,32 @@ public sealed class DiscoveryResolverFallbackTests(KnotServer knot) : IClassFixt
     [Theory]
     [InlineData("someone@servfail.example", "ServerFailure")]
     [InlineData("someone@elsewhere.test", "Refused")]
-    public async Task DnsFailed_TheProvidersAreNotAsked_AndTheNotesSayWhy(string identifier, string outcome)
+    public async Task DnsFailed_TheProvidersAreAskedAnyway_AndTheAnswerIsPartial(string identifier, string outcome)
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
         using var dns = new DnsDiscoveryResolver(knot.EndPoint, KnotServer.Patient());
 
         var resolution = await Resolver(dns).ResolveAsync(identifier);
 
-        Assert.Equal(0, _provider.Asked);
+        Assert.Equal(1, _provider.Asked);
         Assert.Equal(LookupOutcome.None, resolution.Outcome);
+        Assert.True(resolution.Partial);
+        Assert.Equal([(AnswerSource.Dns, SourceStatus.Failed), (AnswerSource.DiscoveryProvider, SourceStatus.Failed)], resolution.Sources.Select(x => (x.Kind, x.Status)));
+        Assert.Equal(outcome, resolution.Sources[0].Detail);
         Assert.Contains(resolution.Notes, n => n.Contains(outcome, StringComparison.Ordinal));
-        Assert.Contains(resolution.Notes, n => n.Contains("Discovery Providers were not asked", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task DnsDidNotAnswer_TheProvidersAreNotAsked()
+    public async Task DnsDidNotAnswer_IsAFailedSource()
     {
         Assert.SkipWhen(knot.Unavailable is not null, knot.Unavailable ?? "");
         using var dns = new DnsDiscoveryResolver(new IPEndPoint(IPAddress.Loopback, KnotServer.FreePort()), new DnsDiscoveryOptions { Timeout = TimeSpan.FromMilliseconds(300) });
 
         var resolution = await Resolver(dns).ResolveAsync("someone@nomimix.example");
 
-        Assert.Equal(0, _provider.Asked);
-        Assert.Contains(resolution.Notes, n => n.Contains("Timeout", StringComparison.Ordinal));
+        Assert.Equal(1, _provider.Asked);
+        Assert.Equal("Timeout", resolution.Sources[0].Detail);
+        Assert.True(resolution.Partial);
     }
 
     /// <summary>Counts requests and answers each with 503, as a DP that is down would.</summary>
