@@ -103,6 +103,14 @@ internal sealed class DpHost : IAsyncDisposable
     public CredentialAuthority LoadAuthority() =>
         CredentialAuthority.FromPem(File.ReadAllText(Path.Combine(DataDirectory, "ca.crt")), File.ReadAllText(Path.Combine(DataDirectory, "ca.key")), Clock);
 
+    /// <summary>The DP's transparency-log key from the data folder (it signs tree heads and delegations).</summary>
+    public ECDsa LoadLogKey()
+    {
+        var key = ECDsa.Create();
+        key.ImportFromPem(File.ReadAllText(Path.Combine(DataDirectory, "log.key")));
+        return key;
+    }
+
     /// <summary>Every outbox message so far, oldest first.</summary>
     public IReadOnlyList<JsonElement> Outbox() =>
         Directory.Exists(OutboxDirectory)

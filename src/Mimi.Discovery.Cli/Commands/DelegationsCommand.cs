@@ -38,7 +38,7 @@ internal static class DelegationsCommand
             var issuer = HttpsOrigin(result.GetValue(origin)!, "--origin");
             var delegated = ParseScope(result.GetValue(scope)!);
             var to = HttpsOrigin(result.GetValue(dp)!, "--to");
-            if (Delegation.Origin(to) == Delegation.Origin(issuer))
+            if (Mimi.Discovery.Identifiers.HttpsOrigin.Of(to) == Mimi.Discovery.Identifiers.HttpsOrigin.Of(issuer))
             {
                 throw new UsageException("--to names this DP itself; a DP does not delegate to itself");
             }
@@ -95,7 +95,7 @@ internal static class DelegationsCommand
                         return Cli.Fail(problem);
                     }
 
-                    Console.Error.WriteLine($"Delegated {delegated} to {Delegation.Origin(to)} until {signed.Statement.ExpiresAt:u} (version {version}); lookups refer from epoch {due}.");
+                    Console.Error.WriteLine($"Delegated {delegated} to {Mimi.Discovery.Identifiers.HttpsOrigin.Of(to)} until {signed.Statement.ExpiresAt:u} (version {version}); lookups refer from epoch {due}.");
                     Console.Error.WriteLine($"Its credential CAs: {string.Join("; ", cas.Select(c => $"{c.Subject} (SHA-256 {c.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)})"))}");
                     Console.WriteLine(signed.Statement.Id);
                 }
@@ -174,8 +174,8 @@ internal static class DelegationsCommand
     }
 
     private static Uri HttpsOrigin(string text, string option) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && uri.AbsolutePath == "/" && uri.Query.Length == 0
-            ? new Uri(Delegation.Origin(uri))
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && Mimi.Discovery.Identifiers.HttpsOrigin.Is(uri)
+            ? new Uri(Mimi.Discovery.Identifiers.HttpsOrigin.Of(uri))
             : throw new UsageException($"{option} '{text}' is not an https:// origin (scheme, host and port only)");
 
     private static CsipScope ParseScope(string text)

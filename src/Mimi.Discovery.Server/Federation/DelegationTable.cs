@@ -113,7 +113,7 @@ internal sealed class DelegationTable(IDiscoveryStore store, TransparencyLog log
                 MappingId = delegation.Id,
                 KeyThumbprint = RowAudience,
                 Audience = RowAudience,
-                Services = Delegation.Origin(delegation.Dp),
+                Services = Mimi.Discovery.Identifiers.HttpsOrigin.Of(delegation.Dp),
                 Version = delegation.Version,
                 IssuedAt = delegation.IssuedAt.ToUnixTimeSeconds(),
                 ExpiresAt = delegation.ExpiresAt.ToUnixTimeSeconds(),

@@ -36,7 +36,7 @@ internal sealed partial class PeerSet : IDisposable
         var memory = new TreeHeadMemory();
         foreach (var o in options.Value.Peers)
         {
-            var url = new Uri(Mimi.Discovery.Federation.Delegation.Origin(o.Url!));
+            var url = new Uri(Mimi.Discovery.Identifiers.HttpsOrigin.Of(o.Url!));
             HttpMessageHandler handler = TlsTrust.CreateHandler(o.TlsCa is null ? null : TlsTrust.LoadRoots(o.TlsCa));
             TokenWallet? wallet = null;
             if (o.ApiKey is not null)

@@ -58,7 +58,7 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
             check.Fail(nameof(options.TokenIssuerName), $"'{issuer}' is not a host name");
         }
 
-        if (options.PublicOrigin is { } origin && !IsHttpsOrigin(origin))
+        if (options.PublicOrigin is { } origin && !Mimi.Discovery.Identifiers.HttpsOrigin.Is(origin))
         {
             check.Fail(nameof(options.PublicOrigin), $"'{origin}' is not an https:// origin (scheme, host and port only, no path)");
         }
@@ -82,11 +82,11 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
 
     private static void CheckPeer(OptionChecks check, PeerOptions peer, DiscoveryOptions options)
     {
-        if (peer.Url is not { } url || !IsHttpsOrigin(url))
+        if (peer.Url is not { } url || !Mimi.Discovery.Identifiers.HttpsOrigin.Is(url))
         {
             check.Fail(nameof(peer.Url), $"'{peer.Url}' is not an https:// origin (scheme, host and port only, no path)");
         }
-        else if (options.PublicOrigin is { } self && Mimi.Discovery.Federation.Delegation.Origin(self) == Mimi.Discovery.Federation.Delegation.Origin(url))
+        else if (options.PublicOrigin is { } self && Mimi.Discovery.Identifiers.HttpsOrigin.Of(self) == Mimi.Discovery.Identifiers.HttpsOrigin.Of(url))
         {
             check.Fail(nameof(peer.Url), "names this DP itself");
         }
@@ -118,11 +118,6 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
     /// <summary>Validates <paramref name="options"/> and throws when any setting is out of range.</summary>
     /// <exception cref="InvalidOperationException">A setting is invalid; the message names every one (the inner exception is the <see cref="OptionsValidationException"/>).</exception>
     public static void ThrowIfInvalid(DiscoveryOptions options) => OptionChecks.ThrowIfFailed(new DiscoveryOptionsValidator().Validate(null, options), typeof(DiscoveryOptions));
-
-    /// <summary>Whether <paramref name="origin"/> is an absolute https:// URL with nothing after the authority.</summary>
-    internal static bool IsHttpsOrigin(Uri origin) =>
-        origin.IsAbsoluteUri && origin.Scheme == Uri.UriSchemeHttps && origin.AbsolutePath == "/" && origin.Query.Length == 0
-        && origin.Fragment.Length == 0 && origin.UserInfo.Length == 0 && origin.Host.Length > 0;
 
     private static void CheckBuckets(OptionChecks check, IList<int> buckets)
     {

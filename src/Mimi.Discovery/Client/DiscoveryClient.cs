@@ -139,7 +139,7 @@ public sealed class DiscoveryClient(HttpClient http)
         foreach (var part in response.Peers ?? [])
         {
             var dp = Uri.TryCreate(part.Dp, UriKind.Absolute, out var url) ? url : null;
-            var info = peers.FirstOrDefault(p => dp is not null && p.Dp == Federation.Delegation.Origin(dp));
+            var info = peers.FirstOrDefault(p => dp is not null && p.Dp == Identifiers.HttpsOrigin.Of(dp));
             if (dp is null || info is null)
             {
                 results.Add(new PeerResult(dp ?? http.BaseAddress!, PeerStatuses.Refused, $"'{part.Dp}' is not a peer the DP's metadata names", []));

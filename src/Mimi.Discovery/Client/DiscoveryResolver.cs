@@ -135,7 +135,7 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
     {
         ArgumentNullException.ThrowIfNull(dp);
         ArgumentNullException.ThrowIfNull(memory);
-        var client = new DiscoveryClient(new HttpClient(TlsTrust.CreateHandler(tlsRoots)) { BaseAddress = new Uri(Federation.Delegation.Origin(dp)), Timeout = TimeSpan.FromSeconds(10) });
+        var client = new DiscoveryClient(new HttpClient(TlsTrust.CreateHandler(tlsRoots)) { BaseAddress = new Uri(Identifiers.HttpsOrigin.Of(dp)), Timeout = TimeSpan.FromSeconds(10) });
         var metadata = await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
         TrustAnchors anchors;
         try
@@ -245,7 +245,7 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
     /// <summary>Asks the DP the DNS names, unless it is one of the configured ones (asked already) or none is named.</summary>
     private async Task<IReadOnlyList<SourceAnswer>> AskNamedAsync(DnsDpResult named, Csi csi, string? service, CancellationToken cancellationToken)
     {
-        if (named.Dp is not { } dp || providers.Any(p => Federation.Delegation.Origin(p.Url) == Federation.Delegation.Origin(dp)))
+        if (named.Dp is not { } dp || providers.Any(p => Identifiers.HttpsOrigin.Of(p.Url) == Identifiers.HttpsOrigin.Of(dp)))
         {
             return [];
         }

@@ -86,7 +86,7 @@ public sealed class ReferralFollower
                 var asking = new List<(FollowedLookup a, int i)>();
                 foreach (var (a, i) in group)
                 {
-                    if (a.Chain.Any(dp => Delegation.Origin(dp) == Delegation.Origin(delegation.Dp)))
+                    if (a.Chain.Any(dp => Mimi.Discovery.Identifiers.HttpsOrigin.Of(dp) == Mimi.Discovery.Identifiers.HttpsOrigin.Of(delegation.Dp)))
                     {
                         answers[i] = a with { Failure = $"referral loop: {delegation.Dp} was asked already ({string.Join(" → ", a.Chain)})" };
                     }

@@ -275,7 +275,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
                 }
             }
 
-            if (named.Select(Federation.Delegation.Origin).Distinct(StringComparer.Ordinal).Count() > 1)
+            if (named.Select(Identifiers.HttpsOrigin.Of).Distinct(StringComparer.Ordinal).Count() > 1)
             {
                 diagnostics.Add($"{names[i]}: names several DPs ({string.Join(", ", named)}); ignored");
                 continue;

@@ -15,7 +15,7 @@ public static class DpRecord
     public static string Format(Uri dp)
     {
         ArgumentNullException.ThrowIfNull(dp);
-        return $"v={Version}; u={Federation.Delegation.Origin(dp)}";
+        return $"v={Version}; u={Identifiers.HttpsOrigin.Of(dp)}";
     }
 
     /// <summary>Reads a record; false with a reason when it is not one or is malformed.</summary>
@@ -33,8 +33,7 @@ public static class DpRecord
         }
 
         var urls = fields.Where(f => f is ["u", _]).Select(f => f[1]).ToList();
-        if (urls.Count != 1 || !Uri.TryCreate(urls[0], UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
-            || uri.AbsolutePath != "/" || uri.Query.Length > 0 || !string.IsNullOrEmpty(uri.UserInfo))
+        if (urls.Count != 1 || !Uri.TryCreate(urls[0], UriKind.Absolute, out var uri) || !Identifiers.HttpsOrigin.Is(uri))
         {
             reason = "u= must appear once and be an https origin such as https://dp.example/";
             return false;

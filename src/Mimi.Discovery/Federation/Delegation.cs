@@ -138,13 +138,13 @@ public sealed record Delegation
         var now = (time ?? TimeProvider.System).GetUtcNow();
         var payload = new DelegationPayload
         {
-            Issuer = Origin(draft.Issuer),
+            Issuer = HttpsOrigin.Of(draft.Issuer),
             Id = draft.Id ?? Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16)),
             Version = draft.Version,
             IssuedAt = now.ToUnixTimeSeconds(),
             ExpiresAt = (now + draft.Lifetime).ToUnixTimeSeconds(),
             Scope = draft.Scope.Elements.ToList(),
-            Dp = Origin(draft.Dp),
+            Dp = HttpsOrigin.Of(draft.Dp),
             CredentialCas = draft.CredentialCas.Select(c => Convert.ToBase64String(c.RawData)).ToList(),
             TlsTrust = draft.TlsTrust.Count == 0 ? null : draft.TlsTrust.Select(c => Convert.ToBase64String(c.RawData)).ToList(),
             VrfKey = draft.Transparency.VrfKey,
@@ -213,9 +213,9 @@ public sealed record Delegation
             return Fail(VerificationStatus.Malformed, "the delegation's payload is not of the expected form");
         }
 
-        if (!string.Equals(payload.Issuer, Origin(issuer), StringComparison.Ordinal))
+        if (!string.Equals(payload.Issuer, HttpsOrigin.Of(issuer), StringComparison.Ordinal))
         {
-            return Fail(VerificationStatus.InvalidContent, $"the delegation was issued by {HostName.Printable(payload.Issuer)}, not by the referring DP {Origin(issuer)}");
+            return Fail(VerificationStatus.InvalidContent, $"the delegation was issued by {HostName.Printable(payload.Issuer)}, not by the referring DP {HttpsOrigin.Of(issuer)}");
         }
 
         if (!CsipScope.TryParse(payload.Scope, out var scope, out var reason))
@@ -223,7 +223,7 @@ public sealed record Delegation
             return Fail(VerificationStatus.InvalidContent, "the delegation's scope is malformed: " + reason);
         }
 
-        if (!Uri.TryCreate(payload.Dp, UriKind.Absolute, out var dp) || dp.Scheme != Uri.UriSchemeHttps || Origin(dp) != payload.Dp)
+        if (!Uri.TryCreate(payload.Dp, UriKind.Absolute, out var dp) || !HttpsOrigin.Is(dp) || HttpsOrigin.Of(dp) != payload.Dp)
         {
             return Fail(VerificationStatus.InvalidContent, "the delegate is not an https origin");
         }
@@ -271,13 +271,6 @@ public sealed record Delegation
 
     /// <summary>The longest delegation accepted, in characters (a few CA certificates).</summary>
     public const int MaxLength = 32 * 1024;
-
-    /// <summary>An origin as delegations write it: scheme, host and port (when not the default), and a slash.</summary>
-    public static string Origin(Uri uri)
-    {
-        ArgumentNullException.ThrowIfNull(uri);
-        return uri.GetLeftPart(UriPartial.Authority) + "/";
-    }
 
     private static VerificationResult<Delegation> Fail(VerificationStatus status, string reason) => VerificationResult<Delegation>.Fail(status, reason);
 

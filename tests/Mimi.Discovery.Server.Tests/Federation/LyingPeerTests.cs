@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Mimi.Discovery.Protocol;
-using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Statements;
 using Mimi.Discovery.Transparency;
 
@@ -34,13 +33,13 @@ public sealed class LyingPeerTests
         }
 
         await using var proxy = await RewritingProxy.StartAsync(peer);
-        var keys = (await peer.Client.GetMetadataAsync()).Transparency!;
-        var honestKeys = (await honest.Client.GetMetadataAsync()).Transparency!;
+        var lying = await PeerConfig.ForAsync(peer, url: proxy.Url);
+        var truthful = await PeerConfig.ForAsync(honest);
         await using var fed = await DpHost.StartAsync(o =>
         {
             o.PeerTimeout = TimeSpan.FromSeconds(30);
-            o.Peers.Add(new PeerOptions { Url = proxy.Url, TlsCa = Path.Combine(peer.DataDirectory, "tls.crt"), CredentialCas = Path.Combine(peer.DataDirectory, "ca.crt"), VrfKey = keys.VrfKey, LogKey = keys.LogKey });
-            o.Peers.Add(new PeerOptions { Url = honest.BaseAddress, TlsCa = Path.Combine(honest.DataDirectory, "tls.crt"), CredentialCas = Path.Combine(honest.DataDirectory, "ca.crt"), VrfKey = honestKeys.VrfKey, LogKey = honestKeys.LogKey });
+            o.Peers.Add(lying);
+            o.Peers.Add(truthful);
         });
 
         async Task<PeerAnswer> AskAsync()
@@ -71,8 +70,7 @@ public sealed class LyingPeerTests
         Assert.Contains("Rollback", replayed.Detail, StringComparison.Ordinal);
 
         // A second history: a head of the same size with another root, signed with the peer's real log key.
-        using var logKey = ECDsa.Create();
-        logKey.ImportFromPem(File.ReadAllText(Path.Combine(peer.DataDirectory, "log.key")));
+        using var logKey = peer.LoadLogKey();
         proxy.Rewrite = r =>
         {
             var head = ProofWire.Head(r.Transparency!.Head)!;

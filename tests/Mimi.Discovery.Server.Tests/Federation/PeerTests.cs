@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Mimi.Discovery.Client;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
@@ -73,14 +70,14 @@ public sealed class PeerTests
         var downUrl = down.BaseAddress;
         await down.DisposeAsync();
         using var silent = new SilentListener();
-        var honestOptions = await PeerOptionsAsync(honest, null);
+        var honestOptions = await PeerConfig.ForAsync(honest, null);
         PeerOptions Elsewhere(Uri url) => new() { Url = url, TlsCa = honestOptions.TlsCa, CredentialCas = honestOptions.CredentialCas, VrfKey = honestOptions.VrfKey, LogKey = honestOptions.LogKey };
 
-        var liarWithOthersKeys = await PeerOptionsAsync(liar, null);
+        var liarWithOthersKeys = await PeerConfig.ForAsync(liar, null);
         var otherMetadata = await other.Client.GetMetadataAsync();
         liarWithOthersKeys.LogKey = otherMetadata.Transparency!.LogKey; // its tree heads will not verify
         liarWithOthersKeys.VrfKey = otherMetadata.Transparency.VrfKey;
-        var liarWithOthersCa = await PeerOptionsAsync(liar, null);
+        var liarWithOthersCa = await PeerConfig.ForAsync(liar, null);
         liarWithOthersCa.CredentialCas = Path.Combine(other.DataDirectory, "ca.crt"); // its statements will not verify
 
         await using var fed = await DpHost.StartAsync(o =>
@@ -165,7 +162,7 @@ public sealed class PeerTests
         var options = new List<PeerOptions>();
         foreach (var (peer, key) in peers)
         {
-            options.Add(await PeerOptionsAsync(peer, key));
+            options.Add(await PeerConfig.ForAsync(peer, key));
         }
 
         return await DpHost.StartAsync(o =>
@@ -179,60 +176,8 @@ public sealed class PeerTests
         });
     }
 
-    /// <summary>What an operator writes for a peer: its URL, TLS trust, credential CAs and log keys (from its metadata).</summary>
-    private static async Task<PeerOptions> PeerOptionsAsync(DpHost peer, string? apiKey)
-    {
-        var keys = (await peer.Client.GetMetadataAsync()).Transparency!;
-        return new PeerOptions
-        {
-            Url = peer.BaseAddress,
-            TlsCa = Path.Combine(peer.DataDirectory, "tls.crt"),
-            CredentialCas = Path.Combine(peer.DataDirectory, "ca.crt"),
-            VrfKey = keys.VrfKey,
-            LogKey = keys.LogKey,
-            ApiKey = apiKey,
-        };
-    }
-
     private static StatementVerifier Verifier(DpHost dp) => new(new TrustAnchors([dp.LoadAuthority().Certificate]), dp.Clock);
 
     private static async Task<TransparencyCheck> CheckAsync(DpHost dp) =>
         new(TransparencyKeyset.FromWire((await dp.Client.GetMetadataAsync()).Transparency!)!, new TreeHeadMemory(), TimeSpan.FromDays(1), dp.Clock);
-
-    /// <summary>Accepts TCP connections and never sends a byte.</summary>
-    private sealed class SilentListener : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly ConcurrentBag<TcpClient> _held = [];
-
-        public SilentListener()
-        {
-            _listener.Start();
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    while (true)
-                    {
-                        _held.Add(await _listener.AcceptTcpClientAsync());
-                    }
-                }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                    // Stopped.
-                }
-            });
-        }
-
-        public Uri Url => new($"https://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            foreach (var c in _held)
-            {
-                c.Dispose();
-            }
-        }
-    }
 }

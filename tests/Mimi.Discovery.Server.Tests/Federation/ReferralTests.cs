@@ -137,8 +137,8 @@ public sealed class ReferralTests : IAsyncLifetime
     {
         // Signed by another DP's log key; signed by the root but never committed to its log (a
         // redirection served to some senders only); a committed delegation of another subject.
-        var byOther = SignDelegation(LogKey(_a), _root, _b, "+3361");
-        var unlogged = SignDelegation(LogKey(_root), _root, _b, "+3361");
+        var byOther = SignDelegation(_a.LoadLogKey(), _root, _b, "+3361");
+        var unlogged = SignDelegation(_root.LoadLogKey(), _root, _b, "+3361");
         var other = (await _root.Client.LookupRawAsync([DaveAtB])).Results[0];
         var cases = new (string Name, Func<LookupResult, LookupResult> Tamper, ProofStatus Status)[]
         {
@@ -210,22 +210,11 @@ public sealed class ReferralTests : IAsyncLifetime
     [Fact]
     public async Task DelegateThatNeverAnswers_FailsItsCsisAfterTheTimeout_NeverHangs()
     {
-        // A listener that accepts connections and never says a word (not even the TLS handshake).
-        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        silent.Start();
-        var held = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.TcpClient>();
-        _ = Task.Run(async () =>
-        {
-            while (true)
-            {
-                held.Add(await silent.AcceptTcpClientAsync());
-            }
-        });
-        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        using var silent = new SilentListener();
         var metadata = await _a.Client.GetMetadataAsync();
-        var token = Delegation.Sign(LogKey(_root), new DelegationDraft(_root.BaseAddress, CsipScope.Create(["+3364"], []), new Uri($"https://127.0.0.1:{port}/"),
+        var token = Delegation.Sign(_root.LoadLogKey(), new DelegationDraft(_root.BaseAddress, CsipScope.Create(["+3364"], []), silent.Url,
             [_a.LoadAuthority().Certificate], metadata.Transparency!, [], TimeSpan.FromDays(1)), _root.Clock);
-        var verified = Delegation.Verify(token, LogKey(_root), _root.BaseAddress, _root.Clock.GetUtcNow(), TimeSpan.Zero);
+        var verified = Delegation.Verify(token, _root.LoadLogKey(), _root.BaseAddress, _root.Clock.GetUtcNow(), TimeSpan.Zero);
         await DelegationTable.AddAsync(_root.Service<IDiscoveryStore>(), verified.Statement!, default);
         await _root.Service<TransparencyLog>().SealAsync(default);
 
@@ -233,12 +222,8 @@ public sealed class ReferralTests : IAsyncLifetime
         // (Only the silent delegate's CSI: other delegates' answers are shown standing in the loop test, with no deadline involved.)
         var answers = await follower.LookupAsync(["+33641111111"]);
 
-        Assert.Equal($"the delegate https://127.0.0.1:{port}/ did not answer: no answer within 1 s", answers[0].Failure);
+        Assert.Equal($"the delegate {silent.Url} did not answer: no answer within 1 s", answers[0].Failure);
         Assert.Equal([_root.BaseAddress], answers[0].Chain);
-        foreach (var c in held)
-        {
-            c.Dispose();
-        }
     }
 
     private static async Task PublishAsync(DpHost dp, string csi, string account)
@@ -250,8 +235,8 @@ public sealed class ReferralTests : IAsyncLifetime
     /// <summary>What <c>delegations add</c> does: sign with the root's log key, store, and seal.</summary>
     private static async Task DelegateAsync(DpHost root, DpHost to, params string[] scope)
     {
-        var token = SignDelegation(LogKey(root), root, to, scope);
-        var delegation = Delegation.Verify(token, LogKey(root), root.BaseAddress, root.Clock.GetUtcNow(), TimeSpan.Zero);
+        var token = SignDelegation(root.LoadLogKey(), root, to, scope);
+        var delegation = Delegation.Verify(token, root.LoadLogKey(), root.BaseAddress, root.Clock.GetUtcNow(), TimeSpan.Zero);
         Assert.True(delegation.IsValid, delegation.Reason);
         var (due, problem) = await DelegationTable.AddAsync(root.Service<IDiscoveryStore>(), delegation.Statement, default);
         Assert.Null(problem);
@@ -263,13 +248,6 @@ public sealed class ReferralTests : IAsyncLifetime
         var metadata = to.Client.GetMetadataAsync().GetAwaiter().GetResult();
         return Delegation.Sign(key, new DelegationDraft(root.BaseAddress, (CsipScope.TryParse(scope, out var parsed, out var reason) ? parsed! : throw new ArgumentException(reason)), to.BaseAddress,
             [to.LoadAuthority().Certificate], metadata.Transparency!, [X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(to.DataDirectory, "tls.crt")))], TimeSpan.FromDays(30)), root.Clock);
-    }
-
-    private static ECDsa LogKey(DpHost dp)
-    {
-        var key = ECDsa.Create();
-        key.ImportFromPem(File.ReadAllText(Path.Combine(dp.DataDirectory, "log.key")));
-        return key;
     }
 
     private StatementVerifier RootVerifier() => new(new TrustAnchors([_root.LoadAuthority().Certificate]), _root.Clock);
