@@ -15,6 +15,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     DemoCommand.Create(),
     AccountsCommand.Create(),
     DelegationsCommand.Create(),
+    PeersCommand.Create(),
     TokensCommand.Create(),
 };
 

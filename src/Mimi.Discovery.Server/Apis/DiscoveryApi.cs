@@ -22,6 +22,7 @@ internal static class DiscoveryApi
         app.MapPost(LookupPipeline.LookupPath, LookupAsync).WithName("Lookup").WithTags("Lookup");
         app.MapGet(LookupPipeline.LookupOnePrefix + "{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
         v1.MapTransparencyApi();
+        v1.MapGet("/mirror/epochs/{epoch:long}", MirrorApi.GetEpochAsync).WithName("MirrorEpoch").WithTags("Federation");
         app.MapObliviousGateway();
         return app;
     }

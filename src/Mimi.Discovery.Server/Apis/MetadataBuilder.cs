@@ -10,7 +10,7 @@ using Mimi.Discovery.Verification;
 namespace Mimi.Discovery.Server.Apis;
 
 /// <summary>Builds the <c>/.well-known/mimi-discovery</c> document, for the direct route and the gateway alike.</summary>
-internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, PublicOrigin publicOrigin, Federation.PeerSet peers, IOptions<DiscoveryOptions> options)
+internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels, TransparencyLog transparency, OhttpKeyRing ohttpKeys, IssuerKeyRing tokenKeys, PublicOrigin publicOrigin, Federation.PeerSet peers, Federation.MirrorPuller mirrors, IOptions<DiscoveryOptions> options)
 {
     /// <summary>The document, its URLs on the configured <see cref="PublicOrigin"/> whatever <c>Host</c> a request named.</summary>
     public DiscoveryMetadata Build()
@@ -31,7 +31,8 @@ internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels,
         return new DiscoveryMetadata(
             origin + "/v1",
             ["tel", "mailto"],
-            [folder.Authority.ExportCertificatePem()],
+            // Mirrored statements are issued under the mirrored peers' CAs: listed, so senders verify them.
+            [folder.Authority.ExportCertificatePem(), .. mirrors.MirroredCas.Select(c => c.ExportCertificatePem())],
             new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts, (long)o.LookupMaxAge.TotalSeconds),
             channelNames,
             o.Transparency ? transparency.Keys : null,

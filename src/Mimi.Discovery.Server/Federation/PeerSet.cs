@@ -34,7 +34,8 @@ internal sealed partial class PeerSet : IDisposable
         _timeout = options.Value.PeerTimeout;
         _logger = logger;
         var memory = new TreeHeadMemory();
-        foreach (var o in options.Value.Peers)
+        // A mirrored peer (MirrorPuller) is answered from the local copy, not asked again with each lookup.
+        foreach (var o in options.Value.Peers.Where(p => p.MirrorKey is null))
         {
             var url = new Uri(Mimi.Discovery.Identifiers.HttpsOrigin.Of(o.Url!));
             HttpMessageHandler handler = TlsTrust.CreateHandler(o.TlsCa is null ? null : TlsTrust.LoadRoots(o.TlsCa));

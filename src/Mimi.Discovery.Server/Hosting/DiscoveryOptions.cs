@@ -136,6 +136,15 @@ public sealed class DiscoveryOptions
 
     /// <summary>How long a lookup waits for its peers; a slower peer is reported <c>timed-out</c> and the answer is sent without it.</summary>
     public TimeSpan PeerTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// SHA-256 (hex) of the API keys that may read the mirroring API (<c>/v1/mirror</c>): the keys
+    /// this DP's operator gave the DPs that mirror it (<c>mimi-discovery peers mirror-key</c>). None by default: nobody mirrors.
+    /// </summary>
+    public IList<string> MirrorKeyHashes { get; } = [];
+
+    /// <summary>How often this DP pulls the peers it mirrors (<see cref="PeerOptions.MirrorKey"/>).</summary>
+    public TimeSpan MirrorInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -162,6 +171,9 @@ public sealed class PeerOptions
 
     /// <summary>This DP's token account API key at the peer, when the peer requires tokens: this DP pays for what it asks.</summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>The mirror key the peer's operator gave this DP: with it, this DP mirrors the peer's mappings (docs/protocol.md §12, "Mirroring") instead of asking it with each lookup.</summary>
+    public string? MirrorKey { get; set; }
 }
 
 /// <summary>

@@ -72,6 +72,15 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         }
 
         check.Range(nameof(options.PeerTimeout), options.PeerTimeout, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30));
+        check.Range(nameof(options.MirrorInterval), options.MirrorInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        for (var i = 0; i < options.MirrorKeyHashes.Count; i++)
+        {
+            if (options.MirrorKeyHashes[i] is not { Length: 64 } hash || !hash.All(char.IsAsciiHexDigitLower))
+            {
+                check.Fail($"{nameof(options.MirrorKeyHashes)}:{i}", "is not the SHA-256 hex of a mirror key, as `mimi-discovery peers mirror-key` prints it");
+            }
+        }
+
         for (var i = 0; i < options.Peers.Count; i++)
         {
             CheckPeer(new OptionChecks($"Discovery:Peers:{i}", failures), options.Peers[i], options);
@@ -94,6 +103,11 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         if (peer.TlsCa is not null)
         {
             check.FileExists(nameof(peer.TlsCa), peer.TlsCa);
+        }
+
+        if (peer.MirrorKey is not null && Tokens.ApiKeys.Hash(peer.MirrorKey) is null)
+        {
+            check.Fail(nameof(peer.MirrorKey), "is not a key of the form mdk_… as the peer's `mimi-discovery peers mirror-key` printed it");
         }
 
         if (peer.CredentialCas is null)

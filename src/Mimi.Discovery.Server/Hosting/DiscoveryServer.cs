@@ -72,6 +72,8 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<Federation.DelegationTable>();
         builder.Services.AddSingleton<Federation.PeerSet>();
+        builder.Services.AddSingleton<Federation.MirrorPuller>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Federation.MirrorPuller>());
         builder.Services.AddSingleton<DnsZoneSync>();
         builder.Services.AddHostedService<ProofJanitor>();
         builder.Services.AddSingleton<TransparencyLog>();

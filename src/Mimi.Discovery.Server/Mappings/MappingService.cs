@@ -37,22 +37,7 @@ internal sealed partial class MappingService(
         }
 
         var s = verified.Statement;
-        var row = new StoredMapping
-        {
-            Csi = s.Csi.Uri,
-            MappingId = s.Id.ToString(),
-            KeyThumbprint = s.Id.KeyThumbprint,
-            Audience = s.Audience.Token,
-            Services = string.Join(' ', s.Entries.Select(e => e.Service).Distinct(StringComparer.Ordinal)),
-            Version = s.Version,
-            IssuedAt = s.IssuedAt.ToUnixTimeSeconds(),
-            ExpiresAt = s.ValidUntil.ToUnixTimeSeconds(),
-            CredentialNotBefore = s.Credential.NotBefore.ToUnixTimeSeconds(),
-            OptOut = s.IsOptOut,
-            // Verifiers accept either S; the DP stores, serves and commits the low-S form, so a
-            // statement has one encoding in lookups and in the transparency log.
-            Statement = Crypto.Es256LowS.Normalize(s.Token),
-        };
+        var row = RowOf(s);
         var result = await store.PublishAsync(row, s.Supersede, cancellationToken).ConfigureAwait(false);
         switch (result.Status)
         {
@@ -197,6 +182,24 @@ internal sealed partial class MappingService(
         using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
         return json.RootElement.GetProperty("exp").GetInt64();
     }
+
+    /// <summary>The stored row of a verified mapping statement (also for a mirrored one, <see cref="Federation.MirrorPuller"/>).</summary>
+    internal static StoredMapping RowOf(MappingStatement s) => new()
+    {
+        Csi = s.Csi.Uri,
+        MappingId = s.Id.ToString(),
+        KeyThumbprint = s.Id.KeyThumbprint,
+        Audience = s.Audience.Token,
+        Services = string.Join(' ', s.Entries.Select(e => e.Service).Distinct(StringComparer.Ordinal)),
+        Version = s.Version,
+        IssuedAt = s.IssuedAt.ToUnixTimeSeconds(),
+        ExpiresAt = s.ValidUntil.ToUnixTimeSeconds(),
+        CredentialNotBefore = s.Credential.NotBefore.ToUnixTimeSeconds(),
+        OptOut = s.IsOptOut,
+        // Verifiers accept either S; the DP stores, serves and commits the low-S form, so a
+        // statement has one encoding in lookups and in the transparency log.
+        Statement = Crypto.Es256LowS.Normalize(s.Token),
+    };
 
     /// <summary>One result per query in request order: invalid ones say why, valid ones come from <paramref name="answer"/>.</summary>
     private static List<LookupResult> Results(IReadOnlyList<string> queries, List<CsiParseResult> parsed, Func<string, LookupResult> answer) =>

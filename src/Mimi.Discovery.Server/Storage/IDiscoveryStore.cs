@@ -120,6 +120,15 @@ internal interface IDiscoveryStore
     /// <summary>Every row of a CSI, live or removed.</summary>
     Task<IReadOnlyList<StoredMapping>> GetMappingsAsync(string csi, CancellationToken cancellationToken);
 
+    /// <summary>The CSIs (not delegation subjects) whose labels epoch <paramref name="epoch"/> changed, in ordinal order.</summary>
+    Task<IReadOnlyList<string>> GetChangedCsisAsync(long epoch, CancellationToken cancellationToken);
+
+    /// <summary>The last epoch of <paramref name="peer"/> this DP has mirrored (0: none).</summary>
+    Task<long> GetMirrorCursorAsync(string peer, CancellationToken cancellationToken);
+
+    /// <summary>Records that <paramref name="peer"/> is mirrored up to <paramref name="epoch"/> (never moves back).</summary>
+    Task SetMirrorCursorAsync(string peer, long epoch, CancellationToken cancellationToken);
+
     /// <summary>Every current delegation row (<see cref="StoredMapping.Audience"/> <c>delegation</c>, keyed by subject), sealed or not.</summary>
     Task<IReadOnlyList<StoredMapping>> GetDelegationsAsync(CancellationToken cancellationToken);
 

@@ -58,6 +58,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         // Delegations share the mappings table under their subjects (tel:+33, mailto:example.com);
         // the DP reads the few of them at every epoch.
         "CREATE INDEX mappings_delegations ON mappings (csi) WHERE audience = 'delegation';",
+        MirrorSchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);

@@ -86,6 +86,14 @@ public sealed class DiscoveryClient(HttpClient http)
     public Task<EpochChanges> GetEpochChangesAsync(long epoch, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, FormattableString.Invariant($"v1/transparency/epochs/{epoch}"), null, ProtocolJson.Default.EpochChanges, cancellationToken);
 
+    /// <summary>
+    /// What one epoch changed, with the statements (unverified): the mirroring API, for a DP whose
+    /// operator gave this one a mirror key (<c>Authorization: Bearer</c> on the client).
+    /// </summary>
+    /// <exception cref="DiscoveryException">The DP refused (no or wrong key, epoch not sealed).</exception>
+    public Task<MirrorEpoch> GetMirrorEpochAsync(long epoch, string? after = null, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, FormattableString.Invariant($"v1/mirror/epochs/{epoch}") + (after is null ? "" : "?after=" + Uri.EscapeDataString(after)), null, ProtocolJson.Default.MirrorEpoch, cancellationToken);
+
     /// <summary>Every version of one label (unverified).</summary>
     /// <exception cref="DiscoveryException">The DP refused.</exception>
     public Task<LabelHistory> GetHistoryAsync(Csi csi, string scope, CancellationToken cancellationToken = default)

@@ -40,6 +40,15 @@ public sealed record PeerInfo(string Dp, IReadOnlyList<string> CredentialCas, Tr
 /// <param name="Response">For <c>answered</c>: the peer's own answer, unchanged, for the sender to verify again.</param>
 public sealed record PeerAnswer(string Dp, string Status, string? Detail = null, LookupResponse? Response = null);
 
+/// <summary><c>GET /v1/mirror/epochs/{n}</c>: what one epoch changed, with the statements, for a DP that mirrors this one (docs/protocol.md §12, "Mirroring").</summary>
+/// <param name="Epoch">The epoch.</param>
+/// <param name="Changes">CSIs the epoch changed, in ordinal order, each with every statement committed for it at that epoch (none once removed).</param>
+/// <param name="Next">When the epoch changed more CSIs than one page holds: the <c>after</c> value of the next page; null on the last.</param>
+public sealed record MirrorEpoch(long Epoch, IReadOnlyList<MirrorChange> Changes, string? Next = null);
+
+/// <summary>One CSI's committed statements at an epoch.</summary>
+public sealed record MirrorChange(string Csi, IReadOnlyList<string> Statements);
+
 /// <summary>The values of <see cref="PeerAnswer.Status"/>.</summary>
 public static class PeerStatuses
 {
@@ -265,6 +274,7 @@ public static class LookupResultKinds
 [JsonSerializable(typeof(ConsistencyWire))]
 [JsonSerializable(typeof(EpochChanges))]
 [JsonSerializable(typeof(LabelHistory))]
+[JsonSerializable(typeof(MirrorEpoch))]
 [JsonSerializable(typeof(Dictionary<string, TreeHeadWire>))]
 public sealed partial class ProtocolJson : JsonSerializerContext;
 
