@@ -45,8 +45,9 @@ public sealed class DelegationsCommandTests : IAsyncLifetime
 
         var list = await _root.RunAsync("delegations", "list", "--data", _root.Data);
         Assert.True(list.Exit == 0, list.Err);
-        Assert.Contains("tel:+3361", list.Out, StringComparison.Ordinal);
-        Assert.Contains("mailto:example.org", list.Out, StringComparison.Ordinal);
+        Assert.Contains("+3361", list.Out, StringComparison.Ordinal);
+        Assert.Contains("example.org", list.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("tel:", list.Out, StringComparison.Ordinal);
 
         // The root seals the delegations within its epoch interval; then its lookups refer.
         var answers = await LookupUntilAsync(a => a.All(x => x.GetProperty("result").GetString() == "found"));
@@ -87,7 +88,7 @@ public sealed class DelegationsCommandTests : IAsyncLifetime
         }
 
         var list = await _root.RunAsync("delegations", "list", "--data", _root.Data);
-        Assert.Single(list.Out.Split('\n'), l => l.Contains("tel:", StringComparison.Ordinal));
+        Assert.Single(list.Out.Split('\n'), l => l.Contains("+3361", StringComparison.Ordinal));
         var unknown = await _root.RunAsync("delegations", "remove", "--id", "nope", "--data", _root.Data);
         Assert.Equal(1, unknown.Exit);
         Assert.Contains("no delegation with id 'nope'", unknown.Err, StringComparison.Ordinal);

@@ -231,7 +231,7 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var dpJson = JsonDocument.Parse(fromDp.Out).RootElement;
         Assert.Equal("DiscoveryProvider", dpJson.GetProperty("source").GetString());
         Assert.Equal("SignedMapping", dpJson.GetProperty("authentication").GetString());
-        Assert.Contains(dpJson.GetProperty("notes").EnumerateArray(), n => n.GetString()!.Contains("NoMimix", StringComparison.Ordinal));
+        Assert.Contains(dpJson.GetProperty("sources").EnumerateArray(), s => s.GetProperty("kind").GetString() == "Dns" && s.GetProperty("detail").GetString() == "NoMimix");
 
         // Nowhere.
         var none = await RunAsync("sender", null, "resolve", "nobody@nomimix.example", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca);

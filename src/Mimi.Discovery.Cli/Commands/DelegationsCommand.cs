@@ -136,7 +136,7 @@ internal static class DelegationsCommand
             var table = new Table().AddColumns("id", "version", "scope", "delegate", "expires");
             foreach (var d in held)
             {
-                table.AddRow(d.Id, d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(string.Join(", ", d.Subjects)), Markup.Escape(d.Dp),
+                table.AddRow(d.Id, d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(string.Join(", ", d.Subjects.Select(Delegation.ElementOf))), Markup.Escape(d.Dp),
                     d.ExpiresAt <= DateTimeOffset.UtcNow ? $"[red]{d.ExpiresAt:u} (expired)[/]" : $"{d.ExpiresAt:u}");
             }
 

@@ -198,10 +198,6 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
                     _ => AnswerAuthentication.DnsNotValidated,
                 });
             }
-            else
-            {
-                notes.Add($"DNS: {answer.Outcome} at {answer.Name}");
-            }
 
             var failed = answer.Outcome is DnsOutcome.ServerFailure or DnsOutcome.Refused or DnsOutcome.Timeout;
             sources.Add(new SourceReport(AnswerSource.Dns, answer.Name, answer.Outcome == DnsOutcome.Found ? SourceStatus.Answered : failed ? SourceStatus.Failed : SourceStatus.Nothing, answer.Outcome.ToString()));

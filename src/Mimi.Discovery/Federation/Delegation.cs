@@ -91,6 +91,13 @@ public sealed record Delegation
         return element[0] == '+' ? "tel:" + element : "mailto:" + element;
     }
 
+    /// <summary>The element a subject stands for, as an operator writes it: <c>tel:+33</c> → <c>+33</c>, <c>mailto:example.com</c> → <c>example.com</c>.</summary>
+    public static string ElementOf(string subject)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return subject[(subject.IndexOf(':', StringComparison.Ordinal) + 1)..];
+    }
+
     /// <summary>The subjects of every element of <paramref name="scope"/>, in order.</summary>
     public static IReadOnlyList<string> Subjects(CsipScope scope)
     {

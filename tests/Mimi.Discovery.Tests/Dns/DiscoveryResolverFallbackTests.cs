@@ -55,7 +55,6 @@ public sealed class DiscoveryResolverFallbackTests(KnotServer knot) : IClassFixt
         Assert.True(resolution.Partial);
         Assert.Equal([(AnswerSource.Dns, SourceStatus.Failed), (AnswerSource.DiscoveryProvider, SourceStatus.Failed)], resolution.Sources.Select(x => (x.Kind, x.Status)));
         Assert.Equal(outcome, resolution.Sources[0].Detail);
-        Assert.Contains(resolution.Notes, n => n.Contains(outcome, StringComparison.Ordinal));
     }
 
     [Fact]
