@@ -18,10 +18,11 @@ internal static class Cli
     /// <summary>Stopped by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).</summary>
     public const int Cancelled = 130;
 
-    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>Every <c>--json</c> output: camelCase members (records and anonymous objects alike), '+' and non-ASCII unescaped.</summary>
+    public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>One JSON object a line, written as <see cref="Indented"/> writes characters (no <c>\u002B</c> for '+').</summary>
-    public static readonly JsonSerializerOptions Lines = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    /// <summary>One JSON object a line, written as <see cref="Indented"/> writes members and characters (no <c>\u002B</c> for '+').</summary>
+    public static readonly JsonSerializerOptions Lines = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public static int Fail(string reason, int exitCode = Failure)
     {

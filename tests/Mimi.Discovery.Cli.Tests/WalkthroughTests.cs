@@ -221,8 +221,11 @@ public sealed class WalkthroughTests : IAsyncLifetime
         Assert.Equal("Dns", emailJson.GetProperty("source").GetString());
         Assert.Equal("mailbox.mimi.example.net", emailJson.GetProperty("sourceName").GetString());
 
+        // One naming policy in every --json output: camelCase members, nested records included.
+        Assert.All(Members(emailJson), name => Assert.True(char.IsLower(name[0]), $"member '{name}' is not camelCase"));
+
         var phone = await RunAsync("sender", null, "resolve", "+33 6 12 34 56 78", "--dns", dns, "--dns-timeout", "30", "--json");
-        Assert.Equal("whatsapp", JsonDocument.Parse(phone.Out).RootElement.GetProperty("services")[0].GetProperty("Service").GetString());
+        Assert.Equal("whatsapp", JsonDocument.Parse(phone.Out).RootElement.GetProperty("services")[0].GetProperty("service").GetString());
 
         // Not in the DNS: the DP answers with a verified signed mapping.
         Assert.Equal(0, (await RunAsync("dana", true, "register", "dana@nomimix.example", "--dp", _dp, "--ca", Ca, "--service", "wire,account=@dana")).Exit);
@@ -267,4 +270,11 @@ public sealed class WalkthroughTests : IAsyncLifetime
         Assert.Contains("remote certificate is invalid", error, StringComparison.Ordinal); // the cause, not "see inner exception"…
         Assert.Contains("--ca", error, StringComparison.Ordinal); // …and what to do
     }
+
+    private static IEnumerable<string> Members(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => Members(p.Value).Prepend(p.Name)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(Members),
+        _ => [],
+    };
 }

@@ -58,7 +58,7 @@ internal static class DemoCommand
         Section("  payload", Decode(removal, 1));
         var verifiedRemoval = verifier.VerifyRemoval(removal);
         Section("  verification", verifiedRemoval.IsValid
-            ? $"valid; authority {verifiedRemoval.Statement.Authority}; removes the mapping: {verifiedRemoval.Statement.Covers(verified.Statement!)}"
+            ? $"valid; authority {verifiedRemoval.Statement.Authority}; removes the mapping: {(verifiedRemoval.Statement.Covers(verified.Statement!) ? "yes" : "no")}"
             : verifiedRemoval.ToString());
         return verified.IsValid && verifiedRemoval.IsValid ? 0 : 1;
     }

@@ -25,7 +25,7 @@ internal static class RegisterCommand
         var audience = new Option<string>("--audience") { Description = "Who may see it: any, same-service, or services joined by '+'.", DefaultValueFactory = _ => "any" };
         var supersede = new Option<bool>("--supersede") { Description = "You are the identifier's new owner: remove mappings under older credentials." };
         var home = KeysOption();
-        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services.") { csiArgument, dp, services, optOut, audience, supersede, ca, home };
+        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services. The code the DP sends is asked for on the terminal, or read from the first line of standard input when it is piped.") { csiArgument, dp, services, optOut, audience, supersede, ca, home };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             var csi = ParseCsi(result.GetValue(csiArgument)!);
@@ -75,7 +75,7 @@ internal static class RegisterCommand
     }
 
     internal static Option<DirectoryInfo> KeysOption() =>
-        new("--keys") { Description = "Your key folder.", DefaultValueFactory = _ => new DirectoryInfo(KeyStore.DefaultPath) };
+        new("--keys") { Description = "Your key folder (default: $MIMI_DISCOVERY_HOME, else $XDG_CONFIG_HOME/mimi-discovery, else ~/.config/mimi-discovery).", DefaultValueFactory = _ => new DirectoryInfo(KeyStore.DefaultPath) };
 
     internal static Csi ParseCsi(string input)
     {

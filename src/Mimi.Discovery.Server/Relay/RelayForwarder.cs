@@ -145,10 +145,10 @@ internal sealed partial class RelayForwarder(RelaySettings settings, IHttpClient
         MediaTypeHeaderValue.TryParse(contentType, out var parsed) && string.Equals(parsed.MediaType, expected, StringComparison.OrdinalIgnoreCase);
 
     // Sizes, statuses and timings only: never a body byte, never the client's address.
-    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Relay {Outcome}: {RequestBytes} bytes in, HTTP {Status} with {ResponseBytes} bytes out, {ElapsedMs:0.0} ms")]
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Request {Outcome}: {RequestBytes} bytes in, HTTP {Status} with {ResponseBytes} bytes out, {ElapsedMs:0.0} ms")]
     private static partial void LogRequest(ILogger logger, RelayOutcome outcome, long requestBytes, int status, int responseBytes, double elapsedMs);
 
-    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Relay {Outcome}: {RequestBytes} bytes in, HTTP {Status} out (gateway HTTP {GatewayStatus}; 0 when it did not answer), {ElapsedMs:0.0} ms")]
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Request {Outcome}: {RequestBytes} bytes in, HTTP {Status} out (gateway HTTP {GatewayStatus}; 0 when it did not answer), {ElapsedMs:0.0} ms")]
     private static partial void LogGatewayFailure(ILogger logger, RelayOutcome outcome, int requestBytes, int status, int gatewayStatus, double elapsedMs);
 }
 
