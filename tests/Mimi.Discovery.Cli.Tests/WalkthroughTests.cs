@@ -102,7 +102,7 @@ public sealed class WalkthroughTests : IAsyncLifetime
 
         var monitor = await RunAsync("bob", null, "monitor", Csi, "--dp", _dp, "--ca", Ca);
         Assert.True(monitor.Exit == 0, monitor.Out + monitor.Err);
-        Assert.Contains("you", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains("v1 by you", monitor.Out, StringComparison.Ordinal);
         Assert.Contains("publish of version 1", monitor.Out, StringComparison.Ordinal);
         Assert.Contains("sealed at epoch", monitor.Out, StringComparison.Ordinal);
 

@@ -42,7 +42,9 @@ internal static class TransparencyCommands
             var verifier = new StatementVerifier(await Cli.CredentialAnchorsAsync(client, result.GetValue(trust), cancellationToken).ConfigureAwait(false));
 
             var problems = 0;
-            var table = new Table().AddColumns("label", "version", "epoch", "sealed", "signed by", "check");
+            // A label's version counts changes to its set of statements; each statement's own mapping
+            // version (what register and lookup print) is shown beside its signer.
+            var table = new Table().AddColumns("label", "label version", "epoch", "sealed", "mappings (version, signed by)", "check");
             var acknowledged = new KeyStore(result.GetValue(home)!.FullName).LoadAcknowledged(csi).Values.ToList();
             var histories = new Dictionary<string, (LabelHistory History, SignedTreeHead? Head)>(StringComparer.Ordinal);
             foreach (var scope in new[] { Labels.AnyScope }.Concat(result.GetValue(scopes) ?? []).Concat(acknowledged.SelectMany(a => a.Scopes)).Distinct(StringComparer.Ordinal))
@@ -60,7 +62,8 @@ internal static class TransparencyCommands
                 {
                     table.AddRow(Markup.Escape(scope), v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), v.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         v.SealedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
-                        Markup.Escape(v.Erased ? "(erased)" : v.Signers.Count == 0 ? "(no mappings)" : string.Join(' ', v.Signers.Select(s => owner.Contains(s) ? "you" : s))),
+                        Markup.Escape(v.Erased ? "(erased)" : v.Signers.Count == 0 ? "(no mappings)"
+                            : string.Join(", ", v.Signers.Select((s, i) => $"v{v.MappingVersions?[i]} by {(owner.Contains(s) ? "you" : s)}"))),
                         v.Problem is null ? "[green]ok[/]" : $"[red]{Markup.Escape(v.Problem)}[/]");
                 }
             }

@@ -10,13 +10,14 @@ using Mimi.Discovery.Verification;
 namespace Mimi.Discovery.Transparency;
 
 /// <summary>One version as the monitor saw it.</summary>
-/// <param name="Version">Label version.</param>
+/// <param name="Version">Label version: it counts the changes to the label's set of statements, so it differs from the mapping versions (<paramref name="MappingVersions"/>) as soon as a label holds two mappings or one was removed.</param>
 /// <param name="Epoch">The epoch that sealed it.</param>
 /// <param name="SealedAt">When.</param>
 /// <param name="Signers">Key thumbprints of its statements' signers (empty for an empty set or an erased version).</param>
 /// <param name="Erased">The DP erased its content after a removal.</param>
 /// <param name="Problem">Why this version is a violation, or null.</param>
-public sealed record MonitoredVersion(long Version, long Epoch, DateTimeOffset SealedAt, IReadOnlyList<string> Signers, bool Erased, string? Problem);
+/// <param name="MappingVersions">The mapping version (<c>ver</c>) of each statement, in the order of <paramref name="Signers"/>.</param>
+public sealed record MonitoredVersion(long Version, long Epoch, DateTimeOffset SealedAt, IReadOnlyList<string> Signers, bool Erased, string? Problem, IReadOnlyList<long>? MappingVersions = null);
 
 /// <summary>A monitor run over one label.</summary>
 /// <param name="Versions">Every version, oldest first.</param>
@@ -58,7 +59,7 @@ public static class LabelMonitor
         foreach (var v in history.Versions ?? [])
         {
             var sealedAt = DateTimeOffset.FromUnixTimeMilliseconds(v.Timestamp);
-            var problem = CheckVersion(v, searchKey, head, keys, ownerKeys, verifier, csi, out var signers, out var erased);
+            var problem = CheckVersion(v, searchKey, head, keys, ownerKeys, verifier, csi, out var signers, out var mappingVersions, out var erased);
             if (problem is null && v.Version != expected)
             {
                 problem = $"version {v.Version} follows version {expected - 1}: the DP hides version(s) in between";
@@ -74,7 +75,7 @@ public static class LabelMonitor
                 problems.Add($"v{v.Version}: {problem}");
             }
 
-            versions.Add(new MonitoredVersion(v.Version, v.Epoch, sealedAt, signers, erased, problem));
+            versions.Add(new MonitoredVersion(v.Version, v.Epoch, sealedAt, signers, erased, problem, mappingVersions));
             expected = v.Version + 1;
             lastEpoch = v.Epoch;
         }
@@ -83,9 +84,11 @@ public static class LabelMonitor
     }
 
     private static string? CheckVersion(LabelVersion v, byte[] searchKey, SignedTreeHead head, TransparencyKeyset keys, IReadOnlySet<string> ownerKeys, StatementVerifier verifier, Csi csi,
-        out IReadOnlyList<string> signers, out bool erased)
+        out IReadOnlyList<string> signers, out IReadOnlyList<long> mappingVersions, out bool erased)
     {
         signers = [];
+        var versions = new List<long>();
+        mappingVersions = versions;
         erased = v.Opening is null && v.Statements is null;
         if (v.Epoch < 1 || v.Epoch > head.Size || v.Version is < 1 or > uint.MaxValue
             || !ProofWire.TryDecode(v.PrefixRoot, out var prefixRoot) || !ProofWire.TryDecodeAll(v.Inclusion, out var inclusion)
@@ -123,6 +126,7 @@ public static class LabelMonitor
 
             var thumbprint = result.Statement.Id.KeyThumbprint;
             found.Add(thumbprint);
+            versions.Add(result.Statement.Version);
             if (result.Statement.Csi != csi)
             {
                 return $"a statement maps {result.Statement.Csi}, not {csi}";

@@ -167,6 +167,11 @@ public sealed class TransparencyTests : IAsyncLifetime
         Assert.Equal(2, report.Versions.Count);
         Assert.Null(report.Versions[0].Problem);
         Assert.Contains(JwkThumbprint.Compute(rogueKey), report.Versions[1].Problem);
+
+        // Label version 2 holds mappings each at its own version 1: label and mapping versions differ by design.
+        Assert.Equal([1L], report.Versions[0].MappingVersions);
+        Assert.All(report.Versions[1].MappingVersions!, v => Assert.Equal(1L, v));
+        Assert.Equal(report.Versions[1].Signers.Count, report.Versions[1].MappingVersions!.Count);
     }
 
     [Fact]
