@@ -70,6 +70,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<MappingService>();
+        builder.Services.AddReadiness();
         builder.Services.AddSingleton<Federation.DelegationTable>();
         builder.Services.AddSingleton<Federation.PeerSet>();
         builder.Services.AddSingleton<Federation.MirrorPuller>();
@@ -114,6 +115,7 @@ public static class DiscoveryServer
         app.UseRequestLimits();
         app.MapOpenApi();
         app.MapDiscoveryApi();
+        app.MapReadiness();
         app.MapTokenApi();
         return app;
     }

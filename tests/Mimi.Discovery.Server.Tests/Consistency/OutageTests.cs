@@ -74,6 +74,13 @@ public sealed class OutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         Assert.Equal(headBefore, System.Text.Json.JsonSerializer.Deserialize(await head.Content.ReadAsStringAsync(), ProtocolJson.Default.TreeHeadWire));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await dp.Http.GetAsync("health")).StatusCode);
+        using (var ready = await dp.Http.GetAsync("health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("\"database\":\"the database does not answer\"", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await dp.Http.GetAsync("health/live")).StatusCode);
 
         proxy.Restore();
         var afterRestore = acknowledged.Count;

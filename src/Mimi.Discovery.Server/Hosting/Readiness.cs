@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Server.Proofs;
+using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Transparency;
+
+namespace Mimi.Discovery.Server.Hosting;
+
+/// <summary>
+/// Liveness and readiness for orchestrators (docs/operations.md, "Observing it"), as ASP.NET Core
+/// health checks: <c>GET /health/live</c> answers while the process runs; <c>GET /health/ready</c>
+/// answers 200 when the DP can serve — its database answers and its transparency log has a sealed
+/// epoch (lookups answer 503 before) — and 503 with each failed check named otherwise; a CSI kind no
+/// channel delivers codes to is reported <c>degraded</c> (200: lookups work, registration of that kind does not). <c>GET /health</c> stays the database check it always was.
+/// </summary>
+internal static class Readiness
+{
+    private const string ReadyTag = "ready";
+
+    public static IServiceCollection AddReadiness(this IServiceCollection services)
+    {
+        services.AddHealthChecks()
+            .AddCheck<DatabaseCheck>("database", tags: [ReadyTag])
+            .AddCheck<LogCheck>("transparency-log", tags: [ReadyTag])
+            .AddCheck<ChannelCheck>("channels", tags: [ReadyTag]);
+        return services;
+    }
+
+    public static void MapReadiness(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions
+        {
+            Predicate = _ => false,
+            ResponseWriter = (context, _) =>
+            {
+                context.Response.ContentType = "application/json";
+                return context.Response.WriteAsync("""{"status":"ok"}""");
+            },
+        });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync });
+    }
+
+    // {"status":"ready"|"not-ready","checks":{"database":"ok"|"<why not>", …}}: no exception text, no identifier.
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status == HealthStatus.Healthy ? "ok" : e.Value.Description ?? "failed");
+        return context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["status"] = report.Status switch { HealthStatus.Healthy => "ready", HealthStatus.Degraded => "degraded", _ => "not-ready" },
+            ["checks"] = checks,
+        }));
+    }
+
+    private sealed class DatabaseCheck(IDiscoveryStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            await store.IsHealthyAsync(cancellationToken).ConfigureAwait(false)
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("the database does not answer");
+    }
+
+    private sealed class LogCheck(TransparencyLog log, IOptions<DiscoveryOptions> options) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(!options.Value.Transparency || log.Head is not null
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("the transparency log has no sealed epoch yet"));
+    }
+
+    private sealed class ChannelCheck(ChannelRouter channels) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var missing = new[] { (CsiKind.Phone, "phone numbers"), (CsiKind.Email, "email addresses") }.Where(k => channels.For(k.Item1) is null).Select(k => k.Item2).ToList();
+            return Task.FromResult(missing.Count == 0
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Degraded($"no channel delivers codes to {string.Join(" or ", missing)}"));
+        }
+    }
+}
