@@ -108,12 +108,12 @@ internal sealed partial class DnsZoneSync : IDisposable
 
     public void Dispose() => _publisher?.Dispose();
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "DNS zone: a {Kind} CSI's name now holds {Count} MIMI record(s)")]
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "DNS zone: a {Kind} CSI's name now holds {Count} MIMI record(s)")]
     private static partial void LogSynced(ILogger logger, CsiKind kind, int count);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "DNS zone: updating a {Kind} CSI's name failed ({Reason})")]
+    [LoggerMessage(EventId = 211, Level = LogLevel.Warning, Message = "DNS zone: updating a {Kind} CSI's name failed ({Reason})")]
     private static partial void LogSyncFailed(ILogger logger, CsiKind kind, string reason);
 
-    [LoggerMessage(EventId = 404, Level = LogLevel.Debug, Message = "DNS zone: name #{NameHash} updated: {Succeeded}")]
+    [LoggerMessage(EventId = 212, Level = LogLevel.Debug, Message = "DNS zone: name #{NameHash} updated: {Succeeded}")]
     private static partial void LogSyncedName(ILogger logger, string nameHash, bool succeeded);
 }

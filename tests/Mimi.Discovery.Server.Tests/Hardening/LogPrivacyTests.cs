@@ -188,6 +188,6 @@ public sealed class DnsLogPrivacyTests(KnotServer knot) : IClassFixture<KnotServ
         Assert.Contains(logs.Lines, l => rightKey
             ? l.Text.StartsWith("DNS zone: a Phone CSI's name now holds 1 MIMI record(s)", StringComparison.Ordinal)
             : l.Text.StartsWith("DNS zone: updating a Phone CSI's name failed (", StringComparison.Ordinal));
-        Assert.Contains(logs.Lines, l => l.Id.Id == 404 && l.Text.Contains("#" + Mimi.Discovery.Server.Mappings.DnsZoneSync.NameHash(enumName, dp.Service<DataFolder>().CodeSecret), StringComparison.Ordinal));
+        Assert.Contains(logs.Lines, l => l.Id.Id == 212 && l.Text.Contains("#" + Mimi.Discovery.Server.Mappings.DnsZoneSync.NameHash(enumName, dp.Service<DataFolder>().CodeSecret), StringComparison.Ordinal));
     }
 }
