@@ -233,7 +233,7 @@ public sealed class DiscoveryClient(HttpClient http)
     }
 
     /// <summary>
-    /// A referral is followed only when it verifies (docs/protocol.md §13): the delegation is signed by
+    /// A referral is followed only when it verifies (docs/protocol.md §11): the delegation is signed by
     /// this DP's log key and names this DP as issuer, is valid now, covers the CSI, and is the one the
     /// DP committed for the most specific delegated subject covering it at the verified epoch.
     /// </summary>

@@ -103,7 +103,7 @@ public sealed record ProviderEndpoint(Uri Url, DiscoveryClient Client, Statement
 }
 
 /// <summary>
-/// One resolution across every source the sender has (R3 across sources, docs/protocol.md §11):
+/// One resolution across every source the sender has (R3 across sources; docs/architecture.md, "Every source, merged"):
 /// the DNS (MUI records; MIMIX for email; ENUM for phone numbers, draft-bertola-mimi-discovery §5.1)
 /// and every configured Discovery Provider, asked together, each DP's referrals followed. Verified
 /// mappings from all DPs are merged by mapping id — the highest version wins, so a DP serving an older

@@ -12,7 +12,7 @@ namespace Mimi.Discovery.Client;
 public sealed record FollowedLookup(VerifiedLookup Answer, IReadOnlyList<Uri> Chain, string? Failure = null);
 
 /// <summary>
-/// Looks CSIs up like a resolver follows DNS delegations (docs/protocol.md §13): asks the first DP,
+/// Looks CSIs up like a resolver follows DNS delegations (docs/protocol.md §11): asks the first DP,
 /// and for each CSI it refers — with a delegation that verified against that DP's log key and log —
 /// asks the delegate, trusting the delegate's CAs only for the delegated scope and checking its
 /// completeness proofs with the keys the delegation names. Stops at <see cref="MaxDepth"/> referrals

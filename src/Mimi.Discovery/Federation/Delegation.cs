@@ -1,4 +1,4 @@
-// A delegation (docs/protocol.md §13): a DP that is not authoritative for a number prefix or an email
+// A delegation (docs/protocol.md §11): a DP that is not authoritative for a number prefix or an email
 // domain names, in a compact JWS signed with its transparency-log key, the DP that is — its origin,
 // the CAs its credentials chain to (accepted only inside the delegated scope), the TLS trust to reach
 // it, and its transparency keys. The delegating DP commits every delegation to its log under one

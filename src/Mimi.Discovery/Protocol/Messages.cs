@@ -159,7 +159,7 @@ public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochPr
 /// <param name="Reason">For <c>invalid</c>, why the query is not a CSI.</param>
 /// <param name="Labels">The proof for each label the querying service may see (see <see cref="EpochProof"/>).</param>
 /// <param name="MaxAge">Seconds the answer, once verified, may be reused: until its first statement expires, and never longer than the DP's <see cref="DiscoveryLimits.MaxAnswerAgeSeconds"/>.</param>
-/// <param name="Delegation">For <c>referral</c>: the delegation (a <c>mimi-delegation+jwt</c> compact JWS, docs/protocol.md §13) naming the DP to ask; <paramref name="Labels"/> then prove it is the one committed for the most specific delegated subject covering the CSI.</param>
+/// <param name="Delegation">For <c>referral</c>: the delegation (a <c>mimi-delegation+jwt</c> compact JWS, docs/protocol.md §11) naming the DP to ask; <paramref name="Labels"/> then prove it is the one committed for the most specific delegated subject covering the CSI.</param>
 public sealed record LookupResult(string Query, string? Csi, string Result, IReadOnlyList<string> Statements, string? Reason = null, IReadOnlyList<LabelProof>? Labels = null, long? MaxAge = null, string? Delegation = null);
 
 /// <summary>A signed tree head on the wire (binary values base64url).</summary>
