@@ -62,7 +62,7 @@ internal static class AccountsCommand
                     Service = sponsor,
                     Quota = limit,
                     WindowSeconds = (long)length.TotalSeconds,
-                    CreatedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+                    CreatedAt = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds(),
                 }, cancellationToken).ConfigureAwait(false);
                 if (!created)
                 {
@@ -104,7 +104,7 @@ internal static class AccountsCommand
                 return 0;
             }
 
-            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
             var table = new Table().AddColumns("name", "service", "quota", "window", "used", "created");
             foreach (var a in accounts)
             {

@@ -83,13 +83,13 @@ internal static class DelegationsCommand
                 using (logKey)
                 {
                     token = Delegation.Sign(logKey, new DelegationDraft(issuer, delegated, to, cas, metadata.Transparency, tls, life, version, id));
-                    var signed = Delegation.Verify(token, logKey, issuer, DateTimeOffset.UtcNow, TimeSpan.Zero);
+                    var signed = Delegation.Verify(token, logKey, issuer, TimeProvider.System.GetUtcNow(), TimeSpan.Zero);
                     if (!signed.IsValid)
                     {
                         return Cli.Fail("the delegation just signed does not verify: " + signed.Reason);
                     }
 
-                    var (due, problem) = await DelegationTable.AddAsync(store, signed.Statement, cancellationToken).ConfigureAwait(false);
+                    var (due, problem) = await DelegationTable.AddAsync(store, signed.Statement, TimeProvider.System, cancellationToken).ConfigureAwait(false);
                     if (problem is not null)
                     {
                         return Cli.Fail(problem);
@@ -137,7 +137,7 @@ internal static class DelegationsCommand
             foreach (var d in held)
             {
                 table.AddRow(d.Id, d.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(string.Join(", ", d.Subjects.Select(Delegation.ElementOf))), Markup.Escape(d.Dp),
-                    d.ExpiresAt <= DateTimeOffset.UtcNow ? $"[red]{d.ExpiresAt:u} (expired)[/]" : $"{d.ExpiresAt:u}");
+                    d.ExpiresAt <= TimeProvider.System.GetUtcNow() ? $"[red]{d.ExpiresAt:u} (expired)[/]" : $"{d.ExpiresAt:u}");
             }
 
             Cli.WriteTable(table);
@@ -156,7 +156,7 @@ internal static class DelegationsCommand
             var store = await AccountsCommand.OpenAsync(result.GetValue(data)!, result.GetValue(database), cancellationToken).ConfigureAwait(false);
             try
             {
-                var due = await DelegationTable.RemoveAsync(store, result.GetValue(id)!, cancellationToken).ConfigureAwait(false);
+                var due = await DelegationTable.RemoveAsync(store, result.GetValue(id)!, TimeProvider.System, cancellationToken).ConfigureAwait(false);
                 if (due is null)
                 {
                     return Cli.Fail($"no delegation with id '{result.GetValue(id)}' (see `delegations list`)");

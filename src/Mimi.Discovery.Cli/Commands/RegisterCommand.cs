@@ -89,7 +89,7 @@ internal static class RegisterCommand
         var metadata = await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
         var stored = store.LoadCredential(csi);
         if (stored is not null && Credential.TryParse(stored, out var parsed, out _)
-            && parsed.NotAfter > DateTimeOffset.UtcNow.AddHours(1)
+            && parsed.NotAfter > TimeProvider.System.GetUtcNow().AddHours(1)
             && string.Equals(parsed.KeyThumbprint, Crypto.JwkThumbprint.Compute(key), StringComparison.Ordinal)
             && IssuedByAny(stored, metadata.CredentialCas))
         {

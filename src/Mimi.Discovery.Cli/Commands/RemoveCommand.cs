@@ -32,7 +32,7 @@ internal static class RemoveCommand
             var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
             var draft = new RemovalDraft(csi) { Version = versions.Values.Max() };
             var credential = store.LoadCredential(csi);
-            var statement = credential is not null && Credential.TryParse(credential, out var parsed, out _) && parsed.NotAfter > DateTimeOffset.UtcNow
+            var statement = credential is not null && Credential.TryParse(credential, out var parsed, out _) && parsed.NotAfter > TimeProvider.System.GetUtcNow()
                 ? new StatementSigner(key, credential).SignRemoval(draft)
                 : StatementSigner.SignOwnerRemoval(key, draft);
             var receipt = await client.RemoveAsync(statement, cancellationToken).ConfigureAwait(false);

@@ -80,7 +80,7 @@ internal sealed class DelegationTable(IDiscoveryStore store, TransparencyLog log
     /// the old one row by row, in one epoch when sealed together). Returns the epoch that will seal it,
     /// or why it was refused: a subject already delegated by another delegation, or a version not newer.
     /// </summary>
-    public static async Task<(long? DueEpoch, string? Problem)> AddAsync(IDiscoveryStore store, Delegation delegation, CancellationToken cancellationToken)
+    public static async Task<(long? DueEpoch, string? Problem)> AddAsync(IDiscoveryStore store, Delegation delegation, TimeProvider time, CancellationToken cancellationToken)
     {
         var held = await ListAsync(store, cancellationToken).ConfigureAwait(false);
         var subjects = Delegation.Subjects(delegation.Scope);
@@ -100,7 +100,7 @@ internal sealed class DelegationTable(IDiscoveryStore store, TransparencyLog log
             var dropped = previous.Subjects.Except(subjects, StringComparer.Ordinal).ToList();
             if (dropped.Count > 0)
             {
-                await RemoveRowsAsync(store, delegation.Id, dropped, cancellationToken).ConfigureAwait(false);
+                await RemoveRowsAsync(store, delegation.Id, dropped, time, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -133,16 +133,16 @@ internal sealed class DelegationTable(IDiscoveryStore store, TransparencyLog log
     }
 
     /// <summary>Removes a delegation (all its subjects); returns the epoch that will seal the removal, or null when no such delegation is held.</summary>
-    public static async Task<long?> RemoveAsync(IDiscoveryStore store, string id, CancellationToken cancellationToken)
+    public static async Task<long?> RemoveAsync(IDiscoveryStore store, string id, TimeProvider time, CancellationToken cancellationToken)
     {
         var held = (await ListAsync(store, cancellationToken).ConfigureAwait(false)).FirstOrDefault(h => h.Id == id);
-        return held is null ? null : await RemoveRowsAsync(store, id, held.Subjects, cancellationToken).ConfigureAwait(false);
+        return held is null ? null : await RemoveRowsAsync(store, id, held.Subjects, time, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<long> RemoveRowsAsync(IDiscoveryStore store, string id, IReadOnlyList<string> subjects, CancellationToken cancellationToken)
+    private static async Task<long> RemoveRowsAsync(IDiscoveryStore store, string id, IReadOnlyList<string> subjects, TimeProvider time, CancellationToken cancellationToken)
     {
         long due = 0;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
         foreach (var subject in subjects)
         {
             var row = (await store.GetMappingsAsync(subject, cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.MappingId == id && r.Statement is not null);

@@ -40,7 +40,7 @@ internal sealed partial class DnsZoneSync : IDisposable
                 throw new InvalidOperationException($"Discovery:Dns:Server '{_options.Server}' is not IP:PORT.");
             }
 
-            _publisher = new DnsPublisher(server, new TsigKey(_options.TsigName, Convert.FromBase64String(_options.TsigSecret), _options.TsigAlgorithm));
+            _publisher = new DnsPublisher(server, new TsigKey(_options.TsigName, Convert.FromBase64String(_options.TsigSecret), _options.TsigAlgorithm), time: time);
         }
     }
 

@@ -31,12 +31,12 @@ internal sealed class ChannelRouter
     private readonly IChallengeChannel? _email;
     private readonly IChallengeChannel? _phone;
 
-    public ChannelRouter(IOptions<DiscoveryOptions> options, DataFolder folder, IHttpClientFactory httpClients, ILogger<DevOutboxChannel> outboxLog)
+    public ChannelRouter(IOptions<DiscoveryOptions> options, DataFolder folder, IHttpClientFactory httpClients, TimeProvider time, ILogger<DevOutboxChannel> outboxLog)
     {
         var o = options.Value;
         if (o.Dev)
         {
-            _email = _phone = new DevOutboxChannel(folder.OutboxDirectory, outboxLog);
+            _email = _phone = new DevOutboxChannel(folder.OutboxDirectory, time, outboxLog);
             return;
         }
 
@@ -183,7 +183,7 @@ internal sealed class SmsGatewayChannel : IChallengeChannel
 }
 
 /// <summary>Development only: each message becomes <c>outbox/&lt;time&gt;-&lt;n&gt;.json</c> with <c>to</c>, <c>channel</c>, <c>text</c>, <c>code</c>.</summary>
-internal sealed partial class DevOutboxChannel(string directory, ILogger<DevOutboxChannel> logger) : IChallengeChannel
+internal sealed partial class DevOutboxChannel(string directory, TimeProvider time, ILogger<DevOutboxChannel> logger) : IChallengeChannel
 {
     private static long _sequence;
 
@@ -192,7 +192,7 @@ internal sealed partial class DevOutboxChannel(string directory, ILogger<DevOutb
     public async Task SendAsync(ChallengeMessage message, CancellationToken cancellationToken)
     {
         Mimi.Discovery.Crypto.PrivateFile.CreateDirectory(directory);
-        var name = $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Interlocked.Increment(ref _sequence):D6}.json";
+        var name = $"{time.GetUtcNow():yyyyMMddTHHmmssfff}-{Interlocked.Increment(ref _sequence):D6}.json";
         var path = Path.Combine(directory, name);
         var json = JsonSerializer.Serialize(new OutboxMessage(message.To.Uri, message.To.Kind == CsiKind.Email ? "email" : "sms", message.Text, message.Code), OutboxJson.Readable.OutboxMessage);
         var temporary = path + ".tmp";

@@ -49,9 +49,10 @@ public sealed class DnsPublisher : IDisposable
     private readonly ARSoft.Tools.Net.Dns.DnsClient _client;
     private readonly TsigKey _key;
     private readonly DnsDiscoveryOptions _options;
+    private readonly TimeProvider _time;
 
-    /// <summary>A publisher that sends updates to <paramref name="server"/> (TCP) signed with <paramref name="key"/>.</summary>
-    public DnsPublisher(IPEndPoint server, TsigKey key, DnsDiscoveryOptions? options = null)
+    /// <summary>A publisher that sends updates to <paramref name="server"/> (TCP) signed with <paramref name="key"/>; the TSIG signing time (RFC 8945 §4.3) comes from <paramref name="time"/> (the system clock when null).</summary>
+    public DnsPublisher(IPEndPoint server, TsigKey key, DnsDiscoveryOptions? options = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(key);
@@ -64,6 +65,7 @@ public sealed class DnsPublisher : IDisposable
 
         _key = key;
         _options = options ?? new DnsDiscoveryOptions();
+        _time = time ?? TimeProvider.System;
         _client = new ARSoft.Tools.Net.Dns.DnsClient([server.Address], [new TcpClientTransport(server.Port)], true, (int)_options.Timeout.TotalMilliseconds);
     }
 
@@ -156,7 +158,7 @@ public sealed class DnsPublisher : IDisposable
     {
         var message = new DnsUpdateMessage { ZoneName = DomainName.Parse(zone) };
         message.Updates.AddRange(changes);
-        message.TSigOptions = new TSigRecord(_key.ArSoftName(), _key.ToArSoft(), DateTime.UtcNow, TimeSpan.FromMinutes(5), message.TransactionID, ReturnCode.NoError, null, _key.Secret);
+        message.TSigOptions = new TSigRecord(_key.ArSoftName(), _key.ToArSoft(), _time.GetUtcNow().UtcDateTime, TimeSpan.FromMinutes(5), message.TransactionID, ReturnCode.NoError, null, _key.Secret);
         DnsUpdateMessage? response;
         try
         {

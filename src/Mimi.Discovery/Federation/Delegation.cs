@@ -176,9 +176,9 @@ public sealed record Delegation
     {
         ArgumentNullException.ThrowIfNull(issuerLogKey);
         ArgumentNullException.ThrowIfNull(issuer);
-        if (string.IsNullOrEmpty(jws) || jws.Length > MaxLength || jws.Split('.') is not { Length: 3 } parts)
+        if (string.IsNullOrEmpty(jws) || jws.Length > MaxLength || jws.Split('.') is not { Length: 3 } parts || !parts.All(Crypto.CanonicalBase64Url.Is))
         {
-            return Fail(VerificationStatus.Malformed, $"a delegation is a compact JWS of at most {MaxLength} characters");
+            return Fail(VerificationStatus.Malformed, $"a delegation is a compact JWS (three canonical base64url parts) of at most {MaxLength} characters");
         }
 
         try

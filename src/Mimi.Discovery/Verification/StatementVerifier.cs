@@ -241,9 +241,9 @@ public sealed class StatementVerifier
         }
 
         var parts = jws.Split('.');
-        if (parts.Length != 3 || parts.Any(p => p.Length == 0 || !p.All(IsBase64UrlChar)))
+        if (parts.Length != 3 || parts.Any(p => p.Length == 0 || !p.All(IsBase64UrlChar) || !Crypto.CanonicalBase64Url.Is(p)))
         {
-            return new(VerificationStatus.Malformed, "a compact JWS is three non-empty base64url parts separated by dots");
+            return new(VerificationStatus.Malformed, "a compact JWS is three non-empty base64url parts (canonical: unused bits zero) separated by dots");
         }
 
         JwsHeader header;
@@ -438,4 +438,5 @@ public sealed class StatementVerifier
     }
 
     private static bool IsBase64UrlChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
+
 }

@@ -92,7 +92,7 @@ public sealed class ReferralTests : IAsyncLifetime
         var held = await DelegationTable.ListAsync(store, default);
         Assert.Equal([["mailto:example.org", "tel:+3362"], ["tel:+3361"]], held.Select(h => h.Subjects));
 
-        Assert.NotNull(await DelegationTable.RemoveAsync(store, held[1].Id, default));
+        Assert.NotNull(await DelegationTable.RemoveAsync(store, held[1].Id, _clock, default));
         var epoch = await _root.Service<TransparencyLog>().SealAsync(default);
         Assert.Equal(before + 1, epoch);
 
@@ -176,7 +176,7 @@ public sealed class ReferralTests : IAsyncLifetime
         var b = (await DelegationTable.ListAsync(_root.Service<IDiscoveryStore>(), default)).Single(h => h.Dp == _b.BaseAddress.ToString());
         var store = _root.Service<IDiscoveryStore>();
         var a = (await DelegationTable.ListAsync(store, default)).Single(h => h.Dp == _a.BaseAddress.ToString());
-        await DelegationTable.RemoveAsync(store, a.Id, default);
+        await DelegationTable.RemoveAsync(store, a.Id, _clock, default);
         await store.PublishAsync(new StoredMapping
         {
             Csi = "tel:+3361", MappingId = b.Id, KeyThumbprint = DelegationTable.RowAudience, Audience = DelegationTable.RowAudience, Services = b.Dp,
@@ -215,7 +215,7 @@ public sealed class ReferralTests : IAsyncLifetime
         var token = Delegation.Sign(_root.LoadLogKey(), new DelegationDraft(_root.BaseAddress, CsipScope.Create(["+3364"], []), silent.Url,
             [_a.LoadAuthority().Certificate], metadata.Transparency!, [], TimeSpan.FromDays(1)), _root.Clock);
         var verified = Delegation.Verify(token, _root.LoadLogKey(), _root.BaseAddress, _root.Clock.GetUtcNow(), TimeSpan.Zero);
-        await DelegationTable.AddAsync(_root.Service<IDiscoveryStore>(), verified.Statement!, default);
+        await DelegationTable.AddAsync(_root.Service<IDiscoveryStore>(), verified.Statement!, _clock, default);
         await _root.Service<TransparencyLog>().SealAsync(default);
 
         var follower = new ReferralFollower(new ProviderEndpoint(_root.BaseAddress, _root.Client, RootVerifier(), await RootCheckAsync())) { Timeout = TimeSpan.FromSeconds(1) };
@@ -238,7 +238,7 @@ public sealed class ReferralTests : IAsyncLifetime
         var token = SignDelegation(root.LoadLogKey(), root, to, scope);
         var delegation = Delegation.Verify(token, root.LoadLogKey(), root.BaseAddress, root.Clock.GetUtcNow(), TimeSpan.Zero);
         Assert.True(delegation.IsValid, delegation.Reason);
-        var (due, problem) = await DelegationTable.AddAsync(root.Service<IDiscoveryStore>(), delegation.Statement, default);
+        var (due, problem) = await DelegationTable.AddAsync(root.Service<IDiscoveryStore>(), delegation.Statement, root.Clock, default);
         Assert.Null(problem);
         Assert.Equal(due, await root.Service<TransparencyLog>().SealAsync(default));
     }

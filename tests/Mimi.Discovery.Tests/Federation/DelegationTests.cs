@@ -76,7 +76,7 @@ public sealed class DelegationTests : IDisposable
             ("another referrer", good, new Uri("https://other-root.example/"), TestPki.Start, VerificationStatus.InvalidContent),
             ("expired", good, Root, TestPki.Start.AddDays(31), VerificationStatus.Expired),
             ("signed in the future", good, Root, TestPki.Start.AddMinutes(-10), VerificationStatus.NotYetValid),
-            ("alg none", Crafted.Encode("""{"alg":"none","typ":"mimi-delegation+jwt"}""") + "." + good.Split('.')[1] + ".x", Root, TestPki.Start, VerificationStatus.UnsupportedAlgorithm),
+            ("alg none", Crafted.Encode("""{"alg":"none","typ":"mimi-delegation+jwt"}""") + "." + good.Split('.')[1] + ".AAAA", Root, TestPki.Start, VerificationStatus.UnsupportedAlgorithm),
             ("a mapping's typ", Crafted.Jws("""{"alg":"ES256","typ":"mimi-mapping+jwt"}""", Crafted.Decode(good.Split('.')[1]), _rootKey), Root, TestPki.Start, VerificationStatus.WrongType),
             ("crit", Crafted.Jws("""{"alg":"ES256","typ":"mimi-delegation+jwt","crit":["x"]}""", Crafted.Decode(good.Split('.')[1]), _rootKey), Root, TestPki.Start, VerificationStatus.UnsupportedCriticalHeader),
             ("unknown member", Resign(Tamper(good, p => p["extra"] = 1), _rootKey), Root, TestPki.Start, VerificationStatus.Malformed),
@@ -89,6 +89,7 @@ public sealed class DelegationTests : IDisposable
             ("a lifetime over a year", Resign(Tamper(good, p => p["exp"] = TestPki.Start.AddDays(400).ToUnixTimeSeconds()), _rootKey), Root, TestPki.Start, VerificationStatus.Expired),
             ("version 0", Resign(Tamper(good, p => p["ver"] = 0), _rootKey), Root, TestPki.Start, VerificationStatus.Expired),
             ("too long", good + new string('A', Delegation.MaxLength), Root, TestPki.Start, VerificationStatus.Malformed),
+            ("a signature spelled with its unused bits set", good[..^1] + (char)(good[^1] == 'A' ? 'B' : good[^1] + 1), Root, TestPki.Start, VerificationStatus.Malformed),
         };
 
         foreach (var (name, token, issuer, at, status) in cases)

@@ -390,6 +390,20 @@ public sealed class StatementVerifierTests : IDisposable
     }
 
     [Fact]
+    public void VerifyMapping_NonCanonicalBase64Url_IsMalformed_ThoughDecodersIgnoreTheBits()
+    {
+        // A 64-byte signature is 86 characters: the last one carries 4 unused bits, which must be 0.
+        // The property test below found that setting them still verified.
+        var jws = _bob.Publish();
+        var last = jws[^1];
+        var alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var respelled = jws[..^1] + alphabet[alphabet.IndexOf(last, StringComparison.Ordinal) | 1];
+        Assert.True(_pki.Verifier().VerifyMapping(jws).IsValid);
+
+        AssertFails(VerificationStatus.Malformed, respelled);
+    }
+
+    [Fact]
     public void VerifyMapping_RandomMutations_NeverThrowAndNeverVerify()
     {
         var jws = _bob.Publish();
