@@ -37,12 +37,10 @@ internal sealed partial class MirrorPuller : BackgroundService
         _logger = logger;
         foreach (var o in options.Value.Peers.Where(p => p.MirrorKey is not null))
         {
-            var url = new Uri(HttpsOrigin.Of(o.Url!));
-            var http = new HttpClient(TlsTrust.CreateHandler(o.TlsCa is null ? null : TlsTrust.LoadRoots(o.TlsCa))) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+            var http = new HttpClient(o.TlsHandler()) { BaseAddress = o.Origin, Timeout = TimeSpan.FromSeconds(30) };
             http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", o.MirrorKey);
-            var cas = TrustAnchors.FromPem(File.ReadAllText(o.CredentialCas!));
-            _peers.Add(new Mirrored(url.ToString(), new DiscoveryClient(http), new StatementVerifier(cas, time),
-                TransparencyKeyset.FromWire(new Protocol.TransparencyKeys(o.VrfKey!, o.LogKey!, 0))!, cas.Certificates));
+            var cas = o.CredentialAnchors();
+            _peers.Add(new Mirrored(o.Origin.ToString(), new DiscoveryClient(http), new StatementVerifier(cas, time), TransparencyKeyset.FromWire(o.TransparencyKeys)!, cas.Certificates));
         }
     }
 

@@ -37,20 +37,20 @@ internal sealed partial class PeerSet : IDisposable
         // A mirrored peer (MirrorPuller) is answered from the local copy, not asked again with each lookup.
         foreach (var o in options.Value.Peers.Where(p => p.MirrorKey is null))
         {
-            var url = new Uri(Mimi.Discovery.Identifiers.HttpsOrigin.Of(o.Url!));
-            HttpMessageHandler handler = TlsTrust.CreateHandler(o.TlsCa is null ? null : TlsTrust.LoadRoots(o.TlsCa));
+            var url = o.Origin;
+            HttpMessageHandler handler = o.TlsHandler();
             TokenWallet? wallet = null;
             if (o.ApiKey is not null)
             {
-                var issuer = new HttpClient(TlsTrust.CreateHandler(o.TlsCa is null ? null : TlsTrust.LoadRoots(o.TlsCa))) { BaseAddress = url };
+                var issuer = new HttpClient(o.TlsHandler()) { BaseAddress = url };
                 wallet = new TokenWallet(new TokenClient(issuer, o.ApiKey));
                 handler = new PrivateTokenHandler(wallet, handler);
             }
 
             var http = new HttpClient(handler) { BaseAddress = url, Timeout = Timeout.InfiniteTimeSpan };
             http.DefaultRequestHeaders.Add(FederationHeader, FederationValue);
-            var cas = TrustAnchors.FromPem(File.ReadAllText(o.CredentialCas!));
-            var keys = new TransparencyKeys(o.VrfKey!, o.LogKey!, 0);
+            var cas = o.CredentialAnchors();
+            var keys = o.TransparencyKeys;
             _peers.Add(new Peer(url, new DiscoveryClient(http), new StatementVerifier(cas, time),
                 new TransparencyCheck(TransparencyKeyset.FromWire(keys)!, memory, TimeSpan.FromDays(1), time), wallet,
                 new PeerInfo(url.ToString(), cas.Certificates.Select(c => c.ExportCertificatePem()).ToList(), keys)));

@@ -174,6 +174,18 @@ public sealed class PeerOptions
 
     /// <summary>The mirror key the peer's operator gave this DP: with it, this DP mirrors the peer's mappings (docs/protocol.md §12, "Mirroring") instead of asking it with each lookup.</summary>
     public string? MirrorKey { get; set; }
+
+    /// <summary>The peer's origin (after validation).</summary>
+    internal Uri Origin => new(Mimi.Discovery.Identifiers.HttpsOrigin.Of(Url!));
+
+    /// <summary>An HTTPS handler trusting <see cref="TlsCa"/>, or the system's store.</summary>
+    internal SocketsHttpHandler TlsHandler() => Mimi.Discovery.Client.TlsTrust.CreateHandler(TlsCa is null ? null : Mimi.Discovery.Client.TlsTrust.LoadRoots(TlsCa));
+
+    /// <summary>The pinned credential CAs.</summary>
+    internal Mimi.Discovery.Verification.TrustAnchors CredentialAnchors() => Mimi.Discovery.Verification.TrustAnchors.FromPem(File.ReadAllText(CredentialCas!));
+
+    /// <summary>The pinned transparency keys.</summary>
+    internal Protocol.TransparencyKeys TransparencyKeys => new(VrfKey!, LogKey!, 0);
 }
 
 /// <summary>
