@@ -135,7 +135,8 @@ internal sealed partial class MappingService(
         var delegated = await delegations.SubjectsAsync(cancellationToken).ConfigureAwait(false);
         var chains = delegated.Count == 0
             ? new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
-            : csis.ToDictionary(csi => csi, csi => Federation.DelegationTable.Chain(CsiParser.ParseOrThrow(csi), delegated), StringComparer.Ordinal);
+            : parsed.Where(q => q.Success).DistinctBy(q => q.Csi!.Uri, StringComparer.Ordinal)
+                .ToDictionary(q => q.Csi!.Uri, q => Federation.DelegationTable.Chain(q.Csi!, delegated), StringComparer.Ordinal);
         var subjects = chains.Values.SelectMany(c => c).Distinct(StringComparer.Ordinal).ToList();
         var proven = await transparency.ProveAsync(csis, request.Service, request.KnownTreeSize, subjects, cancellationToken).ConfigureAwait(false);
         if (proven is not { } p)
@@ -179,9 +180,13 @@ internal sealed partial class MappingService(
 
     private static long DelegationExpiry(string token)
     {
-        using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
+        using var json = Payload(token);
         return json.RootElement.GetProperty("exp").GetInt64();
     }
+
+    /// <summary>The payload of a compact JWS this DP stored (verified when it was stored).</summary>
+    private static System.Text.Json.JsonDocument Payload(string token) =>
+        System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(token.Split('.')[1]));
 
     /// <summary>The stored row of a verified mapping statement (also for a mirrored one, <see cref="Federation.MirrorPuller"/>).</summary>
     internal static StoredMapping RowOf(MappingStatement s) => new()
@@ -245,8 +250,7 @@ internal sealed partial class MappingService(
     /// </summary>
     private static (string Token, bool OptOut, long ValidUntil) Facts(string statement)
     {
-        var payload = statement.Split('.')[1];
-        using var json = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(payload));
+        using var json = Payload(statement);
         var root = json.RootElement;
         var until = StatementLifetime.TryReadValidUntil(statement, out var validUntil) ? validUntil.ToUnixTimeSeconds() : root.GetProperty("exp").GetInt64();
         return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0, until);

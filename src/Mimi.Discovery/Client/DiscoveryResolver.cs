@@ -125,6 +125,9 @@ public sealed record ProviderEndpoint(Uri Url, DiscoveryClient Client, Statement
 /// </param>
 public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<ProviderEndpoint> providers, Func<Uri, CancellationToken, Task<ProviderEndpoint>>? connectNamed = null)
 {
+    // One follower per provider for the resolver's life, so delegates' endpoints are reused across resolutions.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ProviderEndpoint, ReferralFollower> _followers = [];
+
     /// <summary>
     /// A DP endpoint from its metadata: reached over HTTPS trusting <paramref name="tlsRoots"/> (null:
     /// the system's store), statements verified against the credential CAs it advertises, its
@@ -274,7 +277,7 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
     /// Asks one DP — following its referrals when its log is checked, or with its peers when it
     /// federates (one source per peer) — and never throws for what a DP does.
     /// </summary>
-    private static async Task<IReadOnlyList<SourceAnswer>> AskAsync(ProviderEndpoint provider, Csi csi, string? service, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<SourceAnswer>> AskAsync(ProviderEndpoint provider, Csi csi, string? service, CancellationToken cancellationToken)
     {
         var name = provider.Url.ToString();
         FollowedLookup followed;
@@ -290,7 +293,7 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
             {
                 followed = provider.Transparency is null
                     ? new FollowedLookup((await provider.Client.LookupAsync([csi.Uri], provider.Verifier, service, null, cancellationToken).ConfigureAwait(false))[0], [provider.Url])
-                    : (await new ReferralFollower(provider).LookupAsync([csi.Uri], service, cancellationToken).ConfigureAwait(false))[0];
+                    : (await _followers.GetValue(provider, p => new ReferralFollower(p)).LookupAsync([csi.Uri], service, cancellationToken).ConfigureAwait(false))[0];
             }
         }
         catch (DiscoveryException e)

@@ -56,13 +56,19 @@ public sealed class MirrorTests
     [Fact]
     public async Task MirroringApi_WithoutTheKey_IsRefused_AndAMirrorWithAWrongKeyStoresNothing()
     {
-        var (_, hash) = ApiKeys.Create();
+        var (key, hash) = ApiKeys.Create();
         await using var origin = await DpHost.StartAsync(o => o.MirrorKeyHashes.Add(hash));
         var alice = await origin.RegisterAsync(Alice);
         await origin.Client.PublishAsync(alice.Sign(1));
 
         var anonymous = await ProblemAssert.ThrowsAsync(401, "mirror-key-required", () => origin.Client.GetMirrorEpochAsync(1));
         Assert.Contains("mirror key", anonymous.Message, StringComparison.Ordinal);
+
+        // With the key: an epoch not sealed yet is a 404 naming the range.
+        using var keyed = new HttpClient(TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(origin.DataDirectory, "tls.crt")))) { BaseAddress = origin.BaseAddress };
+        keyed.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        var unsealed = await ProblemAssert.ThrowsAsync(404, "unknown-epoch", () => new DiscoveryClient(keyed).GetMirrorEpochAsync(999));
+        Assert.Contains("epochs run from 1 to", unsealed.Message, StringComparison.Ordinal);
 
         var config = await PeerConfig.ForAsync(origin);
         config.MirrorKey = ApiKeys.Create().Key; // not the one the origin knows

@@ -147,14 +147,17 @@ public sealed class PeerTests
     {
         var e = await Assert.ThrowsAnyAsync<Exception>(() => DpHost.StartAsync(o =>
         {
-            o.Peers.Add(new PeerOptions { Url = new Uri("http://peer.example/") });
+            o.Peers.Add(new PeerOptions { Url = new Uri("http://peer.example/"), MirrorKey = "not-a-key" });
             o.PeerTimeout = TimeSpan.Zero;
+            o.MirrorKeyHashes.Add("not-a-hash");
         }));
         var message = e.ToString();
         Assert.Contains("Discovery:Peers:0:Url", message, StringComparison.Ordinal);
         Assert.Contains("Discovery:Peers:0:CredentialCas", message, StringComparison.Ordinal);
         Assert.Contains("Discovery:Peers:0:LogKey", message, StringComparison.Ordinal);
         Assert.Contains("Discovery:PeerTimeout", message, StringComparison.Ordinal);
+        Assert.Contains("Discovery:Peers:0:MirrorKey", message, StringComparison.Ordinal);
+        Assert.Contains("Discovery:MirrorKeyHashes:0", message, StringComparison.Ordinal);
     }
 
     private static async Task<DpHost> FederatingAsync(params (DpHost Peer, string? ApiKey)[] peers)
