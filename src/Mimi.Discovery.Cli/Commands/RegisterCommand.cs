@@ -1,11 +1,8 @@
 using System.CommandLine;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Mimi.Discovery.Client;
-using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Statements;
-using Mimi.Discovery.Transparency;
 
 namespace Mimi.Discovery.Cli.Commands;
 
@@ -49,19 +46,15 @@ internal static class RegisterCommand
                 Console.Error.WriteLine($"Created your signing key in {store.Path}");
             }
 
-            var credential = await EnsureCredentialAsync(client, store, csi, key, cancellationToken).ConfigureAwait(false);
-            var signer = new StatementSigner(key, credential);
-            var mappingId = signer.MappingIdFor(parsedAudience).ToString();
-            var version = store.LoadVersions(csi).GetValueOrDefault(mappingId) + 1;
-            var draft = new MappingDraft(csi, version, entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede) };
-            var receipt = await client.PublishAsync(signer.SignMapping(draft), cancellationToken).ConfigureAwait(false);
-            store.SaveVersion(csi, receipt.MappingId, receipt.Version);
-            if (AcknowledgedChange.Of(draft, receipt) is { } acknowledged)
+            var publisher = new MappingPublisher(client, store, key);
+            var credential = await publisher.EnsureCredentialAsync(csi, ReadCodeAsync, cancellationToken).ConfigureAwait(false);
+            if (credential.Issued)
             {
-                // monitor checks the DP seals it by the receipt's epoch.
-                store.SaveAcknowledged(csi, acknowledged);
+                Console.Error.WriteLine($"Credential for {csi} stored in {store.Path}");
             }
 
+            var draft = new MappingDraft(csi, publisher.NextVersion(csi, parsedAudience), entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede) };
+            var receipt = await publisher.PublishAsync(draft, credential.Certificate, cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"Published {csi} version {receipt.Version} ({(entries.Count == 0 ? "opted out" : string.Join(", ", entries.Select(e => e.Service)))}); mapping {receipt.MappingId}"
                 + (receipt.Epoch is { } epoch ? $"; due in transparency epoch {epoch} at the latest" : ""));
             if (receipt.Superseded.Count > 0)
@@ -83,51 +76,17 @@ internal static class RegisterCommand
         return parsed.Success ? parsed.Csi : throw new UsageException($"'{input}' is not a CSI: {parsed.Reason}");
     }
 
-    /// <summary>Reuses a stored credential the DP issued that is valid for another hour, or proves control for a new one.</summary>
-    private static async Task<X509Certificate2> EnsureCredentialAsync(DiscoveryClient client, KeyStore store, Csi csi, ECDsa key, CancellationToken cancellationToken)
-    {
-        var metadata = await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false);
-        var stored = store.LoadCredential(csi);
-        if (stored is not null && Credential.TryParse(stored, out var parsed, out _)
-            && parsed.NotAfter > TimeProvider.System.GetUtcNow().AddHours(1)
-            && string.Equals(parsed.KeyThumbprint, Crypto.JwkThumbprint.Compute(key), StringComparison.Ordinal)
-            && IssuedByAny(stored, metadata.CredentialCas))
-        {
-            return stored;
-        }
-
-        var proof = await client.StartProofAsync(csi, key, cancellationToken).ConfigureAwait(false);
-        var code = ReadCode(proof.Channel, csi);
-        var issued = await client.AnswerProofAsync(proof.ProofId, code, cancellationToken).ConfigureAwait(false);
-        store.SaveCredential(csi, issued.Credential, issued.CaCertificate);
-        Console.Error.WriteLine($"Credential for {csi} stored in {store.Path}");
-        return X509Certificate2.CreateFromPem(issued.Credential);
-    }
-
-    private static bool IssuedByAny(X509Certificate2 credential, IEnumerable<string> caPems)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        foreach (var pem in caPems)
-        {
-            chain.ChainPolicy.CustomTrustStore.Add(X509Certificate2.CreateFromPem(pem));
-        }
-
-        return chain.Build(credential);
-    }
-
-    private static string ReadCode(string channel, Csi csi)
+    // The code prompt: the terminal shows it; piped, the code is the first line of standard input.
+    private static ValueTask<string> ReadCodeAsync(ProofStarted proof, Csi csi, CancellationToken cancellationToken)
     {
         if (!Console.IsInputRedirected)
         {
-            Console.Error.Write($"Code sent by {channel} to {csi}: ");
+            Console.Error.Write($"Code sent by {proof.Channel} to {csi}: ");
         }
 
         var line = Console.In.ReadLine();
         return string.IsNullOrWhiteSpace(line)
             ? throw new UsageException("no code on standard input")
-            : line.Trim();
+            : ValueTask.FromResult(line.Trim());
     }
 }

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using Mimi.Discovery.Client;
-using Mimi.Discovery.Credentials;
-using Mimi.Discovery.Statements;
 
 namespace Mimi.Discovery.Cli.Commands;
 
@@ -23,24 +21,9 @@ internal static class RemoveCommand
             var csi = RegisterCommand.ParseCsi(result.GetValue(csiArgument)!);
             var store = new KeyStore(result.GetValue(home)!.FullName);
             using var key = store.LoadKey() ?? throw new UsageException($"no key in {store.Path}; nothing of yours can be published there");
-            var versions = store.LoadVersions(csi);
-            if (versions.Count == 0)
-            {
-                throw new UsageException($"{store.Path} records no mapping of {csi}; register it first (or use the key folder you published with)");
-            }
-
             var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
-            var draft = new RemovalDraft(csi) { Version = versions.Values.Max() };
-            var credential = store.LoadCredential(csi);
-            var statement = credential is not null && Credential.TryParse(credential, out var parsed, out _) && parsed.NotAfter > TimeProvider.System.GetUtcNow()
-                ? new StatementSigner(key, credential).SignRemoval(draft)
-                : StatementSigner.SignOwnerRemoval(key, draft);
-            var receipt = await client.RemoveAsync(statement, cancellationToken).ConfigureAwait(false);
-            foreach (var acknowledged in store.LoadAcknowledged(csi).Values.Select(a => a.RemovedBy(receipt)).OfType<Transparency.AcknowledgedChange>())
-            {
-                store.SaveAcknowledged(csi, acknowledged);
-            }
-
+            var receipt = await new MappingPublisher(client, store, key).RemoveAsync(csi, cancellationToken).ConfigureAwait(false)
+                ?? throw new UsageException($"{store.Path} records no mapping of {csi}; register it first (or use the key folder you published with)");
             Console.WriteLine($"Removed {receipt.Removed.Count} mapping(s) of {receipt.Csi}" + (receipt.Epoch is { } epoch ? $"; due in transparency epoch {epoch} at the latest" : ""));
             return 0;
         }));
