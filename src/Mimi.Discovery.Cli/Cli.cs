@@ -24,6 +24,10 @@ internal static class Cli
     /// <summary>One JSON object a line, written as <see cref="Indented"/> writes members and characters (no <c>\u002B</c> for '+').</summary>
     public static readonly JsonSerializerOptions Lines = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
+    /// <summary>An enum value as <c>--json</c> writes it: kebab-case, as the protocol's own values (<c>opted-out</c>, <c>discovery-provider</c>).</summary>
+    public static string JsonValue<T>(T value)
+        where T : struct, Enum => JsonNamingPolicy.KebabCaseLower.ConvertName(value.ToString());
+
     public static int Fail(string reason, int exitCode = Failure)
     {
         Console.Error.WriteLine("mimi-discovery: " + reason);

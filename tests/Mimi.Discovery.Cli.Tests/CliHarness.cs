@@ -10,14 +10,14 @@ namespace Mimi.Discovery.Cli.Tests;
 /// <c>serve --dev</c> DP on a free port (data in <c>./mimi-data</c>, as the README's first command),
 /// and commands run as a person with a key folder of their own (<c>MIMI_DISCOVERY_HOME</c>).
 /// </summary>
-internal sealed class CliHarness : IDisposable
+/// <param name="prefix">The working folder's name prefix.</param>
+/// <param name="command">The installed command to run (see <see cref="InstalledTool"/>); the build output's <c>mimi-discovery.dll</c> when omitted.</param>
+internal sealed class CliHarness(string prefix, string? command = null) : IDisposable
 {
     private Process? _server;
 
-    public CliHarness(string prefix) => Work = Directory.CreateTempSubdirectory(prefix).FullName;
-
     /// <summary>The working folder of every process.</summary>
-    public string Work { get; }
+    public string Work { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
 
     /// <summary>The DP's data folder.</summary>
     public string Data => Path.Combine(Work, "mimi-data");
@@ -76,7 +76,7 @@ internal sealed class CliHarness : IDisposable
     /// <summary>Starts the command as <paramref name="home"/> (a key folder under the working folder), its output redirected.</summary>
     public Process Start(string home, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo("dotnet", [CliProcess.Dll, .. args])
+        var info = new ProcessStartInfo(command ?? "dotnet", command is null ? [CliProcess.Dll, .. args] : args)
         {
             WorkingDirectory = Work,
             RedirectStandardInput = true,

@@ -6,14 +6,15 @@ using System.Text.Json;
 namespace Mimi.Discovery.Cli.Tests;
 
 /// <summary>
-/// The README walk-through, verbatim, with the real <c>mimi-discovery</c> command in separate
-/// processes: <c>serve --dev</c>, then <c>register</c> (code read from the outbox), <c>lookup</c>,
-/// <c>register --opt-out</c>, <c>remove</c>, a second key, and a supersede takeover.
+/// The README walk-through, verbatim, with <c>mimi-discovery</c> installed as the README installs
+/// it (packed and installed as a .NET tool) in separate processes: <c>serve --dev</c>, then
+/// <c>register</c> (code read from the outbox), <c>lookup</c>, <c>register --opt-out</c>,
+/// <c>remove</c>, a second key, and a supersede takeover.
 /// </summary>
-public sealed class WalkthroughTests : IAsyncLifetime
+public sealed class WalkthroughTests(InstalledTool tool) : IAsyncLifetime, IClassFixture<InstalledTool>
 {
     private const string Csi = "+33612345678";
-    private readonly CliHarness _cli = new("mimi-walk-");
+    private readonly CliHarness _cli = new("mimi-walk-", tool.Command);
     private string _work = null!;
     private string _dp = null!;
 
@@ -41,7 +42,9 @@ public sealed class WalkthroughTests : IAsyncLifetime
     {
         var (exit, output, error) = await RunAsync("sender", null, ["lookup", Csi, "--dp", _dp, "--ca", Ca, "--json", .. extra]);
         Assert.True(exit == 0, error);
-        return JsonDocument.Parse(output).RootElement[0];
+        var answer = JsonDocument.Parse(output).RootElement;
+        AssertOneNamingPolicy(answer);
+        return answer[0];
     }
 
     [Fact]
@@ -218,11 +221,11 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var email = await RunAsync("sender", null, "resolve", "mailbox@example.com", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca, "--json");
         Assert.True(email.Exit == 0, email.Err);
         var emailJson = JsonDocument.Parse(email.Out).RootElement;
-        Assert.Equal("Dns", emailJson.GetProperty("source").GetString());
+        Assert.Equal("dns", emailJson.GetProperty("source").GetString());
         Assert.Equal("mailbox.mimi.example.net", emailJson.GetProperty("sourceName").GetString());
 
-        // One naming policy in every --json output: camelCase members, nested records included.
-        Assert.All(Members(emailJson), name => Assert.True(char.IsLower(name[0]), $"member '{name}' is not camelCase"));
+        AssertOneNamingPolicy(emailJson);
+        AssertOneNamingPolicy(JsonDocument.Parse(email.Out).RootElement);
 
         var phone = await RunAsync("sender", null, "resolve", "+33 6 12 34 56 78", "--dns", dns, "--dns-timeout", "30", "--json");
         Assert.Equal("whatsapp", JsonDocument.Parse(phone.Out).RootElement.GetProperty("services")[0].GetProperty("service").GetString());
@@ -232,9 +235,9 @@ public sealed class WalkthroughTests : IAsyncLifetime
         var fromDp = await RunAsync("sender", null, "resolve", "dana@nomimix.example", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca, "--json");
         Assert.True(fromDp.Exit == 0, fromDp.Err);
         var dpJson = JsonDocument.Parse(fromDp.Out).RootElement;
-        Assert.Equal("DiscoveryProvider", dpJson.GetProperty("source").GetString());
-        Assert.Equal("SignedMapping", dpJson.GetProperty("authentication").GetString());
-        Assert.Contains(dpJson.GetProperty("sources").EnumerateArray(), s => s.GetProperty("kind").GetString() == "Dns" && s.GetProperty("detail").GetString() == "NoMimix");
+        Assert.Equal("discovery-provider", dpJson.GetProperty("source").GetString());
+        Assert.Equal("signed-mapping", dpJson.GetProperty("authentication").GetString());
+        Assert.Contains(dpJson.GetProperty("sources").EnumerateArray(), s => s.GetProperty("kind").GetString() == "dns" && s.GetProperty("detail").GetString() == "NoMimix");
 
         // Nowhere.
         var none = await RunAsync("sender", null, "resolve", "nobody@nomimix.example", "--dns", dns, "--dns-timeout", "30", "--dp", _dp, "--ca", Ca);
@@ -270,6 +273,25 @@ public sealed class WalkthroughTests : IAsyncLifetime
         Assert.Contains("remote certificate is invalid", error, StringComparison.Ordinal); // the cause, not "see inner exception"…
         Assert.Contains("--ca", error, StringComparison.Ordinal); // …and what to do
     }
+
+    /// <summary>
+    /// One naming policy in every <c>--json</c> output: camelCase members, nested records included,
+    /// and the values that name a kind or status in kebab-case (as the protocol's own "opted-out").
+    /// </summary>
+    private static void AssertOneNamingPolicy(JsonElement json)
+    {
+        Assert.All(Members(json), name => Assert.True(char.IsLower(name[0]) && !name.Contains('_', StringComparison.Ordinal), $"member '{name}' is not camelCase"));
+        Assert.All(Values(json, ["result", "kind", "status", "source", "authentication"]), value =>
+            Assert.False(value.Any(char.IsUpper), $"value '{value}' is not kebab-case"));
+    }
+
+    private static IEnumerable<string> Values(JsonElement element, string[] names) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p =>
+            names.Contains(p.Name) && p.Value.ValueKind == JsonValueKind.String ? [p.Value.GetString()!] : Values(p.Value, names)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(e => Values(e, names)),
+        _ => [],
+    };
 
     private static IEnumerable<string> Members(JsonElement element) => element.ValueKind switch
     {

@@ -116,12 +116,12 @@ internal static class ResolveCommand
                 identifier = resolution.Identifier,
                 kind = resolution.Kind,
                 result = VerifiedLookup.OutcomeName(resolution.Outcome),
-                source = resolution.Source?.ToString(),
+                source = resolution.Source is { } source ? Cli.JsonValue(source) : null,
                 sourceName = resolution.SourceName,
-                authentication = resolution.Authentication?.ToString(),
+                authentication = resolution.Authentication is { } authentication ? Cli.JsonValue(authentication) : null,
                 services = resolution.Services,
                 partial = resolution.Partial,
-                sources = resolution.Sources.Select(x => new { kind = x.Kind.ToString(), name = x.Name, status = x.Status.ToString(), detail = x.Detail, chain = x.Chain?.Select(u => u.ToString()) }),
+                sources = resolution.Sources.Select(x => new { kind = Cli.JsonValue(x.Kind), name = x.Name, status = Cli.JsonValue(x.Status), detail = x.Detail, chain = x.Chain?.Select(u => u.ToString()) }),
                 notes = resolution.Notes,
             }, Cli.Indented));
             return 0;
