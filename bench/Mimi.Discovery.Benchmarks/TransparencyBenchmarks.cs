@@ -8,7 +8,8 @@ namespace Mimi.Discovery.Benchmarks;
 /// <summary>
 /// Transparency costs side by side: sealing a batch of changes into a prefix tree of N labels,
 /// the sender's check of one label proof (VRF verify + prefix path + commitment) at N labels, and
-/// the primitives beneath (VRF prove/verify, one ECDSA P-256 verify). Proof sizes are printed
+/// the primitives beneath (VRF prove/verify on OpenSSL where available and on the BouncyCastle
+/// fallback, one ECDSA P-256 verify). Proof sizes are printed
 /// at set-up (label proof bytes on the wire, before base64url).
 /// </summary>
 [MemoryDiagnoser]
@@ -86,6 +87,12 @@ public class TransparencyBenchmarks
 
     [Benchmark(Description = "VRF prove, key kept (as the log proves labels)")]
     public byte[] VrfProveKeyKept() => _vrfKey.Prove(_alpha);
+
+    [Benchmark(Description = "VRF verify on BouncyCastle (the fallback)")]
+    public byte[]? VrfVerifyManaged() => EcVrf.VerifyManaged(_vrfPublic, _alpha, _vrfProof);
+
+    [Benchmark(Description = "VRF prove, key kept, on BouncyCastle (the fallback)")]
+    public byte[] VrfProveKeyKeptManaged() => EcVrf.ProveManaged(EcVrf.Scalar(_vrfSecret), _vrfPublic, _alpha);
 
     [Benchmark(Baseline = true, Description = "ECDSA P-256 verify")]
     public bool EcdsaVerify() => _ecdsa.VerifyData(_alpha, _signature, HashAlgorithmName.SHA256);
