@@ -45,13 +45,15 @@ internal static class Cli
     /// The credential CAs a sender verifies statements against: the <c>--trust</c> files when given,
     /// otherwise the CAs the DP advertises (fetched over its verified TLS connection).
     /// </summary>
-    public static async Task<TrustAnchors> CredentialAnchorsAsync(DiscoveryClient client, FileInfo[]? trustFiles, CancellationToken cancellationToken)
+    public static async Task<TrustAnchors> CredentialAnchorsAsync(DiscoveryClient? client, FileInfo[]? trustFiles, CancellationToken cancellationToken)
     {
         try
         {
             return trustFiles is { Length: > 0 }
                 ? new TrustAnchors(trustFiles.SelectMany(f => TrustAnchors.FromPem(File.ReadAllText(f.FullName)).Certificates))
-                : TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas));
+                : client is not null
+                    ? TrustAnchors.FromPem(string.Join('\n', (await client.GetMetadataAsync(cancellationToken).ConfigureAwait(false)).CredentialCas))
+                    : throw new UsageException("give --trust with the credential CAs you trust, or --dp to trust the ones that DP advertises");
         }
         catch (ArgumentException e)
         {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Jose;
 using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Identifiers;
 
 namespace Mimi.Discovery.Statements;
 
@@ -92,6 +93,40 @@ public sealed class StatementSigner
             Entries = draft.Entries.Select(PayloadCodec.EncodeEntry).ToList(),
         };
         return Sign(JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Writer.MappingPayload), MappingStatement.MediaType,
+            new Dictionary<string, object> { ["x5c"] = _x5c });
+    }
+
+    /// <summary>
+    /// Signs a caller assertion (a PASSporT, RFC 8225): this credential's CSI is the originator of a
+    /// communication to <paramref name="destinations"/>, now. Recipients check it with
+    /// <see cref="Verification.CallerAssertionVerifier"/>.
+    /// </summary>
+    /// <param name="destinations">1 to <see cref="CallerAssertion.MaxDestinations"/> recipients.</param>
+    /// <returns>The compact JWS.</returns>
+    /// <exception cref="ArgumentException">A CSIP credential (it names no originator), or no or too many destinations.</exception>
+    public string SignCallerAssertion(IReadOnlyList<Csi> destinations)
+    {
+        ArgumentNullException.ThrowIfNull(destinations);
+        if (_credential.Kind != CredentialKind.Csi)
+        {
+            throw new ArgumentException("A caller assertion is signed under a single-CSI credential; a CSIP credential names no originator.", nameof(destinations));
+        }
+
+        if (destinations.Count is 0 or > CallerAssertion.MaxDestinations || destinations.Any(d => d is null))
+        {
+            throw new ArgumentException($"A caller assertion names 1 to {CallerAssertion.MaxDestinations} destinations.", nameof(destinations));
+        }
+
+        var orig = _credential.Csi!;
+        var tn = destinations.Where(d => d.Kind == CsiKind.Phone).Select(CallerAssertion.TelephoneNumber).Distinct(StringComparer.Ordinal).ToList();
+        var uri = destinations.Where(d => d.Kind == CsiKind.Email).Select(d => d.Uri).Distinct(StringComparer.Ordinal).ToList();
+        var payload = new PassportPayload
+        {
+            Dest = new PassportDestinations { Tn = tn.Count > 0 ? tn : null, Uri = uri.Count > 0 ? uri : null },
+            IssuedAt = _time.GetUtcNow().ToUnixTimeSeconds(),
+            Orig = orig.Kind == CsiKind.Phone ? new PassportOriginator { Tn = CallerAssertion.TelephoneNumber(orig) } : new PassportOriginator { Uri = orig.Uri },
+        };
+        return Sign(JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Writer.PassportPayload), CallerAssertion.MediaType,
             new Dictionary<string, object> { ["x5c"] = _x5c });
     }
 

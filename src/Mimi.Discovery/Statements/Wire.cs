@@ -92,6 +92,43 @@ internal sealed class RemovalPayload
     public required bool Supersede { get; init; }
 }
 
+// RFC 8225 §5 PASSporT claims, declared in lexicographic order so they serialise as §9 asks.
+internal sealed class PassportPayload
+{
+    [JsonPropertyName("dest")]
+    public required PassportDestinations Dest { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("orig")]
+    public required PassportOriginator Orig { get; init; }
+}
+
+// RFC 8225 §5.2.1: one telephone number (tn, RFC 8224 §8.3 digits) or one URI.
+internal sealed class PassportOriginator
+{
+    [JsonPropertyName("tn")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Tn { get; init; }
+
+    [JsonPropertyName("uri")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Uri { get; init; }
+}
+
+// RFC 8225 §5.2.1: arrays of telephone numbers and URIs.
+internal sealed class PassportDestinations
+{
+    [JsonPropertyName("tn")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Tn { get; init; }
+
+    [JsonPropertyName("uri")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Uri { get; init; }
+}
+
 [JsonSourceGenerationOptions(
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     NumberHandling = JsonNumberHandling.Strict,
@@ -102,6 +139,7 @@ internal sealed class RemovalPayload
 [JsonSerializable(typeof(JwsHeader))]
 [JsonSerializable(typeof(MappingPayload))]
 [JsonSerializable(typeof(RemovalPayload))]
+[JsonSerializable(typeof(PassportPayload))]
 internal sealed partial class WireJson : JsonSerializerContext
 {
     /// <summary>Writes '+' and non-ASCII text unescaped so signed payloads stay readable; parsing is unaffected.</summary>

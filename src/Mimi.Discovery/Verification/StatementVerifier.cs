@@ -117,6 +117,90 @@ public sealed class StatementVerifier
             jws!, csi, payload.Version, issuedAt, expiresAt, payload.Supersede, audience, entries, credential));
     }
 
+    /// <summary>
+    /// Verifies a caller assertion (a PASSporT, RFC 8225, as <see cref="StatementSigner.SignCallerAssertion"/>
+    /// makes it) as of <paramref name="at"/>: structure, ES256 signature, the credential in <c>x5c</c>
+    /// and its chain to the trust anchors, <c>orig</c> equal to the credential's CSI, <c>dest</c>
+    /// canonical, and <c>iat</c> within the credential's validity and not in the future. Freshness,
+    /// the recipient and replays are <see cref="CallerAssertionVerifier"/>'s.
+    /// </summary>
+    public VerificationResult<CallerAssertion> VerifyCallerAssertion(string? jws, DateTimeOffset at)
+    {
+        if (Open(jws, CallerAssertion.MediaType, out var envelope) is { } failure)
+        {
+            return VerificationResult<CallerAssertion>.Fail(failure.Status, failure.Reason);
+        }
+
+        if (envelope.Credential is not { Kind: CredentialKind.Csi } credential)
+        {
+            return envelope.Credential is null
+                ? VerificationResult<CallerAssertion>.Fail(VerificationStatus.MissingCredential, "a caller assertion must carry its credential in the x5c header")
+                : VerificationResult<CallerAssertion>.Fail(VerificationStatus.NotACredential, "caller assertions are signed under a single-CSI credential, not a CSIP credential");
+        }
+
+        PassportPayload payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize(envelope.Payload, WireJson.Default.PassportPayload)!;
+        }
+        catch (JsonException e)
+        {
+            return VerificationResult<CallerAssertion>.Fail(VerificationStatus.Malformed, "the payload is not a caller assertion: " + e.Message);
+        }
+
+        if (!TryPassportIdentity(payload.Orig.Tn, payload.Orig.Uri, out var originator) || (payload.Orig.Tn is null) == (payload.Orig.Uri is null))
+        {
+            return VerificationResult<CallerAssertion>.Fail(VerificationStatus.InvalidContent, "orig must hold exactly one canonical tn (E.164 digits) or mailto uri");
+        }
+
+        var destinations = new List<Csi>();
+        foreach (var (tn, uri) in (payload.Dest.Tn ?? []).Select(t => ((string?)t, (string?)null)).Concat((payload.Dest.Uri ?? []).Select(u => ((string?)null, (string?)u))))
+        {
+            if (!TryPassportIdentity(tn, uri, out var destination) || destinations.Contains(destination))
+            {
+                return VerificationResult<CallerAssertion>.Fail(VerificationStatus.InvalidContent, "every dest must be a distinct canonical tn (E.164 digits) or mailto uri");
+            }
+
+            destinations.Add(destination);
+        }
+
+        if (destinations.Count is 0 or > CallerAssertion.MaxDestinations)
+        {
+            return VerificationResult<CallerAssertion>.Fail(VerificationStatus.InvalidContent, $"dest must name 1 to {CallerAssertion.MaxDestinations} recipients");
+        }
+
+        if (!TryUnixTime(payload.IssuedAt, out var issuedAt))
+        {
+            return VerificationResult<CallerAssertion>.Fail(VerificationStatus.InvalidContent, "iat must be a Unix time");
+        }
+
+        if (CheckCredential(envelope, at) is { } credentialFailure)
+        {
+            return VerificationResult<CallerAssertion>.Fail(credentialFailure.Status, credentialFailure.Reason);
+        }
+
+        if (credential.Csi != originator)
+        {
+            return VerificationResult<CallerAssertion>.Fail(VerificationStatus.CsiMismatch, $"the assertion names {originator} as the caller but its credential binds {credential.Csi}");
+        }
+
+        return CheckIssuance(issuedAt, credential, at) is { } timeFailure
+            ? VerificationResult<CallerAssertion>.Fail(timeFailure.Status, timeFailure.Reason)
+            : VerificationResult<CallerAssertion>.Valid(new CallerAssertion(jws!, originator, destinations, issuedAt, credential));
+    }
+
+    // A PASSporT identity as a CSI: tn as the E.164 digits (RFC 8224 §8.3), uri as a canonical mailto URI.
+    private static bool TryPassportIdentity(string? tn, string? uri, out Csi csi)
+    {
+        csi = null!;
+        if (tn is not null)
+        {
+            return tn.Length is > 0 and <= 15 && tn.All(char.IsAsciiDigit) && PayloadCodec.TryParseCanonicalCsi("tel:+" + tn, out csi);
+        }
+
+        return uri is not null && PayloadCodec.TryParseCanonicalCsi(uri, out csi) && csi.Kind == CsiKind.Email;
+    }
+
     /// <summary>Verifies a removal statement and determines its <see cref="RemovalAuthority"/>.</summary>
     public VerificationResult<RemovalStatement> VerifyRemoval(string? jws)
     {

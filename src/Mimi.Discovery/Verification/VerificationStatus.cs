@@ -59,4 +59,10 @@ public enum VerificationStatus
 
     /// <summary>The statement or referral is for an identifier outside the scope its signer was given (a delegate's CA answering for another operator's numbers).</summary>
     OutOfScope,
+
+    /// <summary>A caller assertion that does not name the recipient checking it among its destinations.</summary>
+    NotForRecipient,
+
+    /// <summary>A caller assertion already accepted once within its freshness window.</summary>
+    Replayed,
 }
