@@ -198,6 +198,14 @@ public sealed class WebPageTests(ChromiumFixture chromium) : IClassFixture<Chrom
         await page.UnrouteAllAsync();
         await LookUpAsync(page);
         await Expect(page.Locator("#lookup-result")).ToContainTextAsync("finds you");
+
+        // Keys other than those pinned at first use (here: the pinned log key's record altered) raise an alarm.
+        await page.EvaluateAsync("() => { const p = JSON.parse(localStorage.getItem('mimi.pins.v1')); p.logFingerprint = '00'; localStorage.setItem('mimi.pins.v1', JSON.stringify(p)); }");
+        await page.ReloadAsync();
+        await Expect(page.Locator("#trust-alarm")).ToBeVisibleAsync();
+        await Expect(page.Locator("#trust-alarm")).ToContainTextAsync("different keys from the ones this page pinned");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Trust the new keys" }).ClickAsync();
+        await Expect(page.Locator("#trust-alarm")).ToBeHiddenAsync();
         Assert.Empty(errors);
     }
 
@@ -227,7 +235,35 @@ public sealed class WebPageTests(ChromiumFixture chromium) : IClassFixture<Chrom
         await page.GetByLabel("The code you received").FillAsync("not a code");
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
         await Expect(page.Locator("#code-error")).ToContainTextAsync("The code is the digits we sent you");
+
+        // Every attempt used: even the right code is refused, and the page says to ask for a new one.
+        for (var left = 3; left >= 0; left--)
+        {
+            await page.GetByLabel("The code you received").FillAsync(wrong);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
+            await Expect(page.Locator("#code-error")).ToContainTextAsync(left > 0 ? $"{left} attempt" : "no attempts are left");
+        }
+
+        await page.GetByLabel("The code you received").FillAsync(host.LastCode());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
+        await Expect(page.Locator("#code-error")).ToContainTextAsync("Ask for a new code.");
         Assert.Empty(await MappingsAsync(host));
+
+        var codes = host.Outbox().Count;
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send a new code" }).ClickAsync();
+        await Expect(page.GetByLabel("The code you received")).ToHaveValueAsync(string.Empty);
+        await Expect(page.Locator("#code-error")).ToBeHiddenAsync();
+        Assert.Equal(codes + 1, host.Outbox().Count);
+        await page.GetByLabel("The code you received").FillAsync(host.LastCode());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
+        await Expect(page.Locator("#manage")).ToBeVisibleAsync();
+
+        // A new browser (another profile) holds no key: it says so, and how to go on.
+        await using var other = await chromium.Browser!.NewContextAsync(new() { IgnoreHTTPSErrors = true, BaseURL = host.BaseAddress.ToString() });
+        var fresh = await other.NewPageAsync();
+        await fresh.GotoAsync("app/");
+        await Expect(fresh.Locator("#register")).ToBeVisibleAsync();
+        await Expect(fresh.Locator("#register-note")).ToContainTextAsync("your old mapping stays until you replace it");
         Assert.Empty(errors);
     }
 
