@@ -117,6 +117,7 @@ public static class DiscoveryServer
         app.MapDiscoveryApi();
         app.MapReadiness();
         app.MapTokenApi();
+        Web.WebPage.MapWebPage(app);
         return app;
     }
 
