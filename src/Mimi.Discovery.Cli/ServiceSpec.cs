@@ -32,7 +32,7 @@ internal static class ServiceSpec
                 "account" => entry with { Account = value },
                 "priority" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var priority) => entry with { Priority = priority },
                 "priority" => throw new UsageException($"priority '{value}' is not a number 0–65535"),
-                "tags" => entry with { Tags = value.Split('+', StringSplitOptions.RemoveEmptyEntries) },
+                "tags" => entry with { Tags = value.Split('+', StringSplitOptions.RemoveEmptyEntries).Select(PreferenceTags.Normalize).ToList() },
                 "pv" => entry with { ProtocolVersion = value },
                 _ => throw new UsageException($"unknown key '{key}' in --service '{spec}' (use endpoint, account, priority, tags, pv)"),
             };

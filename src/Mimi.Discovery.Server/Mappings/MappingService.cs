@@ -270,6 +270,8 @@ internal sealed partial class MappingService(
         // The verifier's reason for a CSI mismatch names both CSIs; the detail names neither.
         VerificationStatus.CsiMismatch => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity,
             "the statement does not verify: CsiMismatch: its CSI is not the one its credential binds (or its CSIP credential's scope does not cover it)"),
+        VerificationStatus.InvalidTag => new Problem("invalid-tag", StatusCodes.Status422UnprocessableEntity,
+            $"an entry's preference tag is invalid: {reason}; tags are 1–{PreferenceTags.MaxCharacters} characters in NFC, without control or format characters (docs/protocol.md §2, \"Tags\")"),
         _ => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity, $"the statement does not verify: {status}: {reason}"),
     };
 

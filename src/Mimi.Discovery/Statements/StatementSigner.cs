@@ -69,7 +69,9 @@ public sealed class StatementSigner
             throw new ArgumentException("Versions start at 1.", nameof(draft));
         }
 
-        if (PayloadCodec.ValidateEntries(draft.Entries) is { } problem)
+        // Tags are signed in NFC (docs/protocol.md §2, "Tags"), so one tag has one spelling.
+        var entries = draft.Entries.Select(e => e is null ? null! : e with { Tags = e.Tags.Select(t => t is null ? null! : PreferenceTags.Normalize(t)).ToList() }).ToList();
+        if (PayloadCodec.ValidateEntries(entries) is { } problem)
         {
             throw new ArgumentException(problem, nameof(draft));
         }
@@ -89,7 +91,7 @@ public sealed class StatementSigner
             ExpiresAt = expires.ToUnixTimeSeconds(),
             Supersede = draft.Supersede,
             Audience = PayloadCodec.EncodeAudience(draft.Audience),
-            Entries = draft.Entries.Select(PayloadCodec.EncodeEntry).ToList(),
+            Entries = entries.Select(PayloadCodec.EncodeEntry).ToList(),
         };
         return Sign(JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Writer.MappingPayload), MappingStatement.MediaType,
             new Dictionary<string, object> { ["x5c"] = _x5c });

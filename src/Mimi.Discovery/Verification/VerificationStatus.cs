@@ -59,4 +59,7 @@ public enum VerificationStatus
 
     /// <summary>The statement or referral is for an identifier outside the scope its signer was given (a delegate's CA answering for another operator's numbers).</summary>
     OutOfScope,
+
+    /// <summary>An entry's preference tag breaks the tag rules (<see cref="Statements.PreferenceTags"/>): not NFC, too long, a control or format character, the same tag twice ignoring case.</summary>
+    InvalidTag,
 }
