@@ -3,7 +3,7 @@ using Mimi.Discovery.Statements;
 
 namespace Mimi.Discovery.Cli;
 
-/// <summary>Parses <c>name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V]</c> into an MSP entry.</summary>
+/// <summary>Parses <c>name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V][,audience=same-service|a+b]</c> into an MSP entry.</summary>
 internal static class ServiceSpec
 {
     public static MspEntry Parse(string spec)
@@ -34,7 +34,9 @@ internal static class ServiceSpec
                 "priority" => throw new UsageException($"priority '{value}' is not a number 0–65535"),
                 "tags" => entry with { Tags = value.Split('+', StringSplitOptions.RemoveEmptyEntries).Select(PreferenceTags.Normalize).ToList() },
                 "pv" => entry with { ProtocolVersion = value },
-                _ => throw new UsageException($"unknown key '{key}' in --service '{spec}' (use endpoint, account, priority, tags, pv)"),
+                "audience" when value is not ("" or "any") && Audience.TryParse(value, out var audience, out _) => entry with { Audience = audience },
+                "audience" => throw new UsageException($"audience '{value}' in --service '{spec}' is not same-service or services joined by '+'"),
+                _ => throw new UsageException($"unknown key '{key}' in --service '{spec}' (use endpoint, account, priority, tags, pv, audience)"),
             };
         }
 

@@ -244,7 +244,7 @@ internal static class LookupCommand
             audience = m.Audience.Token,
             issuedAt = m.IssuedAt,
             expiresAt = m.ExpiresAt,
-            entries = m.EntriesByPreference.Select(e => new { service = e.Service, endpoint = e.Endpoint?.ToString(), account = e.Account, priority = e.Priority, tags = e.Tags, pv = e.ProtocolVersion }),
+            entries = m.EntriesByPreference.Where(e => e.Admits(r.QueryingService)).Select(e => new { service = e.Service, endpoint = e.Endpoint?.ToString(), account = e.Account, priority = e.Priority, tags = e.Tags, pv = e.ProtocolVersion }),
         }),
         rejected = r.Rejected.Select(x => new { status = x.Status.ToString(), reason = x.Reason }),
         transparency = r.Proof is null ? null : new { complete = r.Proof.IsComplete, status = r.Proof.Status.ToString(), reason = r.Proof.Reason, epoch = r.Proof.Epoch },

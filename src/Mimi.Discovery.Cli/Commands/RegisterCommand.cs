@@ -20,7 +20,7 @@ internal static class RegisterCommand
         var csiArgument = new Argument<string>("csi") { Description = "Phone number (+…) or email address to register." };
         var dp = Cli.DpOption();
         var ca = Cli.CaOption();
-        var services = new Option<string[]>("--service") { Description = "A service: name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V]. Repeat for several.", AllowMultipleArgumentsPerToken = false };
+        var services = new Option<string[]>("--service") { Description = "A service: name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V][,audience=same-service|a+b]. Repeat for several.", AllowMultipleArgumentsPerToken = false };
         var optOut = new Option<bool>("--opt-out") { Description = "Publish \"reachable nowhere\" instead of services." };
         var audience = new Option<string>("--audience") { Description = "Who may see it: any, same-service, or services joined by '+'.", DefaultValueFactory = _ => "any" };
         var supersede = new Option<bool>("--supersede") { Description = "You are the identifier's new owner: remove mappings under older credentials." };

@@ -155,7 +155,8 @@ internal sealed partial class MappingService(
             // A statement whose life ended (its exp, or its credential's expiry) is not served, even
             // while the epoch that drops it is not sealed yet; the label proofs still open what the
             // epoch committed, and senders accept the omission by the same rule (ProofVerifier.VerifyResult).
-            var statements = labels.SelectMany(l => l.Statements ?? []).Select(Facts).Where(s => s.ValidUntil > now).ToList();
+            // A statement with entries for several scopes (per-entry audiences) is committed under each, and returned once.
+            var statements = labels.SelectMany(l => l.Statements ?? []).Distinct(StringComparer.Ordinal).Select(Facts).Where(s => s.ValidUntil > now).ToList();
             var kind = statements.Count == 0 ? LookupResultKinds.None
                 : statements.All(s => s.OptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
@@ -256,9 +257,9 @@ internal sealed partial class MappingService(
         return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0, until);
     }
 
+    /// <summary>Whether a lookup for <paramref name="service"/> sees the row: the scopes it is committed under meet the lookup's (per-entry audiences included).</summary>
     private static bool Admits(StoredMapping row, string? service) =>
-        Audience.TryParse(row.Audience, out var audience, out _)
-        && audience.Admits(service, row.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        row.Statement is not null && Mimi.Discovery.Transparency.Labels.ScopesOfStored(row.Statement).Intersect(Mimi.Discovery.Transparency.Labels.ScopesFor(service), StringComparer.Ordinal).Any();
 
     private static Problem Rejected(VerificationStatus status, string reason) => status switch
     {

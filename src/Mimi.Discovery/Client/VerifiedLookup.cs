@@ -55,9 +55,12 @@ public sealed record VerifiedLookup(
     /// <summary>Whether the DP's claimed result disagrees with what the statements prove, or it sent statements that failed.</summary>
     public bool Inconsistent => Rejected.Count > 0 || !string.Equals(ClaimedResult, OutcomeName(Outcome), StringComparison.Ordinal);
 
-    /// <summary>Every verified entry across mappings, in the order a sender should try them.</summary>
+    /// <summary>The querying service the lookup was made for (null: anonymous); it decides which entries are shown (<see cref="MappingStatement.EntriesFor"/>).</summary>
+    public string? QueryingService { get; init; }
+
+    /// <summary>Every verified entry across mappings that the querying service may see (per-entry audiences applied), in the order a sender should try them.</summary>
     public IEnumerable<(MappingStatement Mapping, MspEntry Entry)> EntriesByPreference =>
-        Mappings.SelectMany(m => m.Entries.Select(e => (m, e)))
+        Mappings.SelectMany(m => m.EntriesFor(QueryingService).Select(e => (m, e)))
             .OrderByDescending(p => p.e.IsDefault).ThenBy(p => p.e.Priority);
 
     internal static string OutcomeName(LookupOutcome outcome) => outcome switch

@@ -64,6 +64,21 @@ public sealed class MappingStatement
     /// <summary>Whether this statement says "reachable nowhere".</summary>
     public bool IsOptOut => Entries.Count == 0;
 
+    /// <summary>
+    /// The entries a lookup made for <paramref name="queryingService"/> (null: anonymous) may see: none when the
+    /// statement's audience excludes it, else those whose own audience (<see cref="MspEntry.Audience"/>) admits it.
+    /// </summary>
+    public IEnumerable<MspEntry> EntriesFor(string? queryingService) =>
+        Audience.Admits(queryingService, Entries) ? Entries.Where(e => e.Admits(queryingService)) : [];
+
+    /// <summary>
+    /// Whether a DP may return this statement to a lookup made for <paramref name="queryingService"/>: its audience admits
+    /// the service, and it is an opt-out, carries sealed routes, or has an entry the service may see
+    /// (<see cref="Transparency.Labels.ScopesOf(MappingStatement)"/>).
+    /// </summary>
+    public bool IsVisibleTo(string? queryingService) =>
+        Transparency.Labels.ScopesOf(this).Intersect(Transparency.Labels.ScopesFor(queryingService), StringComparer.Ordinal).Any();
+
     /// <summary>Entries in the order a sender should try them: <c>default</c> first, then by priority.</summary>
     public IEnumerable<MspEntry> EntriesByPreference =>
         Entries.OrderByDescending(e => e.IsDefault).ThenBy(e => e.Priority);

@@ -33,6 +33,17 @@ public sealed record MspEntry(string Service)
     /// <summary>The protocol version the account speaks, if the recipient states one.</summary>
     public string? ProtocolVersion { get; init; }
 
+    /// <summary>
+    /// Which querying services may see this entry (journeys 1 and 2, per entry): <see cref="Statements.Audience.SameService"/>
+    /// (only a lookup made for this entry's own service) or <see cref="Statements.Audience.Only"/>; <see langword="null"/> (the
+    /// default) for every service the statement admits. Only in a statement whose own audience is <see cref="Statements.Audience.Any"/>
+    /// (docs/protocol.md §2, "Per-entry audiences").
+    /// </summary>
+    public Audience? Audience { get; init; }
+
+    /// <summary>Whether a lookup made for <paramref name="queryingService"/> (null: anonymous) may see this entry by its own audience.</summary>
+    public bool Admits(string? queryingService) => Audience is null || Audience.Admits(queryingService, [Service]);
+
     /// <summary>Whether this entry carries the <c>default</c> tag.</summary>
     public bool IsDefault => Tags.Contains(DefaultTag, StringComparer.Ordinal);
 
@@ -47,7 +58,8 @@ public sealed record MspEntry(string Service)
         && string.Equals(Account, other.Account, StringComparison.Ordinal)
         && Priority == other.Priority
         && Tags.SequenceEqual(other.Tags, StringComparer.Ordinal)
-        && string.Equals(ProtocolVersion, other.ProtocolVersion, StringComparison.Ordinal);
+        && string.Equals(ProtocolVersion, other.ProtocolVersion, StringComparison.Ordinal)
+        && Equals(Audience, other.Audience);
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Service, Endpoint, Account, Priority, Tags.Count, ProtocolVersion);
@@ -89,6 +101,11 @@ public sealed record MspEntry(string Service)
         if (ProtocolVersion is not null && (ProtocolVersion.Length is 0 or > MaxProtocolVersionLength || ProtocolVersion.Any(char.IsControl)))
         {
             return $"the protocol version of '{Service}' must be 1–{MaxProtocolVersionLength} printable characters";
+        }
+
+        if (Audience is { Kind: AudienceKind.Any })
+        {
+            return $"the audience of '{Service}' is 'any': leave it out (an entry's audience narrows the statement's)";
         }
 
         return null;

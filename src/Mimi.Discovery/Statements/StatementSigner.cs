@@ -71,7 +71,7 @@ public sealed class StatementSigner
 
         // Tags are signed in NFC (docs/protocol.md §2, "Tags"), so one tag has one spelling.
         var entries = draft.Entries.Select(e => e is null ? null! : e with { Tags = e.Tags.Select(t => t is null ? null! : PreferenceTags.Normalize(t)).ToList() }).ToList();
-        if (PayloadCodec.ValidateEntries(entries) is { } problem)
+        if ((PayloadCodec.ValidateEntries(entries) ?? PayloadCodec.ValidateEntryAudiences(draft.Audience, entries)) is { } problem)
         {
             throw new ArgumentException(problem, nameof(draft));
         }

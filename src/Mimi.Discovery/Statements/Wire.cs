@@ -71,6 +71,10 @@ internal sealed class EntryPayload
     [JsonPropertyName("pv")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ProtocolVersion { get; init; }
+
+    [JsonPropertyName("audience")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? Audience { get; init; }
 }
 
 internal sealed class RemovalPayload

@@ -87,6 +87,11 @@ public sealed class StatementVerifier
                 payload.Entries.Any(e => MspEntry.TagsProblem(e.Tags) is not null) ? VerificationStatus.InvalidTag : VerificationStatus.InvalidContent, reason);
         }
 
+        if (PayloadCodec.ValidateEntryAudiences(audience, entries) is { } audienceProblem)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, audienceProblem);
+        }
+
         if (!TryUnixTime(payload.IssuedAt, out var issuedAt) || !TryUnixTime(payload.ExpiresAt, out var expiresAt) || expiresAt <= issuedAt)
         {
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "iat and exp must be Unix times with exp after iat");

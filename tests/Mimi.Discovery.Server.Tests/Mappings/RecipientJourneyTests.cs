@@ -34,11 +34,11 @@ public sealed class RecipientJourneyTests : IAsyncLifetime
     }
 
     /// <summary>A statement signed by hand, for content an honest signer refuses to write.</summary>
-    private static string Craft(DpHost.Recipient bob, string entriesJson, DateTimeOffset now)
+    private static string Craft(DpHost.Recipient bob, string entriesJson, DateTimeOffset now, string audienceJson = "\"any\"", string extra = "")
     {
         static string B64(string json) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
         var header = $$"""{"alg":"ES256","typ":"mimi-mapping+jws","x5c":["{{Convert.ToBase64String(bob.Credential.RawData)}}"]}""";
-        var payload = $$"""{"csi":"{{bob.Csi.Uri}}","ver":1,"iat":{{now.ToUnixTimeSeconds()}},"exp":{{now.ToUnixTimeSeconds() + 3600}},"supersede":false,"audience":"any","entries":{{entriesJson}}}""";
+        var payload = $$"""{"csi":"{{bob.Csi.Uri}}","ver":1,"iat":{{now.ToUnixTimeSeconds()}},"exp":{{now.ToUnixTimeSeconds() + 3600}},"supersede":false,"audience":{{audienceJson}},"entries":{{entriesJson}}{{extra}}}""";
         var input = B64(header) + "." + B64(payload);
         return input + "." + Base64Url.EncodeToString(bob.Key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256));
     }
@@ -74,5 +74,86 @@ public sealed class RecipientJourneyTests : IAsyncLifetime
 
         Assert.Contains("tags of 'wire'", e.Detail, StringComparison.Ordinal);
         Assert.Equal(LookupResultKinds.None, (await _dp.LookupJsonAsync("+33612345678")).GetProperty("result").GetString());
+    }
+
+    [Fact]
+    public async Task Journey1_OnlyFromWhatsApp_OtherServicesAndAnonymousSendersFindNothing()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1, [new MspEntry("whatsapp") { Account = "+33612345678", Priority = 10 }], Audience.Only(["whatsapp"])));
+
+        Assert.Equal("whatsapp", (await LookupAsync("+33612345678", "whatsapp")).EntriesByPreference.Single().Entry.Service);
+        Assert.Equal(LookupOutcome.None, (await LookupAsync("+33612345678", "wire")).Outcome);
+        Assert.Equal(LookupOutcome.None, (await LookupAsync("+33612345678", null)).Outcome);
+    }
+
+    [Fact]
+    public async Task Journey2_SameApp_EachSenderSeesOnlyItsOwnServiceAndTheAnswerIsProvenComplete()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1,
+        [
+            new MspEntry("wire") { Account = "@bob", Priority = 10, Audience = Audience.SameService },
+            new MspEntry("signal") { Account = "+33612345678", Priority = 20, Audience = Audience.SameService },
+        ]));
+
+        var wire = await LookupAsync("+33612345678", "wire");
+        var signal = await LookupAsync("+33612345678", "signal");
+        var matrix = await LookupAsync("+33612345678", "matrix.org");
+
+        Assert.Equal(["wire"], wire.EntriesByPreference.Select(p => p.Entry.Service));
+        Assert.Equal(["signal"], signal.EntriesByPreference.Select(p => p.Entry.Service));
+        Assert.Equal(LookupOutcome.Found, wire.Outcome);
+        Assert.Equal(LookupOutcome.None, matrix.Outcome);
+        Assert.Equal(LookupOutcome.None, (await LookupAsync("+33612345678", null)).Outcome);
+    }
+
+    [Fact]
+    public async Task Journey2_PublicAndSameAppEntries_CommittedUnderBothLabelsAndReturnedOnce()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var statement = bob.Sign(1,
+        [
+            new MspEntry("matrix.org") { Account = "@bob:matrix.example", Priority = 30 },
+            new MspEntry("wire") { Account = "@bob", Priority = 10, Audience = Audience.SameService },
+        ]);
+        await _dp.Client.PublishAsync(statement);
+
+        var raw = (await _dp.Client.LookupRawAsync(["+33612345678"], "wire")).Results.Single();
+        var wire = await LookupAsync("+33612345678", "wire");
+        var anonymous = await LookupAsync("+33612345678", null);
+
+        Assert.Equal([statement], raw.Statements);
+        Assert.Equal(["any", "svc:wire"], raw.Labels!.Select(l => l.Scope));
+        Assert.All(raw.Labels!, l => Assert.Equal([statement], l.Statements));
+        Assert.Equal(["wire", "matrix.org"], wire.EntriesByPreference.Select(p => p.Entry.Service));
+        Assert.Equal(["matrix.org"], anonymous.EntriesByPreference.Select(p => p.Entry.Service));
+    }
+
+    [Fact]
+    public async Task Lookup_DpHidesTheServiceLabelsStatement_IsNotProvenComplete()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1, [new MspEntry("wire") { Account = "@bob", Priority = 10, Audience = Audience.SameService }]));
+        var metadata = await _dp.Client.GetMetadataAsync();
+        var response = await _dp.Client.LookupRawAsync(["+33612345678"], "wire");
+        var hidden = response with { Results = [response.Results[0] with { Statements = [], Result = LookupResultKinds.None }] };
+
+        var verified = DiscoveryClient.Verify(hidden, ["+33612345678"], new StatementVerifier(TrustAnchors.FromPem(string.Join('\n', metadata.CredentialCas)), _dp.Clock), "wire",
+            new TransparencyCheck(TransparencyKeyset.FromWire(metadata.Transparency!)!, new TreeHeadMemory(), TimeSpan.FromDays(1), _dp.Clock), _dp.BaseAddress, null).Single();
+
+        Assert.Equal(ProofStatus.SetMismatch, verified.Proof!.Status);
+    }
+
+    [Fact]
+    public async Task Publish_EntryAudienceInARestrictedStatement_IsRejectedAndChangesNothing()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var forged = Craft(bob, """[{"service":"wire","priority":1,"tags":[],"audience":"same-service"}]""", _dp.Clock.GetUtcNow(), """["wire"]""");
+
+        var e = await ProblemAssert.ThrowsAsync(422, "statement-rejected", () => _dp.Client.PublishAsync(forged));
+
+        Assert.Contains("must be 'any'", e.Detail, StringComparison.Ordinal);
+        Assert.Equal(LookupResultKinds.None, (await _dp.LookupJsonAsync("+33612345678", "wire")).GetProperty("result").GetString());
     }
 }
