@@ -30,7 +30,7 @@ internal static class LookupCommand
         var tokenAccount = TokensCommand.AccountOption();
         var command = new Command("lookup", "Look CSIs up — a few, or a whole address book with --file — and verify the answers.")
         {
-            csis, file, column, region, dp, asService, json, trust, ca, relay, relayCa, tokenAccount,
+            csis, file, column, region, dp, asService, json, trust, ca, relay, relayCa, tokenAccount, PickOutput.Pick, PickOutput.Context, PickOutput.Can,
         };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
@@ -41,6 +41,7 @@ internal static class LookupCommand
                 throw new UsageException(book is null ? "give the identifiers to look up, or --file with an address book" : "give identifiers, or --file with an address book, not both");
             }
 
+            var preferences = PickOutput.Preferences(result);
             if (result.GetValue(region) is { } regionCode && !CsiParser.IsKnownRegion(regionCode))
             {
                 throw new UsageException($"--region '{regionCode}' is not an ISO 3166 region code a phone number can belong to (e.g. FR, GB, US)");
@@ -94,7 +95,11 @@ internal static class LookupCommand
                 throw synced.Failures[0].Error;
             }
 
-            if (result.GetValue(json))
+            if (result.GetValue(PickOutput.Pick))
+            {
+                PickOutput.Print(synced.Entries, preferences, a => a.Routes(), result.GetValue(json));
+            }
+            else if (result.GetValue(json))
             {
                 if (book is null)
                 {

@@ -63,6 +63,9 @@ public sealed record VerifiedLookup(
         Mappings.SelectMany(m => m.EntriesFor(QueryingService).Select(e => (m, e)))
             .OrderByDescending(p => p.e.IsDefault).ThenBy(p => p.e.Priority);
 
+    /// <summary>The routes this sender may use: every entry of <see cref="EntriesByPreference"/>; for <see cref="RoutePicker"/>.</summary>
+    public IReadOnlyList<Route> Routes() => [.. EntriesByPreference.Select(p => new Route(p.Mapping, p.Entry))];
+
     internal static string OutcomeName(LookupOutcome outcome) => outcome switch
     {
         LookupOutcome.Found => Protocol.LookupResultKinds.Found,

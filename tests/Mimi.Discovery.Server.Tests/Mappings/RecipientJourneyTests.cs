@@ -156,4 +156,37 @@ public sealed class RecipientJourneyTests : IAsyncLifetime
         Assert.Contains("must be 'any'", e.Detail, StringComparison.Ordinal);
         Assert.Equal(LookupResultKinds.None, (await _dp.LookupJsonAsync("+33612345678", "wire")).GetProperty("result").GetString());
     }
+
+    [Fact]
+    public async Task Journeys3And4_TenRoutes_EverySenderDevicePicksTheSameOne()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1, Enumerable.Range(0, 10).Select(i => new MspEntry("svc" + i) { Account = "@bob" + i, Priority = 10 }).ToList()));
+
+        // Two devices of one sender, each with its own lookup: one route, the same.
+        var picks = new List<Route>();
+        for (var device = 0; device < 2; device++)
+        {
+            picks.Add(RoutePicker.Pick((await LookupAsync("+33612345678", null)).Routes(), new RoutePreferences { TieBreakSeed = "alice" })!);
+        }
+
+        Assert.Equal(picks[0].Entry, picks[1].Entry);
+        Assert.Equal(10, (await LookupAsync("+33612345678", null)).Routes().Count);
+    }
+
+    [Fact]
+    public async Task Journey7_BusinessContacts_PickWireOthersTheDefault()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1,
+        [
+            new MspEntry("wire") { Account = "@bob", Priority = 20, Tags = ["Business"] },
+            new MspEntry("whatsapp") { Account = "+33612345678", Priority = 10, Tags = ["default", "Personal"] },
+        ]));
+        var routes = (await LookupAsync("+33612345678", null)).Routes();
+
+        Assert.Equal("wire", RoutePicker.Pick(routes, new RoutePreferences { Context = ["business"] })!.Entry.Service);
+        Assert.Equal("whatsapp", RoutePicker.Pick(routes)!.Entry.Service);
+        Assert.Equal("wire", RoutePicker.Pick(routes, new RoutePreferences { Services = ["wire"] })!.Entry.Service);
+    }
 }
