@@ -63,8 +63,14 @@ public sealed record VerifiedLookup(
         Mappings.SelectMany(m => m.EntriesFor(QueryingService).Select(e => (m, e)))
             .OrderByDescending(p => p.e.IsDefault).ThenBy(p => p.e.Priority);
 
-    /// <summary>The routes this sender may use: every entry of <see cref="EntriesByPreference"/>; for <see cref="RoutePicker"/>.</summary>
-    public IReadOnlyList<Route> Routes() => [.. EntriesByPreference.Select(p => new Route(p.Mapping, p.Entry))];
+    /// <summary>
+    /// The routes this sender may use, for <see cref="RoutePicker"/>: every entry of <see cref="EntriesByPreference"/>, then the
+    /// sealed routes that open with <paramref name="routeKeys"/> (<see cref="SealedRoutes.Open"/>; docs/protocol.md §2, "Sealed routes").
+    /// A box no key opens is left out, never an exception.
+    /// </summary>
+    /// <param name="routeKeys">The route keys the sender holds (any CSI: only those for this one are tried); none by default.</param>
+    public IReadOnlyList<Route> Routes(IEnumerable<RouteKey>? routeKeys = null) =>
+        [.. EntriesByPreference.Select(p => new Route(p.Mapping, p.Entry)), .. SealedRoutes.Open(Mappings, routeKeys ?? [])];
 
     internal static string OutcomeName(LookupOutcome outcome) => outcome switch
     {

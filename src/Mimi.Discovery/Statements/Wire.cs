@@ -47,6 +47,10 @@ internal sealed class MappingPayload
 
     [JsonPropertyName("entries")]
     public required IReadOnlyList<EntryPayload> Entries { get; init; }
+
+    [JsonPropertyName("sealed")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Sealed { get; init; }
 }
 
 internal sealed class EntryPayload
@@ -106,6 +110,7 @@ internal sealed class RemovalPayload
 [JsonSerializable(typeof(JwsHeader))]
 [JsonSerializable(typeof(MappingPayload))]
 [JsonSerializable(typeof(RemovalPayload))]
+[JsonSerializable(typeof(List<EntryPayload>), TypeInfoPropertyName = "ListEntryPayload")]
 internal sealed partial class WireJson : JsonSerializerContext
 {
     /// <summary>Writes '+' and non-ASCII text unescaped so signed payloads stay readable; parsing is unaffected.</summary>

@@ -54,24 +54,28 @@ public static class Labels
     /// (<see cref="AnyScope"/> for an entry without an audience of its own), and <see cref="AnyScope"/> for an opt-out;
     /// otherwise <see cref="ScopesOf(Audience, IEnumerable{string})"/>. Sorted, distinct.
     /// </summary>
-    public static IReadOnlyList<string> ScopesOf(Audience audience, IReadOnlyList<MspEntry> entries)
+    /// <param name="audience">The statement's audience.</param>
+    /// <param name="entries">Its entries.</param>
+    /// <param name="hasSealedRoutes">Whether it carries sealed routes: a statement visible to every service then sits under <see cref="AnyScope"/> too, since anyone may hold a route key.</param>
+    public static IReadOnlyList<string> ScopesOf(Audience audience, IReadOnlyList<MspEntry> entries, bool hasSealedRoutes = false)
     {
         ArgumentNullException.ThrowIfNull(audience);
         ArgumentNullException.ThrowIfNull(entries);
-        if (audience.Kind != AudienceKind.Any || entries.All(e => e.Audience is null))
+        if (audience.Kind != AudienceKind.Any || (entries.All(e => e.Audience is null) && !hasSealedRoutes))
         {
             return ScopesOf(audience, entries.Select(e => e.Service));
         }
 
         return entries.SelectMany(e => e.Audience is { } own ? ScopesOf(own, [e.Service]) : [AnyScope])
+            .Concat(hasSealedRoutes ? [AnyScope] : [])
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>The scopes <paramref name="statement"/> is committed under (<see cref="ScopesOf(Audience, IReadOnlyList{MspEntry})"/>).</summary>
+    /// <summary>The scopes <paramref name="statement"/> is committed under (<see cref="ScopesOf(Audience, IReadOnlyList{MspEntry}, bool)"/>).</summary>
     public static IReadOnlyList<string> ScopesOf(MappingStatement statement)
     {
         ArgumentNullException.ThrowIfNull(statement);
-        return ScopesOf(statement.Audience, statement.Entries);
+        return ScopesOf(statement.Audience, statement.Entries, statement.SealedRoutes.Count > 0);
     }
 
     /// <summary>
@@ -87,7 +91,7 @@ public static class Labels
             var payload = System.Text.Json.JsonSerializer.Deserialize(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1]), WireJson.Default.MappingPayload);
             return payload is not null && PayloadCodec.TryDecodeAudience(payload.Audience, out var audience, out _)
                 && PayloadCodec.TryDecodeEntries(payload.Entries, out var entries, out _)
-                ? ScopesOf(audience, entries)
+                ? ScopesOf(audience, entries, payload.Sealed is { Count: > 0 })
                 : [];
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or IndexOutOfRangeException)

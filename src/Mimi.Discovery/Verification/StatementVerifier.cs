@@ -92,6 +92,11 @@ public sealed class StatementVerifier
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, audienceProblem);
         }
 
+        if (SealedRoutes.Validate(payload.Sealed) is { } sealedProblem)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidSealedRoute, sealedProblem);
+        }
+
         if (!TryUnixTime(payload.IssuedAt, out var issuedAt) || !TryUnixTime(payload.ExpiresAt, out var expiresAt) || expiresAt <= issuedAt)
         {
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "iat and exp must be Unix times with exp after iat");
@@ -124,7 +129,7 @@ public sealed class StatementVerifier
         }
 
         return VerificationResult<MappingStatement>.Valid(new MappingStatement(
-            jws!, csi, payload.Version, issuedAt, expiresAt, payload.Supersede, audience, entries, credential));
+            jws!, csi, payload.Version, issuedAt, expiresAt, payload.Supersede, audience, entries, credential, payload.Sealed));
     }
 
     /// <summary>Verifies a removal statement and determines its <see cref="RemovalAuthority"/>.</summary>

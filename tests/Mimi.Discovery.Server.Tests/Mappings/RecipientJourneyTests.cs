@@ -189,4 +189,123 @@ public sealed class RecipientJourneyTests : IAsyncLifetime
         Assert.Equal("whatsapp", RoutePicker.Pick(routes)!.Entry.Service);
         Assert.Equal("wire", RoutePicker.Pick(routes, new RoutePreferences { Services = ["wire"] })!.Entry.Service);
     }
+
+    /// <summary>Every text <paramref name="raw"/> holds, with each compact JWS in it decoded (header and payload), so plaintext is found even inside base64url.</summary>
+    private static string Readable(string raw) =>
+        raw + string.Concat(System.Text.RegularExpressions.Regex.Matches(raw, "eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+").Select(m =>
+            string.Join('\n', m.Value.Split('.').Select(part =>
+            {
+                try
+                {
+                    return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(part));
+                }
+                catch (FormatException)
+                {
+                    return "";
+                }
+            }))));
+
+    private async Task<string> DatabaseTextAsync()
+    {
+        // The DP's SQLite files read directly, and every stored statement decoded.
+        var raw = new StringBuilder();
+        foreach (var file in Directory.GetFiles(_dp.DataDirectory, "mimi.db*"))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream, Encoding.Latin1);
+            raw.Append(await reader.ReadToEndAsync());
+        }
+
+        return Readable(raw.ToString());
+    }
+
+    [Fact]
+    public async Task Journeys5And6_SealedRoutes_OnlyKeyHoldersReadThemAndNoPlaintextAnywhereElse()
+    {
+        const string secretAccount = "+33699990000";
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var parents = RouteKey.Create("soccer-parents", bob.Csi);
+        var alice = RouteKey.Create("alice", bob.Csi);
+        var carol = RouteKey.Create("carol", bob.Csi);
+        var statement = bob.Signer.SignMapping(new MappingDraft(bob.Csi, 1, [new MspEntry("wire") { Account = "@bob", Priority = 20, Tags = ["Business"] }])
+        {
+            SealedRoutes =
+            [
+                new SealedRouteDraft(parents, [new MspEntry("whatsapp") { Account = secretAccount, Priority = 10 }]),
+                new SealedRouteDraft(alice, [new MspEntry("signal") { Account = "+33699990001", Priority = 10 }]),
+                new SealedRouteDraft(carol, [new MspEntry("threema") { Account = "BOBTHREEMA", Priority = 10 }]),
+            ],
+        });
+        await _dp.Client.PublishAsync(statement);
+        await _dp.Service<Mimi.Discovery.Server.Transparency.TransparencyLog>().SealAsync(default);
+
+        var answer = await LookupAsync("+33612345678", null);
+
+        // Journey 6: a soccer parent finds Bob on WhatsApp; a sender without the key on Wire only.
+        Assert.Equal(["wire", "whatsapp"], answer.Routes([parents]).Select(r => r.Entry.Service));
+        Assert.Equal(["wire"], answer.Routes().Select(r => r.Entry.Service));
+        Assert.Equal("whatsapp", RoutePicker.Pick(answer.Routes([parents]))!.Entry.Service);
+        // Journey 5: per sender, Alice's messages go to Signal and Carol's to Threema.
+        Assert.Equal("signal", RoutePicker.Pick(answer.Routes([alice]))!.Entry.Service);
+        Assert.Equal("threema", RoutePicker.Pick(answer.Routes([carol]))!.Entry.Service);
+        // Three groups travel as four boxes of one size.
+        Assert.Equal(4, answer.Mappings.Single().SealedRoutes.Count);
+
+        // No plaintext of a sealed route in what a sender without the key received, in the DP's database, or in the log.
+        var raw = await _dp.Http.GetStringAsync("v1/lookup/%2B33612345678");
+        var log = new StringBuilder();
+        var head = System.Text.Json.JsonDocument.Parse(await _dp.Http.GetStringAsync("v1/transparency/head")).RootElement.GetProperty("size").GetInt64();
+        for (var epoch = 1; epoch <= head; epoch++)
+        {
+            log.Append(await _dp.Http.GetStringAsync(FormattableString.Invariant($"v1/transparency/epochs/{epoch}")));
+        }
+
+        log.Append(await _dp.Http.GetStringAsync("v1/transparency/history?csi=%2B33612345678&scope=any"));
+        foreach (var (place, text) in new[] { ("lookup answer", Readable(raw)), ("database", await DatabaseTextAsync()), ("transparency log", Readable(log.ToString())) })
+        {
+            Assert.Contains("@bob", text, StringComparison.Ordinal);
+            foreach (var secret in new[] { secretAccount, "whatsapp", "+33699990001", "BOBTHREEMA", "threema", "soccer-parents" })
+            {
+                Assert.False(text.Contains(secret, StringComparison.Ordinal), $"the {place} holds '{secret}'");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Publish_SealedRoutesOnly_IsFoundNotOptedOut()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var parents = RouteKey.Create("soccer-parents", bob.Csi);
+        await _dp.Client.PublishAsync(bob.Signer.SignMapping(new MappingDraft(bob.Csi, 1, [])
+        {
+            SealedRoutes = [new SealedRouteDraft(parents, [new MspEntry("whatsapp") { Account = "+33699990000" }])],
+        }));
+
+        var answer = await LookupAsync("+33612345678", "wire");
+
+        Assert.Equal(LookupOutcome.Found, answer.Outcome);
+        Assert.Empty(answer.Routes());
+        Assert.Null(RoutePicker.Pick(answer.Routes()));
+        Assert.Equal("whatsapp", answer.Routes([parents]).Single().Entry.Service);
+    }
+
+    [Theory]
+    [InlineData(3, 512, "not 3")]
+    [InlineData(1, 4096, "bucket")]
+    [InlineData(8, 2048, "8192")]
+    public async Task Publish_MalformedOrOversizedSealedRoutes_IsInvalidSealedRouteAndChangesNothing(int count, int bucket, string why)
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        var boxes = string.Join(',', Enumerable.Range(0, count).Select(_ => "\"" + Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32 + bucket)) + "\""));
+        var statement = Craft(bob, """[{"service":"wire","priority":1,"tags":[]}]""", _dp.Clock.GetUtcNow(), extra: ",\"sealed\":[" + boxes + "]");
+
+        var e = await ProblemAssert.ThrowsAsync(count * bucket > 8192 ? 413 : 422, count * bucket > 8192 ? "statement-too-large" : "invalid-sealed-route", () => _dp.Client.PublishAsync(statement));
+
+        if (count * bucket <= 8192)
+        {
+            Assert.Contains(why, e.Detail, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(LookupResultKinds.None, (await _dp.LookupJsonAsync("+33612345678")).GetProperty("result").GetString());
+    }
 }
