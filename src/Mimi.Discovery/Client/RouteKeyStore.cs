@@ -46,7 +46,7 @@ public sealed class RouteKeyStore
 
     /// <summary>The current own key named <paramref name="name"/> for <paramref name="csi"/>, or null.</summary>
     public RouteKey? Own(Csi csi, string name) =>
-        List().LastOrDefault(k => k.Role == RouteKeyRole.Own && k.RevokedAt is null && k.Key.Csi == csi && k.Key.Name == name)?.Key;
+        List().LastOrDefault(k => IsCurrent(k, RouteKeyRole.Own, csi, name))?.Key;
 
     /// <summary>The current keys held for <paramref name="csi"/> (to open its sealed routes), own keys included.</summary>
     public IReadOnlyList<RouteKey> For(Csi csi) => List().Where(k => k.RevokedAt is null && k.Key.Csi == csi).Select(k => k.Key).ToList();
@@ -80,7 +80,7 @@ public sealed class RouteKeyStore
         }
 
         // A recipient rotates a key under its name: the new one supersedes the one held before.
-        var updated = kept.Select(k => k.Role == RouteKeyRole.Held && k.RevokedAt is null && k.Key.Csi == key.Csi && k.Key.Name == key.Name ? k with { RevokedAt = now } : k);
+        var updated = kept.Select(k => IsCurrent(k, RouteKeyRole.Held, key.Csi, key.Name) ? k with { RevokedAt = now } : k);
         Save([.. updated.Select(Encode), Encode(new StoredRouteKey(key, RouteKeyRole.Held, now, null))]);
     }
 
@@ -93,16 +93,19 @@ public sealed class RouteKeyStore
     {
         var kept = Load().Select(Decode).OfType<StoredRouteKey>().ToList();
         var now = _time.GetUtcNow();
-        if (!kept.Any(k => k.Role == RouteKeyRole.Own && k.RevokedAt is null && k.Key.Csi == csi && k.Key.Name == name))
+        if (!kept.Any(k => IsCurrent(k, RouteKeyRole.Own, csi, name)))
         {
             return null;
         }
 
         var key = RouteKey.Create(name, csi);
-        var updated = kept.Select(k => k.Role == RouteKeyRole.Own && k.RevokedAt is null && k.Key.Csi == csi && k.Key.Name == name ? k with { RevokedAt = now } : k);
+        var updated = kept.Select(k => IsCurrent(k, RouteKeyRole.Own, csi, name) ? k with { RevokedAt = now } : k);
         Save([.. updated.Select(Encode), Encode(new StoredRouteKey(key, RouteKeyRole.Own, now, null))]);
         return key;
     }
+
+    private static bool IsCurrent(StoredRouteKey k, RouteKeyRole role, Csi csi, string name) =>
+        k.Role == role && k.RevokedAt is null && k.Key.Csi == csi && string.Equals(k.Key.Name, name, StringComparison.Ordinal);
 
     private List<StoredKeyJson> Load()
     {
