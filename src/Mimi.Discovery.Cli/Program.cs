@@ -10,6 +10,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     ResolveCommand.Create(),
     DnsCommand.Create(),
     RemoveCommand.Create(),
+    RouteKeysCommand.Create(),
     TransparencyCommands.Monitor(),
     TransparencyCommands.Audit(),
     DemoCommand.Create(),

@@ -30,7 +30,7 @@ internal static class LookupCommand
         var tokenAccount = TokensCommand.AccountOption();
         var command = new Command("lookup", "Look CSIs up — a few, or a whole address book with --file — and verify the answers.")
         {
-            csis, file, column, region, dp, asService, json, trust, ca, relay, relayCa, tokenAccount,
+            csis, file, column, region, dp, asService, json, trust, ca, relay, relayCa, tokenAccount, PickOutput.Pick, PickOutput.Context, PickOutput.Can,
         };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
@@ -41,6 +41,9 @@ internal static class LookupCommand
                 throw new UsageException(book is null ? "give the identifiers to look up, or --file with an address book" : "give identifiers, or --file with an address book, not both");
             }
 
+            var preferences = PickOutput.Preferences(result);
+            // Sealed routes open with the route keys handed to this person (route-keys import).
+            var routeKeys = new RouteKeyStore(KeyStore.DefaultPath).Current();
             if (result.GetValue(region) is { } regionCode && !CsiParser.IsKnownRegion(regionCode))
             {
                 throw new UsageException($"--region '{regionCode}' is not an ISO 3166 region code a phone number can belong to (e.g. FR, GB, US)");
@@ -94,17 +97,21 @@ internal static class LookupCommand
                 throw synced.Failures[0].Error;
             }
 
-            if (result.GetValue(json))
+            if (result.GetValue(PickOutput.Pick))
+            {
+                PickOutput.Print(synced.Entries, preferences, a => a.Routes(routeKeys), result.GetValue(json));
+            }
+            else if (result.GetValue(json))
             {
                 if (book is null)
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(synced.Entries.Select(ToJson), Cli.Indented));
+                    Console.WriteLine(JsonSerializer.Serialize(synced.Entries.Select(e => ToJson(e, routeKeys)), Cli.Indented));
                 }
                 else
                 {
                     foreach (var entry in synced.Entries)
                     {
-                        var line = JsonSerializer.SerializeToNode(ToJson(entry), Cli.Lines)!.AsObject();
+                        var line = JsonSerializer.SerializeToNode(ToJson(entry, routeKeys), Cli.Lines)!.AsObject();
                         line["fromCache"] = entry.FromCache;
                         Console.WriteLine(line.ToJsonString(Cli.Lines));
                     }
@@ -114,7 +121,7 @@ internal static class LookupCommand
             {
                 // An address book's table shows who is reachable (and what could not be read); the
                 // contacts found nowhere are counted in the summary only.
-                PrintTable(book is null ? synced.Entries : synced.Entries.Where(e => e.Answer.Outcome != LookupOutcome.None).ToList());
+                PrintTable(book is null ? synced.Entries : synced.Entries.Where(e => e.Answer.Outcome != LookupOutcome.None).ToList(), routeKeys);
             }
 
             if (book is not null)
@@ -174,7 +181,7 @@ internal static class LookupCommand
         return synced!;
     }
 
-    private static void PrintTable(IReadOnlyList<AddressBookEntry> entries)
+    private static void PrintTable(IReadOnlyList<AddressBookEntry> entries, IReadOnlyList<Statements.RouteKey> routeKeys)
     {
         var table = new Table().AddColumns("CSI", "result", "service", "account / endpoint", "priority", "tags", "verified", "transparency");
         foreach (var (r, chain, stopped) in entries.Select(e => (e.Answer, e.Chain, e.ReferralFailure)))
@@ -188,11 +195,12 @@ internal static class LookupCommand
             }
 
             var rows = 0;
-            foreach (var (mapping, entry) in r.EntriesByPreference)
+            foreach (var route in r.Routes(routeKeys))
             {
+                var (mapping, entry) = (route.Mapping, route.Entry);
                 table.AddRow(rows++ == 0 ? name : "", rows == 1 ? outcome : "", Markup.Escape(entry.Service),
                     Markup.Escape(entry.Account ?? entry.Endpoint?.ToString() ?? ""), entry.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    Markup.Escape(string.Join(' ', entry.Tags)), $"[green]yes[/] (v{mapping.Version})", rows == 1 ? Completeness(r) : "");
+                    Markup.Escape(string.Join(", ", entry.Tags) + (route.SealedWith is { } key ? $" (sealed: {key})" : "")), $"[green]yes[/] (v{mapping.Version})", rows == 1 ? Completeness(r) : "");
             }
 
             if (rows == 0)
@@ -227,9 +235,9 @@ internal static class LookupCommand
         var p => $"[red]{Markup.Escape(p.Status.ToString())}[/]: {Markup.Escape(p.Reason)}",
     };
 
-    private static object ToJson(AddressBookEntry entry) => ToJson(entry.Answer, entry.Chain, entry.ReferralFailure);
+    private static object ToJson(AddressBookEntry entry, IReadOnlyList<Statements.RouteKey> routeKeys) => ToJson(entry.Answer, entry.Chain, entry.ReferralFailure, routeKeys);
 
-    private static object ToJson(VerifiedLookup r, IReadOnlyList<Uri>? chain, string? referralFailure) => new
+    private static object ToJson(VerifiedLookup r, IReadOnlyList<Uri>? chain, string? referralFailure, IReadOnlyList<Statements.RouteKey> routeKeys) => new
     {
         query = r.Query,
         csi = r.Csi?.Uri,
@@ -244,7 +252,19 @@ internal static class LookupCommand
             audience = m.Audience.Token,
             issuedAt = m.IssuedAt,
             expiresAt = m.ExpiresAt,
-            entries = m.EntriesByPreference.Select(e => new { service = e.Service, endpoint = e.Endpoint?.ToString(), account = e.Account, priority = e.Priority, tags = e.Tags, pv = e.ProtocolVersion }),
+            entries = m.EntriesByPreference.Where(e => e.Admits(r.QueryingService)).Select(e => new { service = e.Service, endpoint = e.Endpoint?.ToString(), account = e.Account, priority = e.Priority, tags = e.Tags, pv = e.ProtocolVersion }),
+            sealedBoxes = m.SealedRoutes.Count,
+        }),
+        sealedRoutes = r.Routes(routeKeys).Where(x => x.SealedWith is not null).Select(x => new
+        {
+            mappingId = x.Mapping.Id.ToString(),
+            sealedWith = x.SealedWith,
+            service = x.Entry.Service,
+            endpoint = x.Entry.Endpoint?.ToString(),
+            account = x.Entry.Account,
+            priority = x.Entry.Priority,
+            tags = x.Entry.Tags,
+            pv = x.Entry.ProtocolVersion,
         }),
         rejected = r.Rejected.Select(x => new { status = Cli.JsonValue(x.Status), reason = x.Reason }),
         transparency = r.Proof is null ? null : new { complete = r.Proof.IsComplete, status = Cli.JsonValue(r.Proof.Status), reason = r.Proof.Reason, epoch = r.Proof.Epoch },

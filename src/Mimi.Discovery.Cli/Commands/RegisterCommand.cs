@@ -17,7 +17,7 @@ internal static class RegisterCommand
         var csiArgument = new Argument<string>("csi") { Description = "Phone number (+…) or email address to register." };
         var dp = Cli.DpOption();
         var ca = Cli.CaOption();
-        var services = new Option<string[]>("--service") { Description = "A service: name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V]. Repeat for several.", AllowMultipleArgumentsPerToken = false };
+        var services = new Option<string[]>("--service") { Description = "A service: name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V][,audience=same-service|a+b][,sealed-for=ROUTE-KEY]. Repeat for several.", AllowMultipleArgumentsPerToken = false };
         var optOut = new Option<bool>("--opt-out") { Description = "Publish \"reachable nowhere\" instead of services." };
         var audience = new Option<string>("--audience") { Description = "Who may see it: any, same-service, or services joined by '+'.", DefaultValueFactory = _ => "any" };
         var supersede = new Option<bool>("--supersede") { Description = "You are the identifier's new owner: remove mappings under older credentials." };
@@ -32,7 +32,7 @@ internal static class RegisterCommand
                 throw new UsageException("give --service at least once, or --opt-out, but not both");
             }
 
-            var entries = specs.Select(ServiceSpec.Parse).ToList();
+            var (entries, sealedRoutes) = RouteKeysCommand.Split(specs, result.GetValue(home)!.FullName, csi);
             if (!Audience.TryParse(result.GetValue(audience), out var parsedAudience, out var audienceProblem))
             {
                 throw new UsageException("--audience: " + audienceProblem);
@@ -53,9 +53,9 @@ internal static class RegisterCommand
                 Console.Error.WriteLine($"Credential for {csi} stored in {store.Path}");
             }
 
-            var draft = new MappingDraft(csi, publisher.NextVersion(csi, parsedAudience), entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede) };
+            var draft = new MappingDraft(csi, publisher.NextVersion(csi, parsedAudience), entries) { Audience = parsedAudience, Supersede = result.GetValue(supersede), SealedRoutes = sealedRoutes };
             var receipt = await publisher.PublishAsync(draft, credential.Certificate, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"Published {csi} version {receipt.Version} ({(entries.Count == 0 ? "opted out" : string.Join(", ", entries.Select(e => e.Service)))}); mapping {receipt.MappingId}"
+            Console.WriteLine($"Published {csi} version {receipt.Version} ({RouteKeysCommand.Describe(entries, sealedRoutes)}); mapping {receipt.MappingId}"
                 + (receipt.Epoch is { } epoch ? $"; due in transparency epoch {epoch} at the latest" : ""));
             if (receipt.Superseded.Count > 0)
             {

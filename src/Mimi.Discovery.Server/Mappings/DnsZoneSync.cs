@@ -73,7 +73,7 @@ internal sealed partial class DnsZoneSync : IDisposable
             var statement = _verifier.VerifyMapping(row.Statement);
             if (statement.IsValid)
             {
-                records.AddRange(statement.Statement.Entries.Where(e => e.Account is not null && e.Endpoint is not null)
+                records.AddRange(statement.Statement.EntriesFor(null).Where(e => e.Account is not null && e.Endpoint is not null)
                     .Select(e => new MimiRecord(e.Account!, e.Endpoint!.IsAbsoluteUri && e.Endpoint.IdnHost.Length > 0 ? e.Endpoint.IdnHost : e.Endpoint.OriginalString, e.Priority, e.Service, e.ProtocolVersion)));
             }
         }

@@ -155,7 +155,8 @@ internal sealed partial class MappingService(
             // A statement whose life ended (its exp, or its credential's expiry) is not served, even
             // while the epoch that drops it is not sealed yet; the label proofs still open what the
             // epoch committed, and senders accept the omission by the same rule (ProofVerifier.VerifyResult).
-            var statements = labels.SelectMany(l => l.Statements ?? []).Select(Facts).Where(s => s.ValidUntil > now).ToList();
+            // A statement with entries for several scopes (per-entry audiences) is committed under each, and returned once.
+            var statements = labels.SelectMany(l => l.Statements ?? []).Distinct(StringComparer.Ordinal).Select(Facts).Where(s => s.ValidUntil > now).ToList();
             var kind = statements.Count == 0 ? LookupResultKinds.None
                 : statements.All(s => s.OptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
@@ -253,12 +254,13 @@ internal sealed partial class MappingService(
         using var json = Payload(statement);
         var root = json.RootElement;
         var until = StatementLifetime.TryReadValidUntil(statement, out var validUntil) ? validUntil.ToUnixTimeSeconds() : root.GetProperty("exp").GetInt64();
-        return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0, until);
+        // An opt-out lists no entry and seals none (a statement of sealed routes only is "found").
+        return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0 && !root.TryGetProperty("sealed", out _), until);
     }
 
+    /// <summary>Whether a lookup for <paramref name="service"/> sees the row: the scopes it is committed under meet the lookup's (per-entry audiences included).</summary>
     private static bool Admits(StoredMapping row, string? service) =>
-        Audience.TryParse(row.Audience, out var audience, out _)
-        && audience.Admits(service, row.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        row.Statement is not null && Mimi.Discovery.Transparency.Labels.ScopesOfStored(row.Statement).Intersect(Mimi.Discovery.Transparency.Labels.ScopesFor(service), StringComparer.Ordinal).Any();
 
     private static Problem Rejected(VerificationStatus status, string reason) => status switch
     {
@@ -270,6 +272,10 @@ internal sealed partial class MappingService(
         // The verifier's reason for a CSI mismatch names both CSIs; the detail names neither.
         VerificationStatus.CsiMismatch => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity,
             "the statement does not verify: CsiMismatch: its CSI is not the one its credential binds (or its CSIP credential's scope does not cover it)"),
+        VerificationStatus.InvalidSealedRoute => new Problem("invalid-sealed-route", StatusCodes.Status422UnprocessableEntity,
+            $"the statement's sealed routes are malformed: {reason} (docs/protocol.md §2, \"Sealed routes\"); seal them again with the SDK's signer"),
+        VerificationStatus.InvalidTag => new Problem("invalid-tag", StatusCodes.Status422UnprocessableEntity,
+            $"an entry's preference tag is invalid: {reason}; tags are 1–{PreferenceTags.MaxCharacters} characters in NFC, without control or format characters (docs/protocol.md §2, \"Tags\")"),
         _ => new Problem("statement-rejected", StatusCodes.Status422UnprocessableEntity, $"the statement does not verify: {status}: {reason}"),
     };
 

@@ -273,9 +273,10 @@ internal sealed partial class TransparencyLog : IDisposable
                 {
                     scopes = [Labels.DelegationScope];
                 }
-                else if (Audience.TryParse(m.Audience, out var audience, out _))
+                else if (m.Statement is not null && Audience.TryParse(m.Audience, out _, out _))
                 {
-                    scopes = Labels.ScopesOf(audience, m.Services.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                    // Per-entry audiences decide the scopes too, so they are read from the statement itself.
+                    scopes = Labels.ScopesOfStored(m.Statement);
                 }
                 else
                 {

@@ -304,9 +304,9 @@ public sealed class DiscoveryClient(HttpClient http)
             {
                 rejected.Add(new RejectedStatement(statement, VerificationStatus.CsiMismatch, $"the DP returned a statement for {result.Statement.Csi} when asked for {parsed.Csi}"));
             }
-            else if (!result.Statement.Audience.Admits(service, result.Statement.Entries))
+            else if (!result.Statement.IsVisibleTo(service))
             {
-                rejected.Add(new RejectedStatement(statement, VerificationStatus.InvalidContent, $"the statement's audience ({result.Statement.Audience}) excludes the querying service"));
+                rejected.Add(new RejectedStatement(statement, VerificationStatus.InvalidContent, $"the statement's audience ({result.Statement.Audience}, or its entries' own) excludes the querying service"));
             }
             else
             {
@@ -317,7 +317,7 @@ public sealed class DiscoveryClient(HttpClient http)
         var outcome = mappings.Count == 0 ? LookupOutcome.None
             : mappings.All(m => m.IsOptOut) ? LookupOutcome.OptedOut
             : LookupOutcome.Found;
-        return new VerifiedLookup(query, parsed.Csi, outcome, mappings, rejected, claimed.Result, null) { MaxAge = claimed.MaxAge };
+        return new VerifiedLookup(query, parsed.Csi, outcome, mappings, rejected, claimed.Result, null) { MaxAge = claimed.MaxAge, QueryingService = service };
     }
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)

@@ -229,7 +229,7 @@ public sealed class DiscoveryResolver(DnsDiscoveryResolver? dns, IReadOnlyList<P
         if (merged.Count > 0)
         {
             var by = merged.Values.ToList();
-            services.AddRange(by.SelectMany(p => p.Mapping.Entries.Select(e => (p.Mapping, p.From, Entry: e)))
+            services.AddRange(by.SelectMany(p => p.Mapping.EntriesFor(service).Select(e => (p.Mapping, p.From, Entry: e)))
                 .OrderByDescending(x => x.Entry.IsDefault).ThenBy(x => x.Entry.Priority)
                 .Select(x => new ReachableAt(x.Entry.Service, x.Entry.Account, x.Entry.Endpoint?.ToString(), x.Entry.Priority, x.Entry.Tags, x.Entry.ProtocolVersion, x.From.ToString())));
             first ??= (AnswerSource.DiscoveryProvider, by[0].From.ToString(), AnswerAuthentication.SignedMapping);

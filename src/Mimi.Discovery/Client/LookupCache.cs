@@ -135,6 +135,7 @@ public sealed class LookupCache
             {
                 Proof = c.Epoch is { } epoch ? new Transparency.ProofVerdict(Transparency.ProofStatus.Complete, "kept from a verified answer", epoch) : null,
                 MaxAge = (long)(expires - now).TotalSeconds,
+                QueryingService = c.Service,
             };
             entries[(c.Dp, c.Csi, c.Service)] = new Entry(answer, expires);
         }

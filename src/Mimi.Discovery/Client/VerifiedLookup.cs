@@ -55,10 +55,22 @@ public sealed record VerifiedLookup(
     /// <summary>Whether the DP's claimed result disagrees with what the statements prove, or it sent statements that failed.</summary>
     public bool Inconsistent => Rejected.Count > 0 || !string.Equals(ClaimedResult, OutcomeName(Outcome), StringComparison.Ordinal);
 
-    /// <summary>Every verified entry across mappings, in the order a sender should try them.</summary>
+    /// <summary>The querying service the lookup was made for (null: anonymous); it decides which entries are shown (<see cref="MappingStatement.EntriesFor"/>).</summary>
+    public string? QueryingService { get; init; }
+
+    /// <summary>Every verified entry across mappings that the querying service may see (per-entry audiences applied), in the order a sender should try them.</summary>
     public IEnumerable<(MappingStatement Mapping, MspEntry Entry)> EntriesByPreference =>
-        Mappings.SelectMany(m => m.Entries.Select(e => (m, e)))
+        Mappings.SelectMany(m => m.EntriesFor(QueryingService).Select(e => (m, e)))
             .OrderByDescending(p => p.e.IsDefault).ThenBy(p => p.e.Priority);
+
+    /// <summary>
+    /// The routes this sender may use, for <see cref="RoutePicker"/>: every entry of <see cref="EntriesByPreference"/>, then the
+    /// sealed routes that open with <paramref name="routeKeys"/> (<see cref="SealedRoutes.Open"/>; docs/protocol.md §2, "Sealed routes").
+    /// A box no key opens is left out, never an exception.
+    /// </summary>
+    /// <param name="routeKeys">The route keys the sender holds (any CSI: only those for this one are tried); none by default.</param>
+    public IReadOnlyList<Route> Routes(IEnumerable<RouteKey>? routeKeys = null) =>
+        [.. EntriesByPreference.Select(p => new Route(p.Mapping, p.Entry)), .. SealedRoutes.Open(Mappings, routeKeys ?? [])];
 
     internal static string OutcomeName(LookupOutcome outcome) => outcome switch
     {

@@ -19,6 +19,9 @@ public sealed record MappingDraft(Csi Csi, long Version, IReadOnlyList<MspEntry>
 
     /// <summary>When the statement expires; the credential's end of validity when omitted.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>Entries only holders of a route key can read, one group per key (docs/protocol.md §2, "Sealed routes"); none by default.</summary>
+    public IReadOnlyList<SealedRouteDraft> SealedRoutes { get; init; } = [];
 }
 
 /// <summary>A removal a recipient or CSIP wants to sign.</summary>

@@ -11,7 +11,7 @@ namespace Mimi.Discovery.Statements;
 public sealed class MappingStatement
 {
     internal MappingStatement(string token, Csi csi, long version, DateTimeOffset issuedAt, DateTimeOffset expiresAt,
-        bool supersede, Audience audience, IReadOnlyList<MspEntry> entries, Credential credential)
+        bool supersede, Audience audience, IReadOnlyList<MspEntry> entries, Credential credential, IReadOnlyList<string>? sealedRoutes = null)
     {
         Token = token;
         Csi = csi;
@@ -22,6 +22,7 @@ public sealed class MappingStatement
         Audience = audience;
         Entries = entries;
         Credential = credential;
+        SealedRoutes = sealedRoutes ?? [];
         Id = new MappingId(credential.KeyThumbprint, audience.Token);
     }
 
@@ -61,8 +62,29 @@ public sealed class MappingStatement
     /// <summary>The mapping this statement is a version of.</summary>
     public MappingId Id { get; }
 
-    /// <summary>Whether this statement says "reachable nowhere".</summary>
-    public bool IsOptOut => Entries.Count == 0;
+    /// <summary>
+    /// The sealed boxes as signed (base64url; <see cref="Statements.SealedRoutes"/>): routes only holders of a route key
+    /// can read, and padding no key opens. Empty when the statement seals nothing.
+    /// </summary>
+    public IReadOnlyList<string> SealedRoutes { get; }
+
+    /// <summary>Whether this statement says "reachable nowhere": no entries and nothing sealed.</summary>
+    public bool IsOptOut => Entries.Count == 0 && SealedRoutes.Count == 0;
+
+    /// <summary>
+    /// The entries a lookup made for <paramref name="queryingService"/> (null: anonymous) may see: none when the
+    /// statement's audience excludes it, else those whose own audience (<see cref="MspEntry.Audience"/>) admits it.
+    /// </summary>
+    public IEnumerable<MspEntry> EntriesFor(string? queryingService) =>
+        Audience.Admits(queryingService, Entries) ? Entries.Where(e => e.Admits(queryingService)) : [];
+
+    /// <summary>
+    /// Whether a DP may return this statement to a lookup made for <paramref name="queryingService"/>: its audience admits
+    /// the service, and it is an opt-out, carries sealed routes, or has an entry the service may see
+    /// (<see cref="Transparency.Labels.ScopesOf(MappingStatement)"/>).
+    /// </summary>
+    public bool IsVisibleTo(string? queryingService) =>
+        Transparency.Labels.ScopesOf(this).Intersect(Transparency.Labels.ScopesFor(queryingService), StringComparer.Ordinal).Any();
 
     /// <summary>Entries in the order a sender should try them: <c>default</c> first, then by priority.</summary>
     public IEnumerable<MspEntry> EntriesByPreference =>

@@ -59,6 +59,7 @@ internal static class PayloadCodec
         Priority = entry.Priority,
         Tags = entry.Tags,
         ProtocolVersion = entry.ProtocolVersion,
+        Audience = entry.Audience is null ? null : EncodeAudience(entry.Audience),
     };
 
     public static bool TryDecodeEntries(IReadOnlyList<EntryPayload> payloads, out IReadOnlyList<MspEntry> entries, out string reason)
@@ -80,8 +81,21 @@ internal static class PayloadCodec
                 return false;
             }
 
+            Audience? entryAudience = null;
+            if (p.Audience is { } audienceJson)
+            {
+                if (!TryDecodeAudience(audienceJson, out var decoded, out reason))
+                {
+                    reason = $"the audience of '{p.Service}': {reason}";
+                    return false;
+                }
+
+                entryAudience = decoded;
+            }
+
             var entry = new MspEntry(p.Service)
             {
+                Audience = entryAudience,
                 Endpoint = endpoint,
                 Account = p.Account,
                 Priority = p.Priority,
@@ -135,6 +149,12 @@ internal static class PayloadCodec
 
         return null;
     }
+
+    /// <summary>Per-entry audiences narrow a statement visible to every service; returns a reason or <see langword="null"/>.</summary>
+    public static string? ValidateEntryAudiences(Audience statementAudience, IReadOnlyList<MspEntry> entries) =>
+        statementAudience.Kind != AudienceKind.Any && entries.Any(e => e.Audience is not null)
+            ? $"an entry has an audience of its own, so the statement's audience must be 'any', not '{statementAudience}'"
+            : null;
 
     public static bool TryParseCanonicalCsi(string text, out Csi csi)
     {

@@ -70,7 +70,11 @@ public sealed class StatementSigner
             throw new ArgumentException("Versions start at 1.", nameof(draft));
         }
 
-        if (PayloadCodec.ValidateEntries(draft.Entries) is { } problem)
+        // Tags are signed in NFC (docs/protocol.md §2, "Tags"), so one tag has one spelling.
+        static List<MspEntry> Normalized(IReadOnlyList<MspEntry> list) =>
+            list.Select(e => e is null ? null! : e with { Tags = e.Tags.Select(t => t is null ? null! : PreferenceTags.Normalize(t)).ToList() }).ToList();
+        var entries = Normalized(draft.Entries);
+        if ((PayloadCodec.ValidateEntries(entries) ?? PayloadCodec.ValidateEntryAudiences(draft.Audience, entries)) is { } problem)
         {
             throw new ArgumentException(problem, nameof(draft));
         }
@@ -90,7 +94,10 @@ public sealed class StatementSigner
             ExpiresAt = expires.ToUnixTimeSeconds(),
             Supersede = draft.Supersede,
             Audience = PayloadCodec.EncodeAudience(draft.Audience),
-            Entries = draft.Entries.Select(PayloadCodec.EncodeEntry).ToList(),
+            Entries = entries.Select(PayloadCodec.EncodeEntry).ToList(),
+            Sealed = draft.SealedRoutes is { Count: > 0 } groups
+                ? SealedRoutes.Seal(draft.Csi, groups.Select(g => g is null ? null! : g with { Entries = Normalized(g.Entries ?? []) }).ToList())
+                : null,
         };
         return Sign(JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Writer.MappingPayload), MappingStatement.MediaType,
             new Dictionary<string, object> { ["x5c"] = _x5c });

@@ -47,6 +47,10 @@ internal sealed class MappingPayload
 
     [JsonPropertyName("entries")]
     public required IReadOnlyList<EntryPayload> Entries { get; init; }
+
+    [JsonPropertyName("sealed")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Sealed { get; init; }
 }
 
 internal sealed class EntryPayload
@@ -71,6 +75,10 @@ internal sealed class EntryPayload
     [JsonPropertyName("pv")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ProtocolVersion { get; init; }
+
+    [JsonPropertyName("audience")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? Audience { get; init; }
 }
 
 internal sealed class RemovalPayload
@@ -140,6 +148,7 @@ internal sealed class PassportDestinations
 [JsonSerializable(typeof(MappingPayload))]
 [JsonSerializable(typeof(RemovalPayload))]
 [JsonSerializable(typeof(PassportPayload))]
+[JsonSerializable(typeof(List<EntryPayload>), TypeInfoPropertyName = "ListEntryPayload")]
 internal sealed partial class WireJson : JsonSerializerContext
 {
     /// <summary>Writes '+' and non-ASCII text unescaped so signed payloads stay readable; parsing is unaffected.</summary>

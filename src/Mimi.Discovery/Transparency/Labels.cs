@@ -5,6 +5,9 @@
 //   audience any           → scope "any"
 //   audience only:a+b      → scopes "svc:a", "svc:b"
 //   audience same-service  → "svc:X" for each service X among the statement's entries
+//   audience any, with per-entry audiences → the union of each entry's scopes, an entry without
+//   an audience of its own in "any", an entry "only:a+b" in "svc:a" and "svc:b", an entry
+//   "same-service" in "svc:" its own service; an opt-out (no entries) in "any"
 // Delegations (Federation.Delegation) are committed the same way under the subject of each
 // delegated element (tel:+33, mailto:example.com) and the scope "delegation".
 // VRF input (alpha) = "mimi-discovery label v1" || 0x00 || CSI URI or subject || 0x00 || scope (UTF-8).
@@ -43,6 +46,58 @@ public static class Labels
             AudienceKind.Services => audience.Services.Select(ServiceScope).ToList(),
             _ => entryServices.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(ServiceScope).ToList(),
         };
+    }
+
+    /// <summary>
+    /// The scopes a statement is committed under, with per-entry audiences (docs/protocol.md §8, "Labels
+    /// and audience"): for a statement whose audience is <see cref="Audience.Any"/>, the union of its entries' scopes
+    /// (<see cref="AnyScope"/> for an entry without an audience of its own), and <see cref="AnyScope"/> for an opt-out;
+    /// otherwise <see cref="ScopesOf(Audience, IEnumerable{string})"/>. Sorted, distinct.
+    /// </summary>
+    /// <param name="audience">The statement's audience.</param>
+    /// <param name="entries">Its entries.</param>
+    /// <param name="hasSealedRoutes">Whether it carries sealed routes: a statement visible to every service then sits under <see cref="AnyScope"/> too, since anyone may hold a route key.</param>
+    public static IReadOnlyList<string> ScopesOf(Audience audience, IReadOnlyList<MspEntry> entries, bool hasSealedRoutes = false)
+    {
+        ArgumentNullException.ThrowIfNull(audience);
+        ArgumentNullException.ThrowIfNull(entries);
+        if (audience.Kind != AudienceKind.Any || (entries.All(e => e.Audience is null) && !hasSealedRoutes))
+        {
+            return ScopesOf(audience, entries.Select(e => e.Service));
+        }
+
+        return entries.SelectMany(e => e.Audience is { } own ? ScopesOf(own, [e.Service]) : [AnyScope])
+            .Concat(hasSealedRoutes ? [AnyScope] : [])
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The scopes <paramref name="statement"/> is committed under (<see cref="ScopesOf(Audience, IReadOnlyList{MspEntry}, bool)"/>).</summary>
+    public static IReadOnlyList<string> ScopesOf(MappingStatement statement)
+    {
+        ArgumentNullException.ThrowIfNull(statement);
+        return ScopesOf(statement.Audience, statement.Entries, statement.SealedRoutes.Count > 0);
+    }
+
+    /// <summary>
+    /// The scopes of a statement a DP stored (verified when it was stored), read from its payload
+    /// without verifying it again; empty when the payload does not parse.
+    /// </summary>
+    internal static IReadOnlyList<string> ScopesOfStored(string jws)
+    {
+        ArgumentNullException.ThrowIfNull(jws);
+        try
+        {
+            var parts = jws.Split('.');
+            var payload = System.Text.Json.JsonSerializer.Deserialize(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1]), WireJson.Default.MappingPayload);
+            return payload is not null && PayloadCodec.TryDecodeAudience(payload.Audience, out var audience, out _)
+                && PayloadCodec.TryDecodeEntries(payload.Entries, out var entries, out _)
+                ? ScopesOf(audience, entries, payload.Sealed is { Count: > 0 })
+                : [];
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or IndexOutOfRangeException)
+        {
+            return [];
+        }
     }
 
     /// <summary>The VRF input of a label.</summary>

@@ -203,7 +203,7 @@ public static class LabelMonitor
 /// <param name="MappingId">The mapping changed (thumbprint/audience).</param>
 /// <param name="Version">The version published, or for a removal the version removed.</param>
 /// <param name="Epoch">The epoch the receipt named.</param>
-/// <param name="Scopes">The labels the mapping is committed under (<see cref="Labels.ScopesOf"/>).</param>
+/// <param name="Scopes">The labels the mapping is committed under (<see cref="Labels.ScopesOf(Audience, IReadOnlyList{MspEntry}, bool)"/>).</param>
 /// <param name="Removal">Whether the change removed the mapping.</param>
 public sealed record AcknowledgedChange(string MappingId, long Version, long Epoch, IReadOnlyList<string> Scopes, bool Removal = false)
 {
@@ -213,7 +213,7 @@ public sealed record AcknowledgedChange(string MappingId, long Version, long Epo
         ArgumentNullException.ThrowIfNull(draft);
         ArgumentNullException.ThrowIfNull(receipt);
         return receipt.Epoch is { } epoch
-            ? new(receipt.MappingId, receipt.Version, epoch, Labels.ScopesOf(draft.Audience, draft.Entries.Select(e => e.Service)))
+            ? new(receipt.MappingId, receipt.Version, epoch, Labels.ScopesOf(draft.Audience, draft.Entries, draft.SealedRoutes.Count > 0))
             : null;
     }
 

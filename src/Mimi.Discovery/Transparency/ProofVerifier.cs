@@ -238,6 +238,8 @@ public static class ProofVerifier
             }
         }
 
+        // A statement with entries for several scopes (per-entry audiences) is committed under each label, and returned once.
+        committed = committed.Distinct(StringComparer.Ordinal).ToList();
         var returned = result.Statements ?? [];
         var left = new List<string>(committed);
         var ended = now is { } at ? at + maxClockSkew : (DateTimeOffset?)null;

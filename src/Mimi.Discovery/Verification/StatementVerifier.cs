@@ -76,10 +76,25 @@ public sealed class StatementVerifier
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, "the version must be at least 1");
         }
 
-        if (!PayloadCodec.TryDecodeAudience(payload.Audience, out var audience, out var reason)
-            || !PayloadCodec.TryDecodeEntries(payload.Entries, out var entries, out reason))
+        if (!PayloadCodec.TryDecodeAudience(payload.Audience, out var audience, out var reason))
         {
             return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, reason);
+        }
+
+        if (!PayloadCodec.TryDecodeEntries(payload.Entries, out var entries, out reason))
+        {
+            return VerificationResult<MappingStatement>.Fail(
+                payload.Entries.Any(e => MspEntry.TagsProblem(e.Tags) is not null) ? VerificationStatus.InvalidTag : VerificationStatus.InvalidContent, reason);
+        }
+
+        if (PayloadCodec.ValidateEntryAudiences(audience, entries) is { } audienceProblem)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidContent, audienceProblem);
+        }
+
+        if (SealedRoutes.Validate(payload.Sealed) is { } sealedProblem)
+        {
+            return VerificationResult<MappingStatement>.Fail(VerificationStatus.InvalidSealedRoute, sealedProblem);
         }
 
         if (!TryUnixTime(payload.IssuedAt, out var issuedAt) || !TryUnixTime(payload.ExpiresAt, out var expiresAt) || expiresAt <= issuedAt)
@@ -114,7 +129,7 @@ public sealed class StatementVerifier
         }
 
         return VerificationResult<MappingStatement>.Valid(new MappingStatement(
-            jws!, csi, payload.Version, issuedAt, expiresAt, payload.Supersede, audience, entries, credential));
+            jws!, csi, payload.Version, issuedAt, expiresAt, payload.Supersede, audience, entries, credential, payload.Sealed));
     }
 
     /// <summary>

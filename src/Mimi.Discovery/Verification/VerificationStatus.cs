@@ -65,4 +65,10 @@ public enum VerificationStatus
 
     /// <summary>A caller assertion already accepted once within its freshness window.</summary>
     Replayed,
+
+    /// <summary>An entry's preference tag breaks the tag rules (<see cref="Statements.PreferenceTags"/>): not NFC, too long, a control or format character, the same tag twice ignoring case.</summary>
+    InvalidTag,
+
+    /// <summary>The statement's sealed routes break the format (docs/protocol.md §2, "Sealed routes"): a count other than 1, 2, 4 or 8, boxes of different or unknown lengths, over the size limit, not canonical base64url.</summary>
+    InvalidSealedRoute,
 }

@@ -349,7 +349,6 @@ public sealed class StatementVerifierTests : IDisposable
     [InlineData("""[{"service":"wire","priority":1,"tags":["default"]},{"service":"x","priority":2,"tags":["default"]}]""")]
     [InlineData("""[{"service":"Wire","priority":1,"tags":[]}]""")]
     [InlineData("""[{"service":"wire","priority":70000,"tags":[]}]""")]
-    [InlineData("""[{"service":"wire","priority":1,"tags":["a","a"]}]""")]
     [InlineData("""[{"service":"wire","endpoint":"relative/path","priority":1,"tags":[]}]""")]
     public void VerifyMapping_InvalidEntries_IsInvalidContent(string entries)
     {
