@@ -41,7 +41,7 @@ internal static class Telemetry
         builder.Services.AddSingleton<DiscoveryMetrics>();
         builder.Services.AddSingleton<SealTelemetry>();
         builder.Services.AddSingleton(new MetricsListener(metricsUrl is not null, options.Metrics));
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<MetricsListener>().Resolver(sp.GetRequiredService<IServer>()));
+        builder.Services.AddHostedService<MetricsPortResolver>();
 
         // Hosting reads traceparent before any middleware runs: the policy sits in its propagator,
         // and in OpenTelemetry's, which the ASP.NET Core instrumentation reads again.
@@ -53,12 +53,19 @@ internal static class Telemetry
             Sdk.SetDefaultTextMapPropagator(new GatewayAwareTextMapPropagator(new CompositeTextMapPropagator([new TraceContextPropagator(), new BaggagePropagator()])));
         }
 
+        // A meter provider hears every meter of a name in the process; this DP's counts only its own
+        // (a test process, or a host embedding two DPs, has several).
+        builder.Services.ConfigureOpenTelemetryMeterProvider((services, metrics) =>
+        {
+            var own = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+            metrics.AddView(instrument => instrument.Meter.Scope is System.Diagnostics.Metrics.IMeterFactory scope && scope != own ? MetricStreamConfiguration.Drop : null);
+        });
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
             .WithMetrics(metrics => metrics
                 .AddMeter(DiscoveryMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter())
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing =>
             {
                 tracing.AddSource(DiscoveryTracing.SourceName)
@@ -176,30 +183,33 @@ internal sealed class MetricsListener(bool ownListener, MetricsOptions options)
             : new ScrapeDecision(new Problem("metrics-token-invalid", StatusCodes.Status401Unauthorized, "the bearer token is not the operator's scrape token; check the scraper's credentials against Discovery:Metrics:TokenHash"));
     }
 
-    /// <summary>Learns the metrics listener's port once the server listens (its address is the last bound).</summary>
-    public IHostedService Resolver(IServer server) => new PortResolver(this, server);
-
-    private sealed class PortResolver(MetricsListener listener, IServer server) : IHostedLifecycleService
+    /// <summary>Takes the bound address of the metrics listener (the last one), when it has one.</summary>
+    public void Bound(IReadOnlyList<string> addresses)
     {
-        public Task StartedAsync(CancellationToken cancellationToken)
+        if (_ownListener && addresses.Count > 0)
         {
-            if (listener._ownListener && server.Features.Get<IServerAddressesFeature>()?.Addresses.LastOrDefault() is { } address)
-            {
-                listener.Address = address;
-                listener._port = new Uri(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal)).Port;
-            }
-
-            return Task.CompletedTask;
+            Address = addresses[^1];
+            _port = new Uri(Address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal)).Port;
         }
-
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
+}
+
+/// <summary>Tells <see cref="MetricsListener"/> its port once the server listens.</summary>
+internal sealed class MetricsPortResolver(MetricsListener listener, IServer server) : IHostedLifecycleService
+{
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        listener.Bound(server.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? []);
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
