@@ -66,7 +66,7 @@ internal static class Readiness
                 : HealthCheckResult.Unhealthy("the database does not answer: check that it runs and that Discovery:Database reaches it (log event 800)");
     }
 
-    private sealed class LogCheck(TransparencyLog log, IOptions<DiscoveryOptions> options) : IHealthCheck
+    internal sealed class LogCheck(TransparencyLog log, IOptions<DiscoveryOptions> options) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(!options.Value.Transparency || log.Head is not null

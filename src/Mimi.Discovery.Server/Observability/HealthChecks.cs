@@ -13,17 +13,22 @@ namespace Mimi.Discovery.Server.Observability;
 /// epoch, and every DP process on the database shares the one sealer's state, so failing readiness
 /// would take them all out of rotation and turn stale answers into none.
 /// </summary>
-internal sealed class SealerLagCheck(SealMonitor monitor, IOptions<DiscoveryOptions> options) : IHealthCheck
+internal sealed class SealerLagCheck(SealMonitor monitor, Storage.IDiscoveryStore store, IOptions<DiscoveryOptions> options) : IHealthCheck
 {
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var interval = options.Value.SealInterval > TimeSpan.Zero ? options.Value.SealInterval : TimeSpan.FromSeconds(1);
         var limit = interval * options.Value.Health.SealerLagIntervals;
         var lag = monitor.Lag;
-        return Task.FromResult(lag <= limit
-            ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Degraded(string.Create(CultureInfo.InvariantCulture,
-                $"the sealer has not sealed for {lag.TotalSeconds:0} s (more than {options.Value.Health.SealerLagIntervals} epoch intervals, {limit.TotalSeconds:0} s), so {monitor.Backlog} CSI(s) wait and lookups answer from an older epoch; look for log event 402 (sealing failed) and check the database")));
+        if (lag <= limit)
+        {
+            return HealthCheckResult.Healthy();
+        }
+
+        var pending = await store.CountPendingAsync(cancellationToken).ConfigureAwait(false);
+        monitor.Counted(pending);
+        return HealthCheckResult.Degraded(string.Create(CultureInfo.InvariantCulture,
+            $"the sealer has not sealed for {lag.TotalSeconds:0} s (more than {options.Value.Health.SealerLagIntervals} epoch intervals, {limit.TotalSeconds:0} s), so {pending} CSI(s) wait and lookups answer from an older epoch; look for log event 402 (sealing failed) and check the database"));
     }
 }
 
