@@ -23,7 +23,7 @@ internal sealed class DpHost : IAsyncDisposable
         _app = app;
         DataDirectory = dataDirectory;
         Clock = clock;
-        BaseAddress = new Uri(app.Urls.Single() + "/");
+        BaseAddress = new Uri(app.Urls.First() + "/");
         Http = new HttpClient(TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(dataDirectory, "tls.crt")))) { BaseAddress = BaseAddress };
         Client = new DiscoveryClient(Http);
     }
@@ -73,7 +73,8 @@ internal sealed class DpHost : IAsyncDisposable
     /// <param name="database">A PostgreSQL connection string; SQLite in the data folder when null.</param>
     /// <param name="logs">When given, receives every log line at every level (the console shows errors only, so a failing test stays readable in CI's output).</param>
     /// <param name="clock">The DP's clock; a <see cref="FakeTimeProvider"/> at the current time when null.</param>
-    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null, Relay.LogCapture? logs = null, TimeProvider? clock = null)
+    /// <param name="customize">Applied to the builder last, e.g. to add a span exporter.</param>
+    public static async Task<DpHost> StartAsync(Action<DiscoveryOptions>? configure = null, string? database = null, Relay.LogCapture? logs = null, TimeProvider? clock = null, Action<WebApplicationBuilder>? customize = null)
     {
         var data = Directory.CreateTempSubdirectory("mimi-dp-").FullName;
         var time = clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -85,7 +86,7 @@ internal sealed class DpHost : IAsyncDisposable
             o.Database = database;
             configure?.Invoke(o);
             data = o.DataDirectory;
-        }, time).ConfigureAwait(false);
+        }, time, customize, default).ConfigureAwait(false);
         if (logs is not null)
         {
             app.Services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().AddProvider(logs);

@@ -19,7 +19,7 @@ internal sealed record LookupAnswer(Outcome<LookupResponse> Outcome, string? Cha
 /// then the gate (<see cref="ILookupGate"/>, which prices the lookup with <see cref="LookupPrice"/>),
 /// then the lookup. A refusal at the gate spends nothing and looks nothing up.
 /// </summary>
-internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings, Federation.PeerSet peers)
+internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings, Federation.PeerSet peers, Observability.DiscoveryMetrics metrics)
 {
     /// <summary>The batch lookup route.</summary>
     public const string LookupPath = "/v1/lookup";
@@ -72,6 +72,22 @@ internal sealed class LookupPipeline(ILookupGate gate, MappingService mappings, 
     /// asked: federation is one hop).
     /// </summary>
     public async Task<LookupAnswer> LookupAsync(LookupRequest request, IReadOnlyList<string> authorization, CancellationToken cancellationToken, bool askPeers = true)
+    {
+        var path = !askPeers ? Observability.LookupPath.Federated : Observability.GatewayScope.Active ? Observability.LookupPath.Gateway : Observability.LookupPath.Direct;
+        using var span = Observability.DiscoveryTracing.Source.StartActivity("lookup");
+        span?.SetTag("mimi.discovery.path", Observability.DiscoveryMetrics.PathName(path));
+        span?.SetTag("mimi.discovery.queries", request.Csis?.Count ?? 0);
+        var answer = await AnswerAsync(request, authorization, askPeers, cancellationToken).ConfigureAwait(false);
+        if (answer.Outcome.Value is { } response)
+        {
+            metrics.Lookup(response, path);
+        }
+
+        span?.SetTag("mimi.discovery.outcome", answer.Outcome.Problem?.Code ?? "answered");
+        return answer;
+    }
+
+    private async Task<LookupAnswer> AnswerAsync(LookupRequest request, IReadOnlyList<string> authorization, bool askPeers, CancellationToken cancellationToken)
     {
         // Checked before the gate, so a malformed request spends no token.
         if (request.KnownTreeSize is < 1)

@@ -52,7 +52,14 @@ internal static class ObliviousGatewayApi
             return tooLarge.ToResult();
         }
 
-        var outcome = await gateway.HandleAsync(body.GetBuffer().AsMemory(0, (int)body.Length), cancellationToken).ConfigureAwait(false);
+        Outcome<byte[]> outcome;
+        using (var span = Observability.DiscoveryTracing.Source.StartActivity("ohttp.gateway"))
+        using (Observability.GatewayScope.Enter())
+        {
+            outcome = await gateway.HandleAsync(body.GetBuffer().AsMemory(0, (int)body.Length), cancellationToken).ConfigureAwait(false);
+            span?.SetTag("mimi.discovery.outcome", outcome.Problem?.Code ?? "served");
+        }
+
         return outcome.Problem is { } problem ? problem.ToResult() : TypedResults.File(outcome.Value!, ObliviousGateway.ResponseMediaType);
     }
 }

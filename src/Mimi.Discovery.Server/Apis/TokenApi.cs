@@ -30,7 +30,7 @@ internal static class TokenApi
         return TypedResults.Text(json, PrivacyPassMediaTypes.IssuerDirectory);
     }
 
-    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> IssueAsync(HttpContext context, TokenService tokens, IOptions<DiscoveryOptions> options, CancellationToken cancellationToken)
+    private static async Task<Results<FileContentHttpResult, ProblemHttpResult>> IssueAsync(HttpContext context, TokenService tokens, IOptions<DiscoveryOptions> options, Observability.DiscoveryMetrics metrics, CancellationToken cancellationToken)
     {
         var limit = MaxBodyBytes(options.Value);
         var body = await ReadBodyAsync(context.Request, limit, cancellationToken).ConfigureAwait(false);
@@ -40,9 +40,12 @@ internal static class TokenApi
             : await tokens.IssueAsync(context.Request.Headers.Authorization.FirstOrDefault(), context.Request.ContentType, body, cancellationToken).ConfigureAwait(false);
         if (outcome.Problem is { } problem)
         {
+            metrics.TokenRefused("issue", problem.Code);
             Annotate(context, problem, outcome.RetryAfterSeconds);
             return problem.ToResult();
         }
+
+        metrics.TokensIssued(outcome.Issued);
 
         // Some of a batch unanswered (the quota ran out): 206, the absent ones marked in the body.
         context.Response.StatusCode = outcome.Partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;

@@ -145,6 +145,15 @@ public sealed class DiscoveryOptions
 
     /// <summary>How often this DP pulls the peers it mirrors (<see cref="PeerOptions.MirrorKey"/>).</summary>
     public TimeSpan MirrorInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The Prometheus scrape endpoint (docs/operations.md, "Metrics and traces"); none by default.</summary>
+    public Observability.MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>Trace export; none by default.</summary>
+    public Observability.TracesOptions Traces { get; set; } = new();
+
+    /// <summary>Thresholds of the readiness checks.</summary>
+    public Observability.HealthOptions Health { get; set; } = new();
 }
 
 /// <summary>

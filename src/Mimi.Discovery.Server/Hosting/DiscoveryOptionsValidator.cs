@@ -86,6 +86,7 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
             CheckPeer(new OptionChecks($"Discovery:Peers:{i}", failures), options.Peers[i], options);
         }
 
+        Observability.ObservabilityChecks.Check(failures, options);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Apis;
 using Mimi.Discovery.Server.Mappings;
+using Mimi.Discovery.Server.Observability;
 using Mimi.Discovery.Server.Privacy;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
@@ -27,7 +28,11 @@ public static class DiscoveryServer
     /// <param name="time">The clock for codes, credentials and expiry; the system clock when omitted.</param>
     /// <param name="cancellationToken">Cancels start-up (migration).</param>
     /// <exception cref="InvalidOperationException">A URL (or a <c>Kestrel:Endpoints</c> entry) is not https, or a setting is out of its range (the message names each, see docs/operations.md).</exception>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure = null, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
+        BuildAsync(args, configure, time, null, cancellationToken);
+
+    /// <summary>As the public form, with <paramref name="customize"/> applied to the builder last (tests add their span exporter).</summary>
+    internal static async Task<WebApplication> BuildAsync(string[] args, Action<DiscoveryOptions>? configure, TimeProvider? time, Action<WebApplicationBuilder>? customize, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateBuilder(args);
         var options = new DiscoveryOptions();
@@ -36,7 +41,7 @@ public static class DiscoveryServer
         DiscoveryOptionsValidator.ThrowIfInvalid(options);
 
         var urls = HttpsOnly.ListenUrls(builder.Configuration, DefaultUrl, "Discovery Provider");
-        builder.WebHost.UseUrls(urls);
+        builder.WebHost.UseUrls(builder.AddDiscoveryTelemetry(options, urls));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         options.TokenIssuerName ??= options.PublicOrigin?.Host ?? IssuerNameFrom(urls[0]);
@@ -65,6 +70,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton(new PublicOrigin(options));
         builder.Services.AddHostedService(sp => new BoundAddressCheck(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(), sp.GetRequiredService<PublicOrigin>(), "Discovery Provider"));
         builder.Services.AddSingleton(folder);
+        builder.Services.AddSingleton(new ServingCertificate(tls));
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ChannelRouter>();
@@ -89,7 +95,8 @@ public static class DiscoveryServer
         {
             builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
         }
-        builder.Services.AddSingleton<OhttpKeyRing>();
+
+        CountingLookupGate.Decorate(builder.Services);        builder.Services.AddSingleton<OhttpKeyRing>();
         builder.Services.AddSingleton<LookupPipeline>();
         builder.Services.AddSingleton<ObliviousGateway>();
         builder.Services.AddSingleton<MetadataBuilder>();
@@ -102,13 +109,20 @@ public static class DiscoveryServer
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJson.Default);
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
-        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemCodes.AddDefaults);
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // Every problem+json the host writes passes here: ours, the framework's, the exception handlers'.
+            ProblemCodes.AddDefaults(context);
+            context.HttpContext.RequestServices.GetRequiredService<DiscoveryMetrics>().Problem((string)context.ProblemDetails.Extensions["code"]!, context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode);
+        });
         builder.Services.AddExceptionHandler<StoreOutage>();
         builder.Services.AddExceptionHandler<FailureLog>();
         builder.Services.Configure<ExceptionHandlerOptions>(FailureLog.Configure);
 
+        customize?.Invoke(builder);
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());
+        app.UseDiscoveryTelemetry();
         app.UseAccessLog();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -13,7 +13,9 @@ namespace Mimi.Discovery.Server.Hosting;
 /// health checks: <c>GET /health/live</c> answers while the process runs; <c>GET /health/ready</c>
 /// answers 200 when the DP can serve — its database answers and its transparency log has a sealed
 /// epoch (lookups answer 503 before) — and 503 with each failed check named otherwise; a CSI kind no
-/// channel delivers codes to is reported <c>degraded</c> (200: lookups work, registration of that kind does not). <c>GET /health</c> stays the database check it always was.
+/// channel delivers codes to is reported <c>degraded</c> (200: lookups work, registration of that kind does not),
+/// as are a lagging sealer and a certificate near expiry (an expired one fails). Each entry names what
+/// is wrong and what to do. <c>GET /health</c> stays the database check it always was.
 /// </summary>
 internal static class Readiness
 {
@@ -24,7 +26,9 @@ internal static class Readiness
         services.AddHealthChecks()
             .AddCheck<DatabaseCheck>("database", tags: [ReadyTag])
             .AddCheck<LogCheck>("transparency-log", tags: [ReadyTag])
-            .AddCheck<ChannelCheck>("channels", tags: [ReadyTag]);
+            .AddCheck<ChannelCheck>("channels", tags: [ReadyTag])
+            .AddCheck<Observability.SealerLagCheck>("sealer", tags: [ReadyTag])
+            .AddCheck<Observability.CertificateExpiryCheck>("certificates", tags: [ReadyTag]);
         return services;
     }
 
@@ -59,15 +63,15 @@ internal static class Readiness
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             await store.IsHealthyAsync(cancellationToken).ConfigureAwait(false)
                 ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("the database does not answer");
+                : HealthCheckResult.Unhealthy("the database does not answer: check that it runs and that Discovery:Database reaches it (log event 800)");
     }
 
-    private sealed class LogCheck(TransparencyLog log, IOptions<DiscoveryOptions> options) : IHealthCheck
+    internal sealed class LogCheck(TransparencyLog log, IOptions<DiscoveryOptions> options) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(!options.Value.Transparency || log.Head is not null
                 ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("the transparency log has no sealed epoch yet"));
+                : HealthCheckResult.Unhealthy("the transparency log has no sealed epoch yet, so lookups answer 503: wait for the first seal, or look for log event 402 (sealing failed)"));
     }
 
     private sealed class ChannelCheck(ChannelRouter channels) : IHealthCheck
@@ -77,7 +81,7 @@ internal static class Readiness
             var missing = new[] { (CsiKind.Phone, "phone numbers"), (CsiKind.Email, "email addresses") }.Where(k => channels.For(k.Item1) is null).Select(k => k.Item2).ToList();
             return Task.FromResult(missing.Count == 0
                 ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Degraded($"no channel delivers codes to {string.Join(" or ", missing)}"));
+                : HealthCheckResult.Degraded($"no channel delivers codes to {string.Join(" or ", missing)}, so they cannot register: configure {string.Join(" and ", missing.Select(m => m == "phone numbers" ? "Discovery:Sms" : "Discovery:Smtp"))}"));
         }
     }
 }

@@ -13,7 +13,7 @@ namespace Mimi.Discovery.Server.Privacy;
 /// reachable this way — and seals the answer, padded to a fixed size bucket so its length does not
 /// tell the relay whether anything was found. The DP sees the query but only the relay's address.
 /// </summary>
-internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups, MetadataBuilder metadata, IOptions<DiscoveryOptions> options)
+internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups, MetadataBuilder metadata, IOptions<DiscoveryOptions> options, Observability.DiscoveryMetrics metrics)
 {
     /// <summary>Media type of an encapsulated request.</summary>
     public const string RequestMediaType = "message/ohttp-req";
@@ -112,7 +112,10 @@ internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups
         return response;
     }
 
-    private static BinaryHttpResponse ProblemResponse(Problem problem) =>
-        Json(problem.Status, new ProblemBody(Problem.TypePrefix + problem.Code, problem.Code.Replace('-', ' '), problem.Status, problem.Detail, problem.Code),
+    private BinaryHttpResponse ProblemResponse(Problem problem)
+    {
+        metrics.Problem(problem.Code, problem.Status);
+        return Json(problem.Status, new ProblemBody(Problem.TypePrefix + problem.Code, problem.Code.Replace('-', ' '), problem.Status, problem.Detail, problem.Code),
             ProtocolJson.Default.ProblemBody, "application/problem+json");
+    }
 }

@@ -31,17 +31,17 @@ internal sealed class ChannelRouter
     private readonly IChallengeChannel? _email;
     private readonly IChallengeChannel? _phone;
 
-    public ChannelRouter(IOptions<DiscoveryOptions> options, DataFolder folder, IHttpClientFactory httpClients, TimeProvider time, ILogger<DevOutboxChannel> outboxLog)
+    public ChannelRouter(IOptions<DiscoveryOptions> options, DataFolder folder, IHttpClientFactory httpClients, TimeProvider time, ILogger<DevOutboxChannel> outboxLog, Observability.DiscoveryMetrics metrics)
     {
         var o = options.Value;
         if (o.Dev)
         {
-            _email = _phone = new DevOutboxChannel(folder.OutboxDirectory, time, outboxLog);
+            _email = _phone = new Observability.CountingChannel(new DevOutboxChannel(folder.OutboxDirectory, time, outboxLog), metrics);
             return;
         }
 
-        _email = o.Smtp is { } smtp ? new SmtpChannel(smtp) : null;
-        _phone = o.Sms is { Url: not null } sms ? new SmsGatewayChannel(sms, httpClients) : null;
+        _email = o.Smtp is { } smtp ? new Observability.CountingChannel(new SmtpChannel(smtp), metrics) : null;
+        _phone = o.Sms is { Url: not null } sms ? new Observability.CountingChannel(new SmsGatewayChannel(sms, httpClients), metrics) : null;
     }
 
     public IChallengeChannel? For(CsiKind kind) => kind == CsiKind.Email ? _email : _phone;

@@ -33,7 +33,15 @@ internal sealed partial class RelayForwarder(RelaySettings settings, IHttpClient
             return Refuse(RelayOutcome.TooLarge, RelayProblems.TooLarge(settings.MaxRequestBytes), settings.MaxRequestBytes + 1, started);
         }
 
-        var (outcome, gatewayStatus, answer) = await ForwardAsync(body, context.RequestAborted).ConfigureAwait(false);
+        RelayOutcome outcome;
+        int gatewayStatus;
+        byte[]? answer;
+        using (var span = RelayTelemetry.Source.StartActivity("relay.forward"))
+        {
+            (outcome, gatewayStatus, answer) = await ForwardAsync(body, context.RequestAborted).ConfigureAwait(false);
+            span?.SetTag("mimi.discovery.outcome", outcome.ToString());
+        }
+
         var elapsed = time.GetElapsedTime(started).TotalMilliseconds;
         if (answer is null)
         {

@@ -26,4 +26,15 @@ public sealed class RelayOptions
 
     /// <summary>How long the gateway has to answer, connection and body included.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An OTLP collector (gRPC, e.g. <c>http://127.0.0.1:4317</c>) the relay's spans are exported to. Unset: none leave the process.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    /// <summary>
+    /// Whether requests to the gateway carry the relay's trace context (<c>traceparent</c>). Off by
+    /// default: a trace id the gateway also saw would link who asked to what was asked (docs/privacy.md,
+    /// "Traces"); only an operator who runs both relay and gateway may turn it on (and the gateway's
+    /// <c>Discovery:Traces:TrustGatewayTraceContext</c> with it).
+    /// </summary>
+    public bool PropagateTraceContext { get; set; }
 }

@@ -74,8 +74,9 @@ public static class RelayServer
                 handler.AllowAutoRedirect = false;
                 handler.UseCookies = false;
 
-                // No traceparent/baggage: a trace id the client sent would otherwise reach the gateway.
-                handler.ActivityHeadersPropagator = null;
+                // No traceparent/baggage unless the operator runs both sides: a trace id the client sent,
+                // or the relay's own, would otherwise reach the gateway and link the two.
+                handler.ActivityHeadersPropagator = options.PropagateTraceContext ? System.Diagnostics.DistributedContextPropagator.Current : null;
                 return handler;
             })
             .SetHandlerLifetime(System.Threading.Timeout.InfiniteTimeSpan)
@@ -90,6 +91,7 @@ public static class RelayServer
             limits.OnRejected = (rejected, _) => new ValueTask(rejected.HttpContext.RequestServices.GetRequiredService<RelayForwarder>().RejectAsync(rejected.HttpContext, rejected.Lease));
         });
 
+        RelayTelemetry.Add(builder.Services, options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService(sp => new BoundAddressCheck(sp.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(), null, "relay"));
         builder.Services.AddSingleton(new RelaySettings(gateway, options.MaxRequestBytes, options.Timeout));
@@ -129,6 +131,11 @@ public static class RelayServer
         check.NotEmpty(nameof(options.DataDirectory), options.DataDirectory);
         check.FilePair(nameof(options.TlsCertificate), options.TlsCertificate, nameof(options.TlsKey), options.TlsKey);
         check.Range(nameof(options.Timeout), options.Timeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
+        if (options.OtlpEndpoint is { } otlp && (!otlp.IsAbsoluteUri || (otlp.Scheme != Uri.UriSchemeHttps && otlp.Scheme != Uri.UriSchemeHttp)))
+        {
+            check.Fail(nameof(options.OtlpEndpoint), $"'{otlp}' is not an absolute http(s):// URL of an OTLP collector");
+        }
+
         OptionChecks.ThrowIfFailed(failures.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(failures), typeof(RelayOptions));
         return gateway;
     }

@@ -189,6 +189,9 @@ internal interface IDiscoveryStore
     /// </summary>
     Task<SealInput> ReadPendingAsync(EpochClose close, int extra, long now, CancellationToken cancellationToken);
 
+    /// <summary>How many CSIs have changes waiting for an epoch (the seal backlog).</summary>
+    Task<long> CountPendingAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Writes a seal (epoch <paramref name="lastEpoch"/> + 1) in one transaction if the last epoch is
     /// still <paramref name="lastEpoch"/>, and clears each of <paramref name="sealedMarks"/> whose

@@ -120,6 +120,12 @@ internal abstract partial class SqlDiscoveryStore
         return new EpochClose(lastEpoch, last?.SealedAt ?? 0, open - 1);
     }
 
+    public async Task<long> CountPendingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return Convert.ToInt64(await ScalarAsync(connection, null, "SELECT COUNT(*) FROM tx_pending", cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
     public async Task<SealInput> ReadPendingAsync(EpochClose close, int extra, long now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);

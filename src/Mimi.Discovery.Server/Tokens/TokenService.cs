@@ -12,7 +12,11 @@ namespace Mimi.Discovery.Server.Tokens;
 /// answered (200) or some were not (206, draft-ietf-privacypass-batched-tokens §6.2), or why not (with
 /// Retry-After seconds for a spent quota).
 /// </summary>
-internal sealed record IssueOutcome(byte[]? Response, Problem? Problem, long? RetryAfterSeconds = null, string? MediaType = null, bool Partial = false);
+internal sealed record IssueOutcome(byte[]? Response, Problem? Problem, long? RetryAfterSeconds = null, string? MediaType = null, bool Partial = false)
+{
+    /// <summary>Tokens signed.</summary>
+    public int Issued { get; init; }
+}
 
 /// <summary>
 /// The issuer side (RFC 9578 §6.2): blind-signs TokenRequests for accounts within their quota, with
@@ -134,8 +138,8 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
 
         LogIssued(log, taken!.Name, issued, key.Epoch);
         return batched
-            ? new IssueOutcome(new GenericBatchTokenResponse(responses).Encode(), null, MediaType: PrivacyPassMediaTypes.GenericBatchTokenResponse, Partial: issued < requests.Count)
-            : new IssueOutcome(responses[0]!.Encode(), null, MediaType: PrivacyPassMediaTypes.TokenResponse);
+            ? new IssueOutcome(new GenericBatchTokenResponse(responses).Encode(), null, MediaType: PrivacyPassMediaTypes.GenericBatchTokenResponse, Partial: issued < requests.Count) { Issued = issued }
+            : new IssueOutcome(responses[0]!.Encode(), null, MediaType: PrivacyPassMediaTypes.TokenResponse) { Issued = issued };
     }
 
     public async Task<Outcome<TokenBalance>> BalanceAsync(string? authorization, CancellationToken cancellationToken)

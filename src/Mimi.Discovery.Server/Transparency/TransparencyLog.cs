@@ -36,8 +36,11 @@ internal sealed partial class TransparencyLog : IDisposable
     private readonly ConcurrentDictionary<(long From, long To), IReadOnlyList<byte[]>> _consistency = new();
     private volatile Snapshot _current = Snapshot.Empty;
 
-    public TransparencyLog(IDiscoveryStore store, DataFolder folder, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<TransparencyLog> logger)
+    private readonly Observability.SealTelemetry _telemetry;
+
+    public TransparencyLog(IDiscoveryStore store, DataFolder folder, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<TransparencyLog> logger, Observability.SealTelemetry telemetry)
     {
+        _telemetry = telemetry;
         _store = store;
         _time = time;
         _logger = logger;
@@ -91,7 +94,9 @@ internal sealed partial class TransparencyLog : IDisposable
     /// part (VRF proofs, the new tree) runs without the state lock, so lookups on this process go on
     /// answering from the last epoch meanwhile.
     /// </summary>
-    public async Task<long?> SealAsync(CancellationToken cancellationToken)
+    public Task<long?> SealAsync(CancellationToken cancellationToken) => _telemetry.ObserveAsync(SealOnceAsync, cancellationToken);
+
+    private async Task<long?> SealOnceAsync(CancellationToken cancellationToken)
     {
         await _sealing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -16,7 +16,7 @@ public sealed class ReadinessTests
 
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal("ready", body.GetProperty("status").GetString());
-        Assert.Equal(["channels", "database", "transparency-log"], body.GetProperty("checks").EnumerateObject().Select(c => c.Name).Order());
+        Assert.Equal(["certificates", "channels", "database", "sealer", "transparency-log"], body.GetProperty("checks").EnumerateObject().Select(c => c.Name).Order());
         Assert.All(body.GetProperty("checks").EnumerateObject(), c => Assert.Equal("ok", c.Value.GetString()));
         using var live = await dp.Http.GetAsync("health/live");
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
