@@ -48,7 +48,7 @@ public sealed class HpkeKeyPair : IDisposable
     }
 
     /// <summary>Imports a serialized private key (DeserializePrivateKey) and computes its public key.</summary>
-    /// <exception cref="HpkeException">The bytes are not a private key for <paramref name="kem"/> (<see cref="HpkeError.InvalidPrivateKey"/>).</exception>
+    /// <exception cref="ProtocolException{HpkeError}">The bytes are not a private key for <paramref name="kem"/> (<see cref="HpkeError.InvalidPrivateKey"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kem"/> is not implemented.</exception>
     public static HpkeKeyPair Import(HpkeKem kem, ReadOnlySpan<byte> privateKey)
     {
