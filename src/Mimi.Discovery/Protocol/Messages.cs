@@ -288,7 +288,7 @@ public static class LookupResultKinds
 [JsonSerializable(typeof(LabelHistory))]
 [JsonSerializable(typeof(MirrorEpoch))]
 [JsonSerializable(typeof(Dictionary<string, TreeHeadWire>))]
-public sealed partial class ProtocolJson : JsonSerializerContext;
+internal sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>An RFC 9457 problem details body with the DP's stable <c>code</c> member.</summary>
 public sealed record ProblemBody(string? Type, string? Title, int? Status, string? Detail, string? Code);

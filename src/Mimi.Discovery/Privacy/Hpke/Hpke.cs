@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Privacy.Hpke;
 
 /// <summary>Hybrid Public Key Encryption (RFC 9180) in base mode (mode_base = 0x00).</summary>
-public static class Hpke
+internal static class Hpke
 {
     private const byte ModeBase = 0x00;
 

@@ -9,7 +9,7 @@ namespace Mimi.Discovery.Privacy.Hpke;
 /// An HPKE encryption context made by <see cref="Hpke"/>: a sender's context seals, a recipient's opens,
 /// both export. Each Seal or successful Open uses the next sequence number, so a context is not thread-safe.
 /// </summary>
-public sealed class HpkeContext : IDisposable
+internal sealed class HpkeContext : IDisposable
 {
     private readonly byte[] _key;
     private readonly byte[] _baseNonce;

@@ -1,7 +1,7 @@
 namespace Mimi.Discovery.Privacy.Hpke;
 
 /// <summary>Why an HPKE operation on untrusted input failed (RFC 9180 §5 error classes).</summary>
-public enum HpkeError
+internal enum HpkeError
 {
     /// <summary>A public key or encapsulated key is not a valid point for the KEM (DeserializeError, ValidationError).</summary>
     InvalidPublicKey = 1,

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Privacy.Hpke;
 
 /// <summary>An HPKE KEM key pair in its serialized form (RFC 9180 §7.1.1–§7.1.2): a recipient's long-term key, or an ephemeral one.</summary>
-public sealed class HpkeKeyPair : IDisposable
+internal sealed class HpkeKeyPair : IDisposable
 {
     private readonly byte[] _privateKey;
     private readonly byte[] _publicKey;

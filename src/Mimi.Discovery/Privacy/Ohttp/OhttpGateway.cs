@@ -7,7 +7,7 @@ using Mimi.Discovery.Privacy.Hpke;
 namespace Mimi.Discovery.Privacy.Ohttp;
 
 /// <summary>A gateway key: the published configuration and the private key that matches it.</summary>
-public sealed class OhttpGatewayKey
+internal sealed class OhttpGatewayKey
 {
     /// <summary>Pairs a configuration with its key pair.</summary>
     /// <exception cref="ArgumentException">The key pair is for another KEM or another public key than the configuration.</exception>
@@ -32,7 +32,7 @@ public sealed class OhttpGatewayKey
 }
 
 /// <summary>The Oblivious Gateway Resource's cryptography: opens <c>message/ohttp-req</c> and seals <c>message/ohttp-res</c>.</summary>
-public sealed class OhttpGateway
+internal sealed class OhttpGateway
 {
     /// <summary>The default largest encapsulated request accepted: 64 KiB.</summary>
     public const int DefaultMaxRequestLength = 64 << 10;
@@ -151,7 +151,7 @@ public sealed class OhttpGateway
 }
 
 /// <summary>A decapsulated request: the Binary HTTP request, and the keys to seal exactly its response.</summary>
-public sealed class OhttpGatewayRequest : IDisposable
+internal sealed class OhttpGatewayRequest : IDisposable
 {
     private readonly byte[] _request;
     private readonly byte[] _enc;

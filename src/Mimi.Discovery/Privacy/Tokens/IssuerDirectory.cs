@@ -11,12 +11,12 @@ namespace Mimi.Discovery.Privacy.Tokens;
 /// <param name="TokenType">token-type.</param>
 /// <param name="TokenKey">token-key, decoded from base64url (for type 0x0002 see <see cref="TokenPublicKey.Decode"/>).</param>
 /// <param name="NotBefore">not-before: when the key starts being used; null when absent.</param>
-public sealed record IssuerDirectoryKey(ushort TokenType, ReadOnlyMemory<byte> TokenKey, DateTimeOffset? NotBefore = null);
+internal sealed record IssuerDirectoryKey(ushort TokenType, ReadOnlyMemory<byte> TokenKey, DateTimeOffset? NotBefore = null);
 
 /// <summary>An RFC 9578 §4 issuer directory.</summary>
 /// <param name="IssuerRequestUri">issuer-request-uri: where clients POST TokenRequests; absolute, or relative to the directory's URL.</param>
 /// <param name="TokenKeys">token-keys, in the issuer's order.</param>
-public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerDirectoryKey> TokenKeys)
+internal sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerDirectoryKey> TokenKeys)
 {
     /// <summary>The type 0x0002 keys in use at <paramref name="now"/> (no not-before, or not-before reached), decoded; undecodable keys are skipped.</summary>
     public IReadOnlyList<TokenPublicKey> ActiveBlindRsaKeys(DateTimeOffset now)

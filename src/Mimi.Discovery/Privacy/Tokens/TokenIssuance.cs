@@ -71,7 +71,7 @@ public sealed class PendingTokenRequest
 }
 
 /// <summary>The issuer side of type 0x0002 issuance: blind-signs TokenRequests with one key.</summary>
-public sealed class TokenIssuer
+internal sealed class TokenIssuer
 {
     private readonly BlindRsaPrivateKey privateKey;
 
@@ -121,7 +121,7 @@ public sealed class TokenIssuer
 }
 
 /// <summary>The origin side of redemption (RFC 9577 §2.2, RFC 9578 §6.4): checks a token against a challenge and known issuer keys.</summary>
-public sealed class TokenVerifier
+internal sealed class TokenVerifier
 {
     private readonly TokenPublicKey[] keys;
 

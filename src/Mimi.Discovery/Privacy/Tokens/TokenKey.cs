@@ -27,7 +27,7 @@ public sealed class TokenPublicKey
     }
 
     /// <summary>The RSA key.</summary>
-    public BlindRsaPublicKey Key { get; }
+    internal BlindRsaPublicKey Key { get; }
 
     /// <summary>The DER SubjectPublicKeyInfo with the RSASSA-PSS OID: the bytes of the <c>token-key</c> directory member and header parameter.</summary>
     public ReadOnlySpan<byte> Encoded => encoded;
@@ -40,7 +40,7 @@ public sealed class TokenPublicKey
 
     /// <summary>Wraps a 2048-bit RSA public key, encoding it as RFC 9578 §6.5 requires.</summary>
     /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.InvalidKey"/>: the modulus is not 2048 bits.</exception>
-    public static TokenPublicKey FromKey(BlindRsaPublicKey key)
+    internal static TokenPublicKey FromKey(BlindRsaPublicKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (key.ModulusLength != PrivateTokenTypes.BlindRsa2048Nk)
