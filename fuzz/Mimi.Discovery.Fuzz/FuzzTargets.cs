@@ -5,6 +5,7 @@ using System.Text.Json;
 using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Dns;
 using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Hpke;
 using Mimi.Discovery.Privacy.Ohttp;
 using Mimi.Discovery.Privacy.Tokens;
@@ -66,30 +67,30 @@ public static class FuzzTargets
                 _ = Credential.TryParse(certificate, out _, out _);
             }
         },
-        ["bhttp-request"] = input => Refuses<BinaryHttpException>(() => BinaryHttpRequest.Decode(input)),
-        ["bhttp-response"] = input => Refuses<BinaryHttpException>(() => BinaryHttpResponse.Decode(input)),
-        ["ohttp-keys"] = input => Refuses<OhttpException>(() => OhttpKeyConfig.DecodeList(input)),
-        ["ohttp-request"] = input => Refuses<OhttpException>(() => Fixtures.Gateway.DecapsulateRequest(input)),
-        ["ohttp-response"] = input => Refuses<OhttpException>(() => Fixtures.OhttpRequest().DecapsulateResponse(input)),
-        ["token"] = input => Refuses<PrivacyPassException>(() => Token.Decode(input)),
+        ["bhttp-request"] = input => Refuses<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(input)),
+        ["bhttp-response"] = input => Refuses<ProtocolException<BinaryHttpError>>(() => BinaryHttpResponse.Decode(input)),
+        ["ohttp-keys"] = input => Refuses<ProtocolException<OhttpError>>(() => OhttpKeyConfig.DecodeList(input)),
+        ["ohttp-request"] = input => Refuses<ProtocolException<OhttpError>>(() => Fixtures.Gateway.DecapsulateRequest(input)),
+        ["ohttp-response"] = input => Refuses<ProtocolException<OhttpError>>(() => Fixtures.OhttpRequest().DecapsulateResponse(input)),
+        ["token"] = input => Refuses<ProtocolException<PrivacyPassError>>(() => Token.Decode(input)),
         ["token-request"] = input =>
         {
-            Refuses<PrivacyPassException>(() => TokenRequest.Decode(input));
-            Refuses<PrivacyPassException>(() => TokenResponse.Decode(input));
-            Refuses<PrivacyPassException>(() => TokenChallenge.Decode(input));
-            Refuses<PrivacyPassException>(() => TokenPublicKey.Decode(input));
+            Refuses<ProtocolException<PrivacyPassError>>(() => TokenRequest.Decode(input));
+            Refuses<ProtocolException<PrivacyPassError>>(() => TokenResponse.Decode(input));
+            Refuses<ProtocolException<PrivacyPassError>>(() => TokenChallenge.Decode(input));
+            Refuses<ProtocolException<PrivacyPassError>>(() => TokenPublicKey.Decode(input));
         },
         ["batched-issuance"] = input =>
         {
-            Refuses<PrivacyPassException>(() => GenericBatchTokenRequest.Decode(input, 1000));
-            Refuses<PrivacyPassException>(() => GenericBatchTokenResponse.Decode(input));
+            Refuses<ProtocolException<PrivacyPassError>>(() => GenericBatchTokenRequest.Decode(input, 1000));
+            Refuses<ProtocolException<PrivacyPassError>>(() => GenericBatchTokenResponse.Decode(input));
         },
         ["private-token-header"] = input =>
         {
             var text = Text(input);
-            Refuses<PrivacyPassException>(() => PrivateTokenHeaders.ParseChallenges(text));
-            Refuses<PrivacyPassException>(() => PrivateTokenHeaders.ParseAuthorization(text));
-            Refuses<PrivacyPassException>(() => IssuerDirectory.Parse(text));
+            Refuses<ProtocolException<PrivacyPassError>>(() => PrivateTokenHeaders.ParseChallenges(text));
+            Refuses<ProtocolException<PrivacyPassError>>(() => PrivateTokenHeaders.ParseAuthorization(text));
+            Refuses<ProtocolException<PrivacyPassError>>(() => IssuerDirectory.Parse(text));
         },
         ["lookup-response"] = input =>
         {

@@ -24,38 +24,27 @@ internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups
     /// <summary>Opens, serves and seals one request; a problem when the encapsulation itself is unusable.</summary>
     public async Task<Outcome<byte[]>> HandleAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        OhttpGatewayRequest request;
-        try
+        if (!keys.Gateway.TryDecapsulateRequest(body.Span, out var request, out var refused))
         {
-            request = keys.Gateway.DecapsulateRequest(body.Span);
-        }
-        catch (OhttpException e)
-        {
-            return e.Error switch
+            return refused.Code switch
             {
                 OhttpError.UnknownKeyId => new Problem("ohttp-key-unknown", StatusCodes.Status422UnprocessableEntity,
                     "no gateway key has that key id (it may have expired); fetch /.well-known/ohttp-gateway and encapsulate again"),
                 OhttpError.UnsupportedSuite => new Problem("ohttp-suite-unsupported", StatusCodes.Status422UnprocessableEntity,
                     "the key configuration does not offer that KEM, KDF and AEAD; use one it lists"),
-                OhttpError.TooLarge => new Problem("payload-too-large", StatusCodes.Status413PayloadTooLarge, e.Message),
+                OhttpError.TooLarge => new Problem("payload-too-large", StatusCodes.Status413PayloadTooLarge, refused.Message),
                 OhttpError.DecryptionFailed => new Problem("ohttp-decryption-failed", StatusCodes.Status400BadRequest,
                     "the request does not decrypt under the named key: it was altered or sealed to another key"),
-                _ => new Problem("ohttp-malformed", StatusCodes.Status400BadRequest, "not an encapsulated request: " + e.Message),
+                _ => new Problem("ohttp-malformed", StatusCodes.Status400BadRequest, "not an encapsulated request: " + refused.Message),
             };
         }
 
         using (request)
         {
-            BinaryHttpResponse response;
-            try
-            {
-                var inner = BinaryHttpRequest.Decode(request.Request.Span, new BinaryHttpLimits { MaxMessageLength = options.Value.MaxRequestBytes, MaxContentLength = options.Value.MaxRequestBytes });
-                response = await ServeAsync(inner, cancellationToken).ConfigureAwait(false);
-            }
-            catch (BinaryHttpException e)
-            {
-                response = ProblemResponse(new Problem("bhttp-malformed", StatusCodes.Status400BadRequest, "the encapsulated request is not a known-length Binary HTTP request: " + e.Message));
-            }
+            var limits = new BinaryHttpLimits { MaxMessageLength = options.Value.MaxRequestBytes, MaxContentLength = options.Value.MaxRequestBytes };
+            var response = BinaryHttpRequest.TryDecode(request.Request.Span, out var inner, out var malformed, limits)
+                ? await ServeAsync(inner, cancellationToken).ConfigureAwait(false)
+                : ProblemResponse(new Problem("bhttp-malformed", StatusCodes.Status400BadRequest, "the encapsulated request is not a known-length Binary HTTP request: " + malformed.Message));
 
             var encoded = response.Encode();
             return request.EncapsulateResponse(response.Encode(PaddingFor(encoded.Length)));

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Mimi.Discovery.Crypto;
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
@@ -42,9 +43,16 @@ internal sealed partial class ProofService(
             return Problem.InvalidCsi(parsed.Error);
         }
 
-        if (!TryImportKey(request.PublicKey, out var publicKey))
+        if (!P256Jwk.TryImport(request.PublicKey, out var key, out var jwkError))
         {
-            return new Problem("invalid-public-key", StatusCodes.Status400BadRequest, "publicKey must be an EC P-256 public key as a JWK with kty EC, crv P-256 and base64url x, y of 32 bytes each");
+            return new Problem("invalid-public-key", StatusCodes.Status400BadRequest,
+                $"publicKey must be an EC P-256 public key as a JWK with kty EC, crv P-256 and base64url x, y of 32 bytes each ({P256Jwk.Describe(jwkError)})");
+        }
+
+        string publicKey;
+        using (key)
+        {
+            publicKey = Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
         }
 
         var csi = parsed.Csi;
@@ -167,30 +175,6 @@ internal sealed partial class ProofService(
 
     private string HashCode(string proofId, string code) =>
         Convert.ToBase64String(HMACSHA256.HashData(folder.CodeSecret, Encoding.UTF8.GetBytes(proofId + ":" + code)));
-
-    private static bool TryImportKey(EcPublicJwk jwk, out string subjectPublicKeyInfo)
-    {
-        subjectPublicKeyInfo = string.Empty;
-        if (jwk is not { Kty: "EC", Crv: "P-256", X: { Length: 43 } x, Y: { Length: 43 } y })
-        {
-            return false;
-        }
-
-        try
-        {
-            using var key = ECDsa.Create(new ECParameters
-            {
-                Curve = ECCurve.NamedCurves.nistP256,
-                Q = new ECPoint { X = Base64Url.DecodeFromChars(x), Y = Base64Url.DecodeFromChars(y) },
-            });
-            subjectPublicKeyInfo = Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
-            return true;
-        }
-        catch (Exception e) when (e is FormatException or CryptographicException)
-        {
-            return false;
-        }
-    }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Proof of control started for a {Kind} CSI through {Channel}")]
     private static partial void LogStarted(ILogger logger, CsiKind kind, string channel);

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Microsoft.Extensions.Options;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
@@ -28,18 +29,11 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
             return GateDecision.Open;
         }
 
-        List<Token> presented;
-        try
+        if (!TryPresented(authorization, request, out var presented, out var malformed))
         {
-            presented = Presented(authorization, request);
-        }
-        catch (PrivacyPassException e) when (e.Error == PrivacyPassError.UnsupportedTokenType)
-        {
-            return await RefuseAsync("token-invalid", "a token is not of type 0x0002 (Blind RSA 2048); obtain tokens from this DP's issuer", cancellationToken).ConfigureAwait(false);
-        }
-        catch (PrivacyPassException e)
-        {
-            return new GateDecision(new Problem("token-malformed", StatusCodes.Status400BadRequest, e.Message));
+            return malformed.Code == PrivacyPassError.UnsupportedTokenType
+                ? await RefuseAsync("token-invalid", "a token is not of type 0x0002 (Blind RSA 2048); obtain tokens from this DP's issuer", cancellationToken).ConfigureAwait(false)
+                : new GateDecision(new Problem("token-malformed", StatusCodes.Status400BadRequest, malformed.Message));
         }
 
         if (presented.Count < needed)
@@ -130,53 +124,79 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
     /// batch) or as <c>Authorization: PrivateToken</c> credentials (RFC 9577 §2.2, the form for a
     /// <c>GET</c>), not both.
     /// </summary>
-    private static List<Token> Presented(IReadOnlyList<string> authorization, LookupRequest request)
+    private static bool TryPresented(IReadOnlyList<string> authorization, LookupRequest request, out List<Token> tokens, out ProtocolError<PrivacyPassError> error)
     {
-        var fromHeaders = Parse(authorization);
+        if (!TryParse(authorization, out tokens, out error))
+        {
+            return false;
+        }
+
         if (request.Tokens is not { } body)
         {
-            return fromHeaders;
+            return true;
         }
 
-        if (fromHeaders.Count > 0)
+        if (tokens.Count > 0)
         {
-            throw PrivacyPassException.Malformed("The lookup carries tokens both in its body and in Authorization; send them in one place (the body for POST /v1/lookup).");
+            error = new(PrivacyPassError.Malformed, "The lookup carries tokens both in its body and in Authorization; send them in one place (the body for POST /v1/lookup).");
+            return false;
         }
 
-        var tokens = new List<Token>(body.Count);
+        tokens = new List<Token>(body.Count);
         foreach (var encoded in body)
         {
             if (encoded is null || !TryDecodeBase64Url(encoded, out var bytes))
             {
-                throw PrivacyPassException.Malformed("Each entry of \"tokens\" is one Token (RFC 9577 §2.2) in base64url.");
+                error = new(PrivacyPassError.Malformed, "Each entry of \"tokens\" is one Token (RFC 9577 §2.2) in base64url.");
+                return false;
             }
 
-            tokens.Add(Token.Decode(bytes));
+            if (!Token.TryDecode(bytes, out var token, out error))
+            {
+                return false;
+            }
+
+            tokens.Add(token);
         }
 
-        return tokens;
+        return true;
     }
 
     /// <summary>Every PrivateToken credential in the Authorization values, in order; other schemes are skipped.</summary>
-    private static List<Token> Parse(IReadOnlyList<string> authorization)
+    private static bool TryParse(IReadOnlyList<string> authorization, out List<Token> found, out ProtocolError<PrivacyPassError> error)
     {
-        var found = new List<Token>();
+        found = [];
+        error = default;
         foreach (var value in authorization)
         {
-            foreach (var (scheme, parameters) in AuthHeaderParser.Parse(value))
+            if (!AuthHeaderParser.TryParse(value, out var credentials, out error))
+            {
+                return false;
+            }
+
+            foreach (var (scheme, parameters) in credentials)
             {
                 if (!scheme.Equals(PrivateTokenHeaders.Scheme, StringComparison.OrdinalIgnoreCase))
                 {
                     continue;
                 }
 
-                found.Add(parameters.TryGetValue("token", out var token)
-                    ? Token.Decode(PrivateTokenHeaders.Decode(token, "token"))
-                    : throw PrivacyPassException.Malformed("A PrivateToken credential has no token parameter: send 'PrivateToken token=\"<base64url Token>\"' once per token."));
+                if (!parameters.TryGetValue("token", out var encoded))
+                {
+                    error = new(PrivacyPassError.Malformed, "A PrivateToken credential has no token parameter: send 'PrivateToken token=\"<base64url Token>\"' once per token.");
+                    return false;
+                }
+
+                if (!PrivateTokenHeaders.TryDecode(encoded, "token", out var bytes, out error) || !Token.TryDecode(bytes, out var token, out error))
+                {
+                    return false;
+                }
+
+                found.Add(token);
             }
         }
 
-        return found;
+        return true;
     }
 
     private static bool TryDecodeBase64Url(string text, out byte[] bytes)

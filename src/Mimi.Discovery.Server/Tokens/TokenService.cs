@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Mimi.Discovery.Client;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 using Mimi.Discovery.Server.Hosting;
 using Mimi.Discovery.Server.Storage;
@@ -56,20 +57,24 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
                 $"send one TokenRequest as Content-Type: {PrivacyPassMediaTypes.TokenRequest}, or a batch as {PrivacyPassMediaTypes.GenericBatchTokenRequest}"));
         }
 
-        IReadOnlyList<TokenRequest?> requests;
-        try
+        IReadOnlyList<TokenRequest?>? requests;
+        ProtocolError<PrivacyPassError> refused;
+        if (batched)
         {
-            requests = batched ? GenericBatchTokenRequest.Decode(body, options.Value.MaxTokensPerIssuance).Requests : [TokenRequest.Decode(body)];
+            _ = GenericBatchTokenRequest.TryDecode(body, options.Value.MaxTokensPerIssuance, out requests, out refused);
         }
-        catch (PrivacyPassException e) when (e.Error == PrivacyPassError.UnsupportedTokenType)
+        else
         {
-            return new IssueOutcome(null, new Problem("token-type-unsupported", StatusCodes.Status422UnprocessableEntity, "this DP issues token type 0x0002 (Blind RSA 2048) only: " + e.Message));
+            requests = TokenRequest.TryDecode(body, out var single, out refused) ? [single] : null;
         }
-        catch (PrivacyPassException e)
+
+        if (requests is null)
         {
-            return new IssueOutcome(null, batched
-                ? Malformed($"it is not a GenericBatchTokenRequest of at most {options.Value.MaxTokensPerIssuance} type 0x0002 requests (draft-ietf-privacypass-batched-tokens §6.1): {e.Message}")
-                : Malformed("it is not a type 0x0002 TokenRequest of 259 bytes (RFC 9578 §6.1)"));
+            return new IssueOutcome(null, refused.Code == PrivacyPassError.UnsupportedTokenType
+                ? new Problem("token-type-unsupported", StatusCodes.Status422UnprocessableEntity, "this DP issues token type 0x0002 (Blind RSA 2048) only: " + refused.Message)
+                : batched
+                    ? Malformed($"it is not a GenericBatchTokenRequest of at most {options.Value.MaxTokensPerIssuance} type 0x0002 requests (draft-ietf-privacypass-batched-tokens §6.1): {refused.Message}")
+                    : Malformed("it is not a type 0x0002 TokenRequest of 259 bytes (RFC 9578 §6.1)"));
         }
 
         if (requests.All(r => r is null))
@@ -116,7 +121,7 @@ internal sealed partial class TokenService(IDiscoveryStore store, IssuerKeyRing 
             {
                 responses[i] = key.Issuer.Issue(request);
             }
-            catch (PrivacyPassException e)
+            catch (ProtocolException<PrivacyPassError> e)
             {
                 failed++;
                 failure ??= e.Error;

@@ -6,7 +6,6 @@ using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Transparency;
 using Mimi.Discovery.Verification;
-using Base64Url = System.Buffers.Text.Base64Url;
 
 namespace Mimi.Discovery.Client;
 
@@ -34,9 +33,7 @@ public sealed class DiscoveryClient(HttpClient http)
     {
         ArgumentNullException.ThrowIfNull(csi);
         ArgumentNullException.ThrowIfNull(publicKey);
-        var q = publicKey.ExportParameters(false).Q;
-        var jwk = new EcPublicJwk("EC", "P-256", Base64Url.EncodeToString(q.X), Base64Url.EncodeToString(q.Y));
-        return SendAsync(HttpMethod.Post, "v1/proofs", JsonContent.Create(new ProofRequest(csi.Uri, jwk), ProtocolJson.Default.ProofRequest),
+        return SendAsync(HttpMethod.Post, "v1/proofs", JsonContent.Create(new ProofRequest(csi.Uri, Crypto.P256Jwk.Export(publicKey)), ProtocolJson.Default.ProofRequest),
             ProtocolJson.Default.ProofStarted, cancellationToken);
     }
 

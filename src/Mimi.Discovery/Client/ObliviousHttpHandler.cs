@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Ohttp;
 
 namespace Mimi.Discovery.Client;
@@ -60,7 +61,7 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
         {
             throw DiscoveryClient.Unreachable(dp.BaseAddress, e);
         }
-        catch (OhttpException e)
+        catch (ProtocolException<OhttpError> e)
         {
             throw new DiscoveryException("the DP's gateway key configurations are malformed: " + e.Message, e);
         }
@@ -122,7 +123,7 @@ public sealed class ObliviousHttpHandler : HttpMessageHandler
         {
             answer = BinaryHttpResponse.Decode(sealedRequest.DecapsulateResponse(await relayed.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false)), ResponseLimits);
         }
-        catch (Exception e) when (e is OhttpException or BinaryHttpException)
+        catch (Exception e) when (e is ProtocolException<OhttpError> or ProtocolException<BinaryHttpError>)
         {
             throw new DiscoveryException("the relay returned an answer that does not open under this request's keys: " + e.Message, e);
         }

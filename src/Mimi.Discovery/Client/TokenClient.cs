@@ -7,6 +7,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Mimi.Discovery.Identifiers;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 using Mimi.Discovery.Protocol;
 
@@ -136,7 +137,7 @@ public sealed class TokenClient
                 {
                     keys.Add(new ServiceTokenKey(service, TokenPublicKey.Decode(entry.TokenKey.Span), entry.NotBefore));
                 }
-                catch (PrivacyPassException)
+                catch (ProtocolException<PrivacyPassError>)
                 {
                     // RFC 9578 §4: a key the client cannot use is skipped.
                 }
@@ -156,7 +157,7 @@ public sealed class TokenClient
 
             return (keys, issueUri);
         }
-        catch (PrivacyPassException e)
+        catch (ProtocolException<PrivacyPassError> e)
         {
             throw new DiscoveryException("the DP's issuer directory is malformed: " + e.Message, e);
         }
@@ -220,7 +221,7 @@ public sealed class TokenClient
                 // The key epoch turned since the directory was read: read it again, once.
                 issuer = null;
             }
-            catch (PrivacyPassException e)
+            catch (ProtocolException<PrivacyPassError> e)
             {
                 throw new DiscoveryException("the DP's token response does not yield valid tokens: " + e.Message, e);
             }
@@ -469,7 +470,7 @@ public sealed class PrivateTokenHandler : DelegatingHandler
                     return challenge;
                 }
             }
-            catch (PrivacyPassException)
+            catch (ProtocolException<PrivacyPassError>)
             {
                 // A malformed challenge: nothing to adopt from it.
             }

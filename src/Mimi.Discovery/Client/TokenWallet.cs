@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Mimi.Discovery.Crypto;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 using Base64Url = System.Buffers.Text.Base64Url;
 
@@ -251,7 +252,7 @@ public sealed class TokenWallet : ITokenSource, IDisposable
             var file = JsonSerializer.Deserialize(File.ReadAllText(path), WalletJson.Default.WalletFile);
             return ((file?.Tokens ?? []).Select(e => new StockedToken(Token.Decode(Base64Url.DecodeFromChars(e.Token)), DateTimeOffset.FromUnixTimeSeconds(e.RedeemableUntil))).ToList(), file?.Account);
         }
-        catch (Exception e) when (e is JsonException or FormatException or PrivacyPassException)
+        catch (Exception e) when (e is JsonException or FormatException or ProtocolException<PrivacyPassError>)
         {
             // A damaged wallet file holds nothing usable; it is rewritten on the next change.
             return ([], null);

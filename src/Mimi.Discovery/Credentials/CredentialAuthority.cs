@@ -10,7 +10,7 @@ namespace Mimi.Discovery.Credentials;
 /// <see cref="IssueCredential"/> after a recipient has proved control of a CSI; a CSI issuer's
 /// own CA may call <see cref="IssueCsipCredential"/>. Certificates are ECDSA P-256 with SHA-256.
 /// </summary>
-public sealed class CredentialAuthority : IDisposable
+internal sealed class CredentialAuthority : IDisposable
 {
     /// <summary>Default lifetime of a credential: short, so a reassigned identifier's old binding lapses soon.</summary>
     public static readonly TimeSpan DefaultCredentialLifetime = TimeSpan.FromDays(30);

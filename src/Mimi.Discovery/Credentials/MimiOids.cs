@@ -4,7 +4,7 @@ namespace Mimi.Discovery.Credentials;
 /// Object identifiers for MIMI discovery credentials. They sit under the UUID arc 2.25
 /// (ITU-T X.667), which needs no registration, and are used as extended key usages.
 /// </summary>
-public static class MimiOids
+internal static class MimiOids
 {
     /// <summary>EKU of a credential binding one recipient key to exactly one CSI.</summary>
     public const string CsiCredential = "2.25.288259080736706205115595071695057371266";

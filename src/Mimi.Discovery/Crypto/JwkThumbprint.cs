@@ -3,6 +3,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
+using Mimi.Discovery.Protocol;
 
 namespace Mimi.Discovery.Crypto;
 
@@ -19,14 +20,12 @@ public static class JwkThumbprint
 
     /// <summary>The base64url SHA-256 thumbprint of a P-256 public key's parameters.</summary>
     /// <exception cref="ArgumentException">The key is not on P-256.</exception>
-    public static string Compute(ECParameters parameters)
-    {
-        if (!P256.IsP256(parameters.Curve) || parameters.Q.X is not { Length: 32 } || parameters.Q.Y is not { Length: 32 })
-        {
-            throw new ArgumentException("Only P-256 keys have thumbprints here.", nameof(parameters));
-        }
+    public static string Compute(ECParameters parameters) => Compute(P256Jwk.Export(parameters));
 
-        var json = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url.EncodeToString(parameters.Q.X)}}","y":"{{Base64Url.EncodeToString(parameters.Q.Y)}}"}""";
+    /// <summary>The base64url SHA-256 thumbprint of a P-256 public JWK, as exported by <see cref="P256Jwk"/>.</summary>
+    private static string Compute(EcPublicJwk jwk)
+    {
+        var json = $$"""{"crv":"{{jwk.Crv}}","kty":"{{jwk.Kty}}","x":"{{jwk.X}}","y":"{{jwk.Y}}"}""";
         return Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
     }
 }

@@ -8,7 +8,7 @@ namespace Mimi.Discovery.Dns;
 /// MIMI records of a MUI live, where an email domain's MIMIX record lives, how an email address
 /// becomes a MUI under its resolution domain, and a phone number's ENUM name.
 /// </summary>
-public static class DiscoveryNames
+internal static class DiscoveryNames
 {
     /// <summary>The public ENUM apex (RFC 6116 §2.4); private ENUM trees use their own.</summary>
     public const string PublicEnumApex = "e164.arpa";

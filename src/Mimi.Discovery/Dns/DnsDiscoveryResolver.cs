@@ -637,7 +637,7 @@ public sealed class DnsDiscoveryResolver : IDisposable
 }
 
 /// <summary>The TXT RDATA wire form (RFC 1035 §3.3.14): one or more length-prefixed character-strings, joined.</summary>
-public static class TxtWire
+internal static class TxtWire
 {
     /// <summary>Encodes text as TXT RDATA, split into character-strings of at most 255 octets.</summary>
     public static byte[] Encode(string text)

@@ -17,7 +17,7 @@ namespace Mimi.Discovery.Dns;
 /// carries a 32-byte MAC that every server rejects (BADSIG). The other algorithms of RFC 8945 §6
 /// (MD5, SHA-1, SHA-224, truncated MACs) are weak or unused and not offered.
 /// </remarks>
-public sealed record TsigKey(string Name, byte[] Secret, string Algorithm = "hmac-sha256")
+internal sealed record TsigKey(string Name, byte[] Secret, string Algorithm = "hmac-sha256")
 {
     internal TSigAlgorithm ToArSoft() => Algorithm.ToUpperInvariant() switch
     {
@@ -37,14 +37,14 @@ public sealed record TsigKey(string Name, byte[] Secret, string Algorithm = "hma
 /// <summary>The result of one dynamic update.</summary>
 /// <param name="Succeeded">Whether the server applied it.</param>
 /// <param name="Detail">The server's return code, or why nothing was sent.</param>
-public sealed record DnsUpdateResult(bool Succeeded, string Detail);
+internal sealed record DnsUpdateResult(bool Succeeded, string Detail);
 
 /// <summary>
 /// Publishes MIMI and MIMIX records to an authoritative server with TSIG-signed dynamic updates,
 /// in the TXT and/or private-type encodings, and renders the same records as zone-file lines.
 /// Each update replaces the whole record set of a name, so publishing is idempotent.
 /// </summary>
-public sealed class DnsPublisher : IDisposable
+internal sealed class DnsPublisher : IDisposable
 {
     private readonly ARSoft.Tools.Net.Dns.DnsClient _client;
     private readonly TsigKey _key;

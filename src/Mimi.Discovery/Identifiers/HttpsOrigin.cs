@@ -5,7 +5,7 @@ namespace Mimi.Discovery.Identifiers;
 /// wherever one DP names another — delegations, peers, <c>_mimi-dp</c> records, referral chains:
 /// <c>https://host[:port]/</c>, the port only when not 443.
 /// </summary>
-public static class HttpsOrigin
+internal static class HttpsOrigin
 {
     /// <summary>Whether <paramref name="url"/> is an absolute https URL with nothing after the authority (no path but "/", no query, fragment or user info).</summary>
     public static bool Is(Uri url)

@@ -8,7 +8,7 @@ namespace Mimi.Discovery.Protocol;
 /// <see cref="TokenSettings.CsisPerToken"/> distinct valid CSIs, rounded up. Invalid queries and
 /// repeats of a CSI are free; a request the DP refuses anyway costs nothing.
 /// </summary>
-public static class LookupPrice
+internal static class LookupPrice
 {
     /// <summary>The distinct valid CSIs among <paramref name="queries"/>, canonical and in first-seen order.</summary>
     public static IReadOnlyList<string> DistinctValidCsis(IEnumerable<string?> queries)

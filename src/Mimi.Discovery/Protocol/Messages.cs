@@ -94,12 +94,24 @@ public sealed record TransparencyKeys(string VrfKey, string LogKey, double Epoch
 /// <param name="MaxAnswerAgeSeconds">The longest a client may reuse a verified lookup answer (<see cref="LookupResult.MaxAge"/> is never more).</param>
 public sealed record DiscoveryLimits(int MaxLookupBatch, int MaxStatementLength, int MaxRequestBytes, int CodeLifetimeSeconds, int MaxCodeAttempts, long MaxAnswerAgeSeconds = 0);
 
-/// <summary>An EC P-256 public key as a JWK (RFC 7517/7518 §6.2.1).</summary>
+/// <summary>
+/// An EC P-256 public key as a JWK (RFC 7517, RFC 7518 §6.2.1): <c>kty</c> <c>EC</c>, <c>crv</c>
+/// <c>P-256</c>, <c>x</c> and <c>y</c> the base64url of 32 bytes each. Convert with
+/// <see cref="Crypto.P256Jwk"/>, which refuses any other form.
+/// </summary>
 public sealed record EcPublicJwk(
     [property: JsonPropertyName("kty")] string Kty,
     [property: JsonPropertyName("crv")] string Crv,
     [property: JsonPropertyName("x")] string X,
-    [property: JsonPropertyName("y")] string Y);
+    [property: JsonPropertyName("y")] string Y)
+{
+    /// <summary>
+    /// The private key member <c>d</c> (RFC 7518 §6.2.2.1), read only so that a JWK that carries it
+    /// is refused (<see cref="Crypto.JwkError.PrivateKey"/>): never set it.
+    /// </summary>
+    [JsonPropertyName("d")]
+    public string? D { get; init; }
+}
 
 /// <summary><c>POST /v1/proofs</c>: ask the DP to send a code to <paramref name="Csi"/>, for a credential on <paramref name="PublicKey"/>.</summary>
 public sealed record ProofRequest(string Csi, EcPublicJwk PublicKey);
@@ -276,7 +288,7 @@ public static class LookupResultKinds
 [JsonSerializable(typeof(LabelHistory))]
 [JsonSerializable(typeof(MirrorEpoch))]
 [JsonSerializable(typeof(Dictionary<string, TreeHeadWire>))]
-public sealed partial class ProtocolJson : JsonSerializerContext;
+internal sealed partial class ProtocolJson : JsonSerializerContext;
 
 /// <summary>An RFC 9457 problem details body with the DP's stable <c>code</c> member.</summary>
 public sealed record ProblemBody(string? Type, string? Title, int? Status, string? Detail, string? Code);

@@ -169,15 +169,8 @@ public sealed class StatementSigner
             throw new ArgumentException("An owner removal names the highest version it removes and does not supersede.", nameof(draft));
         }
 
-        var p = key.ExportParameters(false);
-        var jwk = new Dictionary<string, object>
-        {
-            ["kty"] = "EC",
-            ["crv"] = "P-256",
-            ["x"] = System.Buffers.Text.Base64Url.EncodeToString(p.Q.X),
-            ["y"] = System.Buffers.Text.Base64Url.EncodeToString(p.Q.Y),
-        };
-        _ = JwkThumbprint.Compute(p); // rejects keys not on P-256
+        var publicJwk = P256Jwk.Export(key); // rejects keys not on P-256
+        var jwk = new Dictionary<string, object> { ["kty"] = publicJwk.Kty, ["crv"] = publicJwk.Crv, ["x"] = publicJwk.X, ["y"] = publicJwk.Y };
         return Sign(key, EncodeRemoval(draft, time ?? TimeProvider.System), RemovalStatement.MediaType,
             new Dictionary<string, object> { ["jwk"] = jwk });
     }

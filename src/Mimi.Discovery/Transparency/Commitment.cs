@@ -8,7 +8,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Transparency;
 
 /// <summary>Hiding commitments to a label's value at a version.</summary>
-public static class Commitment
+internal static class Commitment
 {
     /// <summary>Length of an opening in bytes (Nc).</summary>
     public const int OpeningSize = 16;

@@ -13,7 +13,7 @@ using ECPoint = Org.BouncyCastle.Math.EC.ECPoint;
 namespace Mimi.Discovery.Transparency;
 
 /// <summary>The ECVRF-P256-SHA256-TAI verifiable random function of RFC 9381.</summary>
-public static class EcVrf
+internal static class EcVrf
 {
     /// <summary>Proof length: Gamma (33) || c (16) || s (32).</summary>
     public const int ProofSize = 81;
@@ -221,7 +221,7 @@ public static class EcVrf
 /// An ECVRF-P256-SHA256-TAI secret key with its public point computed once: the form to keep when
 /// proving many inputs under one key (RFC 9381 §5.1), as the transparency log does per label.
 /// </summary>
-public sealed class EcVrfSecretKey
+internal sealed class EcVrfSecretKey
 {
     private readonly BigInteger _x;
     private readonly byte[] _yString;

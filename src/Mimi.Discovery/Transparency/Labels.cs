@@ -21,7 +21,7 @@ using Mimi.Discovery.Statements;
 namespace Mimi.Discovery.Transparency;
 
 /// <summary>Label scopes, VRF inputs and committed values.</summary>
-public static class Labels
+internal static class Labels
 {
     /// <summary>The scope every querying service sees.</summary>
     public const string AnyScope = "any";

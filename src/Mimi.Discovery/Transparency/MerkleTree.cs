@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Transparency;
 
 /// <summary>RFC 9162 §2.1.1 hashing.</summary>
-public static class MerkleHash
+internal static class MerkleHash
 {
     /// <summary>Hash length in bytes (SHA-256).</summary>
     public const int Size = 32;
@@ -37,7 +37,7 @@ public static class MerkleHash
 /// An append-only Merkle tree over leaf hashes, kept in memory: the root of any prefix, and
 /// inclusion and consistency proofs between sizes. Storage-backed logs feed it their leaf hashes.
 /// </summary>
-public sealed class MerkleTree
+internal sealed class MerkleTree
 {
     private readonly List<byte[]> _leaves = [];
 
@@ -163,7 +163,7 @@ public sealed class MerkleTree
 }
 
 /// <summary>Verification of RFC 9162 proofs; never throws for bad input, returns false.</summary>
-public static class MerkleProof
+internal static class MerkleProof
 {
     /// <summary>RFC 9162 §2.1.3.2: whether <paramref name="proof"/> shows leaf <paramref name="leafIndex"/> with <paramref name="leafHash"/> in the tree of <paramref name="treeSize"/> with <paramref name="root"/>.</summary>
     public static bool VerifyInclusion(long leafIndex, long treeSize, ReadOnlySpan<byte> leafHash, IReadOnlyList<byte[]>? proof, ReadOnlySpan<byte> root)

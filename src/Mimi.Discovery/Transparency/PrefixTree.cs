@@ -12,7 +12,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Transparency;
 
 /// <summary>How a prefix-tree search ended.</summary>
-public enum PrefixTerminal
+internal enum PrefixTerminal
 {
     /// <summary>The searched key's own leaf: the key is in the tree.</summary>
     Leaf,
@@ -29,7 +29,7 @@ public enum PrefixTerminal
 /// search ended. For <see cref="PrefixTerminal.Leaf"/> the commitment is the key's own; for
 /// <see cref="PrefixTerminal.OtherLeaf"/> key and commitment are the other leaf's.
 /// </summary>
-public sealed record PrefixProof(IReadOnlyList<byte[]> Siblings, PrefixTerminal Terminal, byte[]? LeafKey, byte[]? LeafCommitment)
+internal sealed record PrefixProof(IReadOnlyList<byte[]> Siblings, PrefixTerminal Terminal, byte[]? LeafKey, byte[]? LeafCommitment)
 {
     /// <summary>Recomputes the root this proof implies for <paramref name="key"/>; null if the proof is malformed or contradicts the key.</summary>
     public byte[]? ImpliedRoot(ReadOnlySpan<byte> key)
@@ -88,7 +88,7 @@ public sealed record PrefixProof(IReadOnlyList<byte[]> Siblings, PrefixTerminal 
 /// hashes. <see cref="Set"/> changes the tree in place (for building); <see cref="With"/> returns
 /// a new tree that shares every unchanged node, leaving this one intact for concurrent readers.
 /// </summary>
-public sealed class PrefixTree
+internal sealed class PrefixTree
 {
     /// <summary>Search key length (a VRF output).</summary>
     public const int KeySize = 32;

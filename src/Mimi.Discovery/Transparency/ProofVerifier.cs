@@ -343,7 +343,7 @@ public static class ProofVerifier
 }
 
 /// <summary>Base64url conversions between the wire records and proof values.</summary>
-public static class ProofWire
+internal static class ProofWire
 {
     /// <summary>Base64url without padding.</summary>
     public static string Encode(ReadOnlySpan<byte> bytes) => Base64Url.EncodeToString(bytes);

@@ -415,10 +415,12 @@ public sealed class StatementVerifier
         }
         else if (header.Jwk is { } jwk && expectedType == RemovalStatement.MediaType)
         {
-            if (!TryImportJwk(jwk, out key))
+            if (!P256Jwk.TryImport(jwk, out var imported, out var jwkError))
             {
-                return new(VerificationStatus.Malformed, "the jwk header is not a P-256 public key (kty EC, crv P-256, x, y)");
+                return new(VerificationStatus.Malformed, "the jwk header is not a P-256 public key: " + P256Jwk.Describe(jwkError));
             }
+
+            key = imported;
         }
         else
         {
@@ -492,36 +494,6 @@ public sealed class StatementVerifier
         }
 
         return null;
-    }
-
-    private static bool TryImportJwk(JsonElement jwk, out ECDsa key)
-    {
-        key = null!;
-        if (jwk.ValueKind != JsonValueKind.Object || jwk.EnumerateObject().Count() != 4
-            || !jwk.TryGetProperty("kty", out var kty) || !kty.ValueEquals("EC")
-            || !jwk.TryGetProperty("crv", out var crv) || !crv.ValueEquals("P-256")
-            || !jwk.TryGetProperty("x", out var x) || x.ValueKind != JsonValueKind.String
-            || !jwk.TryGetProperty("y", out var y) || y.ValueKind != JsonValueKind.String)
-        {
-            return false;
-        }
-
-        try
-        {
-            var qx = Base64Url.DecodeFromChars(x.GetString());
-            var qy = Base64Url.DecodeFromChars(y.GetString());
-            if (qx.Length != 32 || qy.Length != 32)
-            {
-                return false;
-            }
-
-            key = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = new ECPoint { X = qx, Y = qy } });
-            return true;
-        }
-        catch (Exception e) when (e is FormatException or CryptographicException)
-        {
-            return false;
-        }
     }
 
     private static bool TryUnixTime(long seconds, out DateTimeOffset time)

@@ -23,13 +23,13 @@ public class KnotServer : IAsyncLifetime
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
     /// <summary>The TSIG key the server accepts dynamic updates under (zones <c>dyn.example</c> and <c>e164.test</c>).</summary>
-    public TsigKey Key { get; } = new("mimi-update", System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+    internal TsigKey Key { get; } = new("mimi-update", System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     /// <summary>
     /// Every key the server accepts updates under: <see cref="Key"/>, then one of each other
     /// algorithm and secret length the publisher offers (each works with Knot, or is refused up front).
     /// </summary>
-    public IReadOnlyList<TsigKey> UpdateKeys { get; } =
+    internal IReadOnlyList<TsigKey> UpdateKeys { get; } =
     [
         .. new[] { ("mimi-update-sha512", 64, "hmac-sha512"), ("mimi-update-short", 16, "hmac-sha256"), ("mimi-update-long", 100, "hmac-sha256"), ("mimi-update-long512", 200, "hmac-sha512") }
             .Select(k => new TsigKey(k.Item1, System.Security.Cryptography.RandomNumberGenerator.GetBytes(k.Item2), k.Item3)),

@@ -37,7 +37,7 @@ internal abstract class DhKem
         _ => throw new ArgumentOutOfRangeException(nameof(kem), kem, "This KEM is not implemented."),
     };
 
-    /// <summary>The serialized public key of a serialized private key; throws <see cref="HpkeException"/> for a bad scalar.</summary>
+    /// <summary>The serialized public key of a serialized private key; throws <see cref="ProtocolException{HpkeError}"/> for a bad scalar.</summary>
     public abstract byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey);
 
     /// <summary>§7.1.3 DeriveKeyPair: the serialized private key for <paramref name="ikm"/>.</summary>
@@ -45,7 +45,7 @@ internal abstract class DhKem
 
     public abstract byte[] GeneratePrivateKey();
 
-    /// <summary>DH(sk, pk) as serialized bytes; throws <see cref="HpkeException"/> for an invalid public key or a zero result.</summary>
+    /// <summary>DH(sk, pk) as serialized bytes; throws <see cref="ProtocolException{HpkeError}"/> for an invalid public key or a zero result.</summary>
     public abstract byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey);
 
     /// <summary>Encap(pkR) with the ephemeral pair given: returns (shared_secret, enc).</summary>
@@ -61,7 +61,7 @@ internal abstract class DhKem
     {
         if (enc.Length != EncapsulatedKeyLength)
         {
-            throw new HpkeException(HpkeError.InvalidPublicKey, $"An encapsulated key for this KEM is {EncapsulatedKeyLength} bytes.");
+            throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, $"An encapsulated key for this KEM is {EncapsulatedKeyLength} bytes.");
         }
 
         var dh = Dh(recipient.PrivateKey, enc);
@@ -113,21 +113,21 @@ internal sealed class X25519Kem : DhKem
     {
         if (publicKey.Length != 32 || !PublicKey.TryImport(KeyAgreementAlgorithm.X25519, publicKey, KeyBlobFormat.RawPublicKey, out var peer))
         {
-            throw new HpkeException(HpkeError.InvalidPublicKey, "An X25519 public key is 32 bytes.");
+            throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "An X25519 public key is 32 bytes.");
         }
 
         using var key = Import(privateKey);
 
         // §7.1.4: libsodium refuses a low-order peer key (all-zero output), which HPKE requires rejecting.
         using var secret = KeyAgreementAlgorithm.X25519.Agree(key, peer!, new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
-            ?? throw new HpkeException(HpkeError.InvalidPublicKey, "The X25519 public key has low order: the shared secret would be zero.");
+            ?? throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "The X25519 public key has low order: the shared secret would be zero.");
         return secret.Export(SharedSecretBlobFormat.RawSharedSecret);
     }
 
     private static Key Import(ReadOnlySpan<byte> privateKey) =>
         privateKey.Length == 32 && Key.TryImport(KeyAgreementAlgorithm.X25519, privateKey, KeyBlobFormat.RawPrivateKey, out var key, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
             ? key!
-            : throw new HpkeException(HpkeError.InvalidPrivateKey, "An X25519 private key is 32 bytes.");
+            : throw new ProtocolException<HpkeError>(HpkeError.InvalidPrivateKey, "An X25519 private key is 32 bytes.");
 }
 
 /// <summary>DHKEM(P-256, HKDF-SHA256): Nsk = 32, Npk = Nenc = 65 (uncompressed SEC1 point).</summary>
@@ -176,7 +176,7 @@ internal sealed class P256Kem : DhKem
             CryptographicOperations.ZeroMemory(dkpPrk);
         }
 
-        throw new HpkeException(HpkeError.DeriveKeyPairFailed, "No P-256 scalar was found for this input keying material.");
+        throw new ProtocolException<HpkeError>(HpkeError.DeriveKeyPairFailed, "No P-256 scalar was found for this input keying material.");
     }
 
     public override byte[] GeneratePrivateKey()
@@ -199,7 +199,7 @@ internal sealed class P256Kem : DhKem
     {
         if (!IsValidScalar(privateKey))
         {
-            throw new HpkeException(HpkeError.InvalidPrivateKey, "A P-256 private key is a 32-byte scalar in [1, n-1].");
+            throw new ProtocolException<HpkeError>(HpkeError.InvalidPrivateKey, "A P-256 private key is a 32-byte scalar in [1, n-1].");
         }
 
         return ECDiffieHellman.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray() });
@@ -210,7 +210,7 @@ internal sealed class P256Kem : DhKem
     {
         if (publicKey.Length != 65 || publicKey[0] != 0x04)
         {
-            throw new HpkeException(HpkeError.InvalidPublicKey, "A P-256 public key is a 65-byte uncompressed point.");
+            throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "A P-256 public key is a 65-byte uncompressed point.");
         }
 
         try
@@ -223,7 +223,7 @@ internal sealed class P256Kem : DhKem
         }
         catch (CryptographicException e)
         {
-            throw new HpkeException(HpkeError.InvalidPublicKey, "The P-256 public key is not a point on the curve.", e);
+            throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "The P-256 public key is not a point on the curve.", e);
         }
     }
 

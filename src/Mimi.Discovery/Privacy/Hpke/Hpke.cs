@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Privacy.Hpke;
 
 /// <summary>Hybrid Public Key Encryption (RFC 9180) in base mode (mode_base = 0x00).</summary>
-public static class Hpke
+internal static class Hpke
 {
     private const byte ModeBase = 0x00;
 
@@ -15,7 +15,7 @@ public static class Hpke
     /// <param name="encapsulatedKey">enc, to send to the recipient with the ciphertexts.</param>
     /// <returns>The sender's context.</returns>
     /// <exception cref="ArgumentException"><paramref name="suite"/> is not supported.</exception>
-    /// <exception cref="HpkeException">The public key is not valid for the KEM (<see cref="HpkeError.InvalidPublicKey"/>).</exception>
+    /// <exception cref="ProtocolException{HpkeError}">The public key is not valid for the KEM (<see cref="HpkeError.InvalidPublicKey"/>).</exception>
     public static HpkeContext SetupBaseSender(HpkeSuite suite, ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> info, out byte[] encapsulatedKey)
     {
         RequireSupported(suite);
@@ -39,7 +39,7 @@ public static class Hpke
     /// <param name="info">The same application information the sender used.</param>
     /// <returns>The recipient's context.</returns>
     /// <exception cref="ArgumentException"><paramref name="suite"/> is not supported, or the key pair is for another KEM.</exception>
-    /// <exception cref="HpkeException"><paramref name="encapsulatedKey"/> is not a valid public key (<see cref="HpkeError.InvalidPublicKey"/>).</exception>
+    /// <exception cref="ProtocolException{HpkeError}"><paramref name="encapsulatedKey"/> is not a valid public key (<see cref="HpkeError.InvalidPublicKey"/>).</exception>
     public static HpkeContext SetupBaseReceiver(HpkeSuite suite, ReadOnlySpan<byte> encapsulatedKey, HpkeKeyPair recipient, ReadOnlySpan<byte> info)
     {
         ArgumentNullException.ThrowIfNull(recipient);

@@ -9,7 +9,7 @@ namespace Mimi.Discovery.Privacy.Hpke;
 /// An HPKE encryption context made by <see cref="Hpke"/>: a sender's context seals, a recipient's opens,
 /// both export. Each Seal or successful Open uses the next sequence number, so a context is not thread-safe.
 /// </summary>
-public sealed class HpkeContext : IDisposable
+internal sealed class HpkeContext : IDisposable
 {
     private readonly byte[] _key;
     private readonly byte[] _baseNonce;
@@ -46,7 +46,7 @@ public sealed class HpkeContext : IDisposable
 
     /// <summary>Encrypts <paramref name="plaintext"/> with the next nonce; returns ciphertext || tag.</summary>
     /// <exception cref="InvalidOperationException">This is a recipient's context, or the suite is export-only.</exception>
-    /// <exception cref="HpkeException">The sequence number is exhausted.</exception>
+    /// <exception cref="ProtocolException{HpkeError}">The sequence number is exhausted.</exception>
     public byte[] Seal(ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext)
     {
         if (!IsSender)
@@ -64,7 +64,7 @@ public sealed class HpkeContext : IDisposable
 
     /// <summary>Decrypts ciphertext || tag with the next nonce. Returns false, and keeps the sequence number, when authentication fails.</summary>
     /// <exception cref="InvalidOperationException">This is a sender's context, or the suite is export-only.</exception>
-    /// <exception cref="HpkeException">The sequence number is exhausted.</exception>
+    /// <exception cref="ProtocolException{HpkeError}">The sequence number is exhausted.</exception>
     public bool TryOpen(ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, [NotNullWhen(true)] out byte[]? plaintext)
     {
         if (IsSender)
@@ -109,7 +109,7 @@ public sealed class HpkeContext : IDisposable
     {
         if (_sequence == ulong.MaxValue)
         {
-            throw new HpkeException(HpkeError.MessageLimitReached, "This HPKE context has used all its sequence numbers.");
+            throw new ProtocolException<HpkeError>(HpkeError.MessageLimitReached, "This HPKE context has used all its sequence numbers.");
         }
 
         nonce.Clear();

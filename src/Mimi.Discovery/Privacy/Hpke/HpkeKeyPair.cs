@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Mimi.Discovery.Privacy.Hpke;
 
 /// <summary>An HPKE KEM key pair in its serialized form (RFC 9180 §7.1.1–§7.1.2): a recipient's long-term key, or an ephemeral one.</summary>
-public sealed class HpkeKeyPair : IDisposable
+internal sealed class HpkeKeyPair : IDisposable
 {
     private readonly byte[] _privateKey;
     private readonly byte[] _publicKey;
@@ -48,7 +48,7 @@ public sealed class HpkeKeyPair : IDisposable
     }
 
     /// <summary>Imports a serialized private key (DeserializePrivateKey) and computes its public key.</summary>
-    /// <exception cref="HpkeException">The bytes are not a private key for <paramref name="kem"/> (<see cref="HpkeError.InvalidPrivateKey"/>).</exception>
+    /// <exception cref="ProtocolException{HpkeError}">The bytes are not a private key for <paramref name="kem"/> (<see cref="HpkeError.InvalidPrivateKey"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kem"/> is not implemented.</exception>
     public static HpkeKeyPair Import(HpkeKem kem, ReadOnlySpan<byte> privateKey)
     {

@@ -15,7 +15,7 @@ internal ref struct BinaryHttpReader
     {
         if (input.Length > limits.MaxMessageLength)
         {
-            throw new BinaryHttpException(BinaryHttpError.TooLarge, $"The message is {input.Length} bytes; the limit is {limits.MaxMessageLength}.");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.TooLarge, $"The message is {input.Length} bytes; the limit is {limits.MaxMessageLength}.");
         }
 
         _input = input;
@@ -30,12 +30,12 @@ internal ref struct BinaryHttpReader
         var framing = ReadVarInt("framing indicator");
         if (framing is 2 or 3)
         {
-            throw new BinaryHttpException(BinaryHttpError.IndeterminateLength, "Indeterminate-length Binary HTTP messages are not accepted; send the known-length form.");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.IndeterminateLength, "Indeterminate-length Binary HTTP messages are not accepted; send the known-length form.");
         }
 
         if (framing != (ulong)expected)
         {
-            throw new BinaryHttpException(BinaryHttpError.UnexpectedMessageType, expected == 0
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.UnexpectedMessageType, expected == 0
                 ? "A Binary HTTP request was expected (framing indicator 0)."
                 : "A Binary HTTP response was expected (framing indicator 1).");
         }
@@ -57,7 +57,7 @@ internal ref struct BinaryHttpReader
         var length = ReadVarInt(what);
         if (length > (ulong)limit)
         {
-            throw new BinaryHttpException(BinaryHttpError.TooLarge, $"The {what} is {length} bytes; the limit is {limit}.");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.TooLarge, $"The {what} is {length} bytes; the limit is {limit}.");
         }
 
         if ((ulong)(_input.Length - _position) < length)
@@ -79,19 +79,19 @@ internal ref struct BinaryHttpReader
         {
             if (fields.Count == _limits.MaxFieldLines)
             {
-                throw new BinaryHttpException(BinaryHttpError.TooLarge, $"The {what} has more than {_limits.MaxFieldLines} field lines.");
+                throw new ProtocolException<BinaryHttpError>(BinaryHttpError.TooLarge, $"The {what} has more than {_limits.MaxFieldLines} field lines.");
             }
 
             var name = section.ReadLengthPrefixed("field name", _limits.MaxFieldSectionLength);
             var value = section.ReadLengthPrefixed("field value", _limits.MaxFieldSectionLength);
             if (!BinaryHttpText.IsFieldName(name))
             {
-                throw new BinaryHttpException(BinaryHttpError.Malformed, "A field name is not a token (RFC 9110 §5.1); pseudo-fields are not accepted.");
+                throw new ProtocolException<BinaryHttpError>(BinaryHttpError.Malformed, "A field name is not a token (RFC 9110 §5.1); pseudo-fields are not accepted.");
             }
 
             if (!BinaryHttpText.IsFieldValue(value))
             {
-                throw new BinaryHttpException(BinaryHttpError.Malformed, "A field value contains CR, LF or NUL, or starts or ends with whitespace.");
+                throw new ProtocolException<BinaryHttpError>(BinaryHttpError.Malformed, "A field value contains CR, LF or NUL, or starts or ends with whitespace.");
             }
 
             fields.Add(new BinaryHttpField(Encoding.Latin1.GetString(name), Encoding.Latin1.GetString(value)));
@@ -121,14 +121,14 @@ internal ref struct BinaryHttpReader
         var trailers = ReadFieldSection("trailer section");
         if (_input[_position..].IndexOfAnyExcept((byte)0) >= 0)
         {
-            throw new BinaryHttpException(BinaryHttpError.Malformed, "Padding after the trailer section must be zero bytes.");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.Malformed, "Padding after the trailer section must be zero bytes.");
         }
 
         _position = _input.Length;
         return (content, trailers);
     }
 
-    private static BinaryHttpException Truncated(string what) =>
+    private static ProtocolException<BinaryHttpError> Truncated(string what) =>
         new(BinaryHttpError.Truncated, $"The message ends inside the {what}.");
 }
 

@@ -1,4 +1,5 @@
 // RFC 9292 §3.4 (request control data) in the known-length form (§3.2): framing indicator 0.
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
 namespace Mimi.Discovery.Privacy.Ohttp;
@@ -75,7 +76,7 @@ public sealed class BinaryHttpRequest
     /// <summary>Decodes a known-length request strictly.</summary>
     /// <param name="encoded">The <c>message/bhttp</c> bytes.</param>
     /// <param name="limits">Size limits; <see cref="BinaryHttpLimits.Default"/> when null.</param>
-    /// <exception cref="BinaryHttpException">The bytes are not a valid known-length request; <see cref="BinaryHttpException.Error"/> says why.</exception>
+    /// <exception cref="ProtocolException{BinaryHttpError}">The bytes are not a valid known-length request; <see cref="ProtocolException{TError}.Error"/> says why.</exception>
     public static BinaryHttpRequest Decode(ReadOnlySpan<byte> encoded, BinaryHttpLimits? limits = null)
     {
         limits ??= BinaryHttpLimits.Default;
@@ -87,12 +88,12 @@ public sealed class BinaryHttpRequest
         var path = reader.ReadLengthPrefixed("path", limits.MaxFieldSectionLength);
         if (!BinaryHttpText.IsToken(method))
         {
-            throw new BinaryHttpException(BinaryHttpError.Malformed, "The request method is not a token.");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.Malformed, "The request method is not a token.");
         }
 
         if (!BinaryHttpText.IsVisible(scheme) || !BinaryHttpText.IsVisible(authority) || !BinaryHttpText.IsVisible(path))
         {
-            throw new BinaryHttpException(BinaryHttpError.Malformed, "The request scheme, authority or path contains a space or a control character.");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.Malformed, "The request scheme, authority or path contains a space or a control character.");
         }
 
         var request = new BinaryHttpRequest(Encoding.ASCII.GetString(method), Encoding.ASCII.GetString(scheme), Encoding.ASCII.GetString(authority), Encoding.ASCII.GetString(path));
@@ -109,5 +110,28 @@ public sealed class BinaryHttpRequest
         }
 
         return request;
+    }
+
+    /// <summary>Decodes a known-length request strictly (RFC 9292 §3); never throws for bad input.</summary>
+    /// <param name="encoded">The <c>message/bhttp</c> bytes.</param>
+    /// <param name="request">The decoded message.</param>
+    /// <param name="error">Which check failed, with a sentence: the <see cref="BinaryHttpError"/> cases of <see cref="Decode"/>.</param>
+    /// <param name="limits">Size limits; <see cref="BinaryHttpLimits.Default"/> when null.</param>
+    /// <returns>Whether the bytes are a valid known-length message.</returns>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out BinaryHttpRequest? request, out ProtocolError<BinaryHttpError> error, BinaryHttpLimits? limits = null)
+    {
+        // The reader reports the first failed check by throwing; it stops here.
+        try
+        {
+            request = Decode(encoded, limits);
+            error = default;
+            return true;
+        }
+        catch (ProtocolException<BinaryHttpError> e)
+        {
+            request = null;
+            error = e.ToError();
+            return false;
+        }
     }
 }

@@ -1,4 +1,6 @@
 // RFC 9292 §3.5 (response control data, informational responses) in the known-length form: framing indicator 1.
+using System.Diagnostics.CodeAnalysis;
+
 namespace Mimi.Discovery.Privacy.Ohttp;
 
 /// <summary>
@@ -54,7 +56,7 @@ public sealed class BinaryHttpResponse
     /// <summary>Decodes a known-length response strictly.</summary>
     /// <param name="encoded">The <c>message/bhttp</c> bytes.</param>
     /// <param name="limits">Size limits; <see cref="BinaryHttpLimits.Default"/> when null.</param>
-    /// <exception cref="BinaryHttpException">The bytes are not a valid known-length response; <see cref="BinaryHttpException.Error"/> says why.</exception>
+    /// <exception cref="ProtocolException{BinaryHttpError}">The bytes are not a valid known-length response; <see cref="ProtocolException{TError}.Error"/> says why.</exception>
     public static BinaryHttpResponse Decode(ReadOnlySpan<byte> encoded, BinaryHttpLimits? limits = null)
     {
         limits ??= BinaryHttpLimits.Default;
@@ -66,7 +68,7 @@ public sealed class BinaryHttpResponse
         {
             if (informational.Count == limits.MaxInformationalResponses)
             {
-                throw new BinaryHttpException(BinaryHttpError.TooLarge, $"The response has more than {limits.MaxInformationalResponses} informational responses.");
+                throw new ProtocolException<BinaryHttpError>(BinaryHttpError.TooLarge, $"The response has more than {limits.MaxInformationalResponses} informational responses.");
             }
 
             informational.Add(new BinaryHttpInformationalResponse((int)status, reader.ReadFieldSection("informational response")));
@@ -74,7 +76,7 @@ public sealed class BinaryHttpResponse
 
         if (status is < 200 or > 599)
         {
-            throw new BinaryHttpException(BinaryHttpError.Malformed, $"The status code {status} is not a final status (200–599).");
+            throw new ProtocolException<BinaryHttpError>(BinaryHttpError.Malformed, $"The status code {status} is not a final status (200–599).");
         }
 
         var response = new BinaryHttpResponse((int)status);
@@ -96,5 +98,28 @@ public sealed class BinaryHttpResponse
         }
 
         return response;
+    }
+
+    /// <summary>Decodes a known-length response strictly (RFC 9292 §3); never throws for bad input.</summary>
+    /// <param name="encoded">The <c>message/bhttp</c> bytes.</param>
+    /// <param name="response">The decoded message.</param>
+    /// <param name="error">Which check failed, with a sentence: the <see cref="BinaryHttpError"/> cases of <see cref="Decode"/>.</param>
+    /// <param name="limits">Size limits; <see cref="BinaryHttpLimits.Default"/> when null.</param>
+    /// <returns>Whether the bytes are a valid known-length message.</returns>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out BinaryHttpResponse? response, out ProtocolError<BinaryHttpError> error, BinaryHttpLimits? limits = null)
+    {
+        // The reader reports the first failed check by throwing; it stops here.
+        try
+        {
+            response = Decode(encoded, limits);
+            error = default;
+            return true;
+        }
+        catch (ProtocolException<BinaryHttpError> e)
+        {
+            response = null;
+            error = e.ToError();
+            return false;
+        }
     }
 }

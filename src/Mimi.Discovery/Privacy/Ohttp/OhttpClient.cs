@@ -1,4 +1,5 @@
 // RFC 9458 §4.3 (client side of request encapsulation) and §4.4 (response decapsulation).
+using System.Diagnostics.CodeAnalysis;
 using Mimi.Discovery.Privacy.Hpke;
 
 namespace Mimi.Discovery.Privacy.Ohttp;
@@ -15,17 +16,17 @@ public sealed class OhttpClient
     /// <param name="config">The gateway's key configuration.</param>
     /// <param name="suite">The KDF/AEAD pair to use; it must be one the configuration offers.</param>
     /// <param name="maxResponseLength">The largest encapsulated response <see cref="OhttpClientRequest.DecapsulateResponse"/> accepts.</param>
-    /// <exception cref="OhttpException"><see cref="OhttpError.UnsupportedSuite"/>: no usable pair, or <paramref name="suite"/> is not offered.</exception>
+    /// <exception cref="ProtocolException{OhttpError}"><see cref="OhttpError.UnsupportedSuite"/>: no usable pair, or <paramref name="suite"/> is not offered.</exception>
     public OhttpClient(OhttpKeyConfig config, OhttpSymmetricSuite? suite = null, int maxResponseLength = DefaultMaxResponseLength)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxResponseLength);
         var chosen = suite is { } wanted
-            ? config.Suites.Contains(wanted) && wanted.IsSupported ? wanted : throw new OhttpException(OhttpError.UnsupportedSuite, "The key configuration does not offer this KDF/AEAD pair, or it is not supported.")
+            ? config.Suites.Contains(wanted) && wanted.IsSupported ? wanted : throw new ProtocolException<OhttpError>(OhttpError.UnsupportedSuite, "The key configuration does not offer this KDF/AEAD pair, or it is not supported.")
             : config.Suites.FirstOrDefault(s => s.IsSupported);
         if (!chosen.IsSupported)
         {
-            throw new OhttpException(OhttpError.UnsupportedSuite, "The key configuration offers no KDF/AEAD pair this client supports.");
+            throw new ProtocolException<OhttpError>(OhttpError.UnsupportedSuite, "The key configuration offers no KDF/AEAD pair this client supports.");
         }
 
         Config = config;
@@ -41,7 +42,7 @@ public sealed class OhttpClient
 
     /// <summary>Encapsulates a Binary HTTP request with a fresh ephemeral key.</summary>
     /// <returns>The request to send, which also decapsulates its response.</returns>
-    /// <exception cref="OhttpException"><see cref="OhttpError.Malformed"/> if the configuration's public key is not a valid point.</exception>
+    /// <exception cref="ProtocolException{OhttpError}"><see cref="OhttpError.Malformed"/> if the configuration's public key is not a valid point.</exception>
     public OhttpClientRequest EncapsulateRequest(ReadOnlySpan<byte> binaryHttpRequest)
     {
         using var ephemeral = HpkeKeyPair.Generate(Suite.Kem);
@@ -58,9 +59,9 @@ public sealed class OhttpClient
         {
             context = Hpke.Hpke.SetupBaseSender(Suite, Config.PublicKey.Span, OhttpEncapsulation.RequestInfo(header), ephemeral, out enc);
         }
-        catch (HpkeException e)
+        catch (ProtocolException<HpkeError> e)
         {
-            throw new OhttpException(OhttpError.Malformed, "The key configuration's public key is not valid for its KEM.", e);
+            throw new ProtocolException<OhttpError>(OhttpError.Malformed, "The key configuration's public key is not valid for its KEM.", e);
         }
 
         using (context)
@@ -95,30 +96,47 @@ public sealed class OhttpClientRequest
     /// <summary>The <c>message/ohttp-req</c> body: header || enc || ciphertext.</summary>
     public ReadOnlyMemory<byte> EncapsulatedRequest => _encapsulatedRequest;
 
-    /// <summary>Opens a <c>message/ohttp-res</c> body and returns the Binary HTTP response inside.</summary>
-    /// <exception cref="OhttpException">
+    /// <summary>Opens a <c>message/ohttp-res</c> body, for callers with no recovery.</summary>
+    /// <returns>The Binary HTTP response inside.</returns>
+    /// <exception cref="ProtocolException{OhttpError}">See <see cref="TryDecapsulateResponse"/>.</exception>
+    public byte[] DecapsulateResponse(ReadOnlySpan<byte> encapsulatedResponse) =>
+        TryDecapsulateResponse(encapsulatedResponse, out var response, out var error) ? response : throw error.ToException();
+
+    /// <summary>Opens a <c>message/ohttp-res</c> body (RFC 9458 §4.4, client side); never throws for bad input.</summary>
+    /// <param name="encapsulatedResponse">The body: response nonce, then the AEAD ciphertext and tag.</param>
+    /// <param name="response">The Binary HTTP response inside.</param>
+    /// <param name="error">
     /// <see cref="OhttpError.TooLarge"/> over the client's limit; <see cref="OhttpError.Malformed"/> shorter than nonce and tag;
-    /// <see cref="OhttpError.DecryptionFailed"/> when it does not authenticate.
-    /// </exception>
-    public byte[] DecapsulateResponse(ReadOnlySpan<byte> encapsulatedResponse)
+    /// <see cref="OhttpError.DecryptionFailed"/> when it does not authenticate; with a sentence.
+    /// </param>
+    /// <returns>Whether the response opened.</returns>
+    public bool TryDecapsulateResponse(ReadOnlySpan<byte> encapsulatedResponse, [NotNullWhen(true)] out byte[]? response, out ProtocolError<OhttpError> error)
     {
+        response = null;
+        error = default;
         if (encapsulatedResponse.Length > _maxResponseLength)
         {
-            throw new OhttpException(OhttpError.TooLarge, $"The encapsulated response is {encapsulatedResponse.Length} bytes; the limit is {_maxResponseLength}.");
+            error = new(OhttpError.TooLarge, $"The encapsulated response is {encapsulatedResponse.Length} bytes; the limit is {_maxResponseLength}.");
+            return false;
         }
 
         var nonceLength = OhttpEncapsulation.ResponseNonceLength(_suite.Aead);
         if (encapsulatedResponse.Length < nonceLength + AeadCipher.TagLength)
         {
-            throw new OhttpException(OhttpError.Malformed, "The encapsulated response is shorter than its nonce and authentication tag.");
+            error = new(OhttpError.Malformed, "The encapsulated response is shorter than its nonce and authentication tag.");
+            return false;
         }
 
         var (cipher, nonce) = OhttpEncapsulation.ResponseKeys(_suite, _exportedSecret, _enc, encapsulatedResponse[..nonceLength]);
         using (cipher)
         {
-            return cipher.TryOpen(nonce, [], encapsulatedResponse[nonceLength..], out var response)
-                ? response
-                : throw new OhttpException(OhttpError.DecryptionFailed, "The encapsulated response does not authenticate for this request.");
+            if (!cipher.TryOpen(nonce, [], encapsulatedResponse[nonceLength..], out response))
+            {
+                error = new(OhttpError.DecryptionFailed, "The encapsulated response does not authenticate for this request.");
+                return false;
+            }
+
+            return true;
         }
     }
 }

@@ -1,12 +1,13 @@
 // RFC 9458 §4.3 (gateway side of request decapsulation) and §4.4 (response encapsulation).
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Mimi.Discovery.Privacy.Hpke;
 
 namespace Mimi.Discovery.Privacy.Ohttp;
 
 /// <summary>A gateway key: the published configuration and the private key that matches it.</summary>
-public sealed class OhttpGatewayKey
+internal sealed class OhttpGatewayKey
 {
     /// <summary>Pairs a configuration with its key pair.</summary>
     /// <exception cref="ArgumentException">The key pair is for another KEM or another public key than the configuration.</exception>
@@ -31,7 +32,7 @@ public sealed class OhttpGatewayKey
 }
 
 /// <summary>The Oblivious Gateway Resource's cryptography: opens <c>message/ohttp-req</c> and seals <c>message/ohttp-res</c>.</summary>
-public sealed class OhttpGateway
+internal sealed class OhttpGateway
 {
     /// <summary>The default largest encapsulated request accepted: 64 KiB.</summary>
     public const int DefaultMaxRequestLength = 64 << 10;
@@ -67,29 +68,38 @@ public sealed class OhttpGateway
     /// <summary>The <c>application/ohttp-keys</c> body that publishes every key configuration, in key-identifier order.</summary>
     public byte[] EncodeKeyConfigs() => OhttpKeyConfig.EncodeList(_keys.Values.OrderBy(k => k.Config.KeyId).Select(k => k.Config));
 
-    /// <summary>Opens an encapsulated request.</summary>
+    /// <summary>Opens an encapsulated request, for callers with no recovery; servers use <see cref="TryDecapsulateRequest"/>.</summary>
     /// <returns>The Binary HTTP request, and what is needed to seal the response to it.</returns>
-    /// <exception cref="OhttpException">
+    /// <exception cref="ProtocolException{OhttpError}">See <see cref="TryDecapsulateRequest"/>.</exception>
+    public OhttpGatewayRequest DecapsulateRequest(ReadOnlySpan<byte> encapsulatedRequest) =>
+        TryDecapsulateRequest(encapsulatedRequest, out var request, out var error) ? request : throw error.ToException();
+
+    /// <summary>Opens an encapsulated request (RFC 9458 §4.3, gateway side); never throws for bad input.</summary>
+    /// <param name="encapsulatedRequest">The <c>message/ohttp-req</c> body: key id, KEM, KDF, AEAD, enc, ciphertext.</param>
+    /// <param name="request">The Binary HTTP request and what is needed to seal the response to it; the caller disposes it.</param>
+    /// <param name="error">
     /// <see cref="OhttpError.TooLarge"/>, <see cref="OhttpError.Malformed"/>, <see cref="OhttpError.UnknownKeyId"/>,
     /// <see cref="OhttpError.UnsupportedSuite"/> (KEM other than the key's, or a KDF/AEAD the configuration does not offer)
-    /// or <see cref="OhttpError.DecryptionFailed"/>.
-    /// </exception>
-    public OhttpGatewayRequest DecapsulateRequest(ReadOnlySpan<byte> encapsulatedRequest)
+    /// or <see cref="OhttpError.DecryptionFailed"/>, with a sentence.
+    /// </param>
+    /// <returns>Whether the request opened.</returns>
+    public bool TryDecapsulateRequest(ReadOnlySpan<byte> encapsulatedRequest, [NotNullWhen(true)] out OhttpGatewayRequest? request, out ProtocolError<OhttpError> error)
     {
+        request = null;
         if (encapsulatedRequest.Length > _maxRequestLength)
         {
-            throw new OhttpException(OhttpError.TooLarge, $"The encapsulated request is {encapsulatedRequest.Length} bytes; the limit is {_maxRequestLength}.");
+            return Fail(OhttpError.TooLarge, $"The encapsulated request is {encapsulatedRequest.Length} bytes; the limit is {_maxRequestLength}.", out error);
         }
 
         if (encapsulatedRequest.Length < OhttpEncapsulation.HeaderLength)
         {
-            throw new OhttpException(OhttpError.Malformed, "The encapsulated request is shorter than its 7-byte header.");
+            return Fail(OhttpError.Malformed, "The encapsulated request is shorter than its 7-byte header.", out error);
         }
 
         var header = encapsulatedRequest[..OhttpEncapsulation.HeaderLength];
         if (!_keys.TryGetValue(header[0], out var key))
         {
-            throw new OhttpException(OhttpError.UnknownKeyId, $"Key identifier {header[0]} is not one of this gateway's keys; fetch the current key configuration.");
+            return Fail(OhttpError.UnknownKeyId, $"Key identifier {header[0]} is not one of this gateway's keys; fetch the current key configuration.", out error);
         }
 
         var suite = new HpkeSuite(
@@ -99,14 +109,14 @@ public sealed class OhttpGateway
         var symmetric = new OhttpSymmetricSuite(suite.Kdf, suite.Aead);
         if (suite.Kem != key.Config.Kem || !key.Config.Suites.Contains(symmetric) || !symmetric.IsSupported)
         {
-            throw new OhttpException(OhttpError.UnsupportedSuite, $"Key {header[0]} does not offer {suite}.");
+            return Fail(OhttpError.UnsupportedSuite, $"Key {header[0]} does not offer {suite}.", out error);
         }
 
         var encLength = OhttpKeyConfig.PublicKeyLength(suite.Kem);
         var body = encapsulatedRequest[OhttpEncapsulation.HeaderLength..];
         if (body.Length < encLength + AeadCipher.TagLength)
         {
-            throw new OhttpException(OhttpError.Malformed, "The encapsulated request is shorter than its encapsulated key and authentication tag.");
+            return Fail(OhttpError.Malformed, "The encapsulated request is shorter than its encapsulated key and authentication tag.", out error);
         }
 
         var enc = body[..encLength];
@@ -115,25 +125,33 @@ public sealed class OhttpGateway
         {
             context = Hpke.Hpke.SetupBaseReceiver(suite, enc, key.KeyPair, OhttpEncapsulation.RequestInfo(header));
         }
-        catch (HpkeException e)
+        catch (ProtocolException<HpkeError>)
         {
-            throw new OhttpException(OhttpError.Malformed, "The encapsulated key is not a valid public key.", e);
+            return Fail(OhttpError.Malformed, "The encapsulated key is not a valid public key.", out error);
         }
 
         using (context)
         {
-            if (!context.TryOpen([], body[encLength..], out var request))
+            if (!context.TryOpen([], body[encLength..], out var plaintext))
             {
-                throw new OhttpException(OhttpError.DecryptionFailed, "The encapsulated request does not authenticate under this gateway key.");
+                return Fail(OhttpError.DecryptionFailed, "The encapsulated request does not authenticate under this gateway key.", out error);
             }
 
-            return new OhttpGatewayRequest(request, header[0], suite, enc.ToArray(), OhttpEncapsulation.ExportResponseSecret(context));
+            request = new OhttpGatewayRequest(plaintext, header[0], suite, enc.ToArray(), OhttpEncapsulation.ExportResponseSecret(context));
+            error = default;
+            return true;
         }
+    }
+
+    private static bool Fail(OhttpError code, string message, out ProtocolError<OhttpError> error)
+    {
+        error = new(code, message);
+        return false;
     }
 }
 
 /// <summary>A decapsulated request: the Binary HTTP request, and the keys to seal exactly its response.</summary>
-public sealed class OhttpGatewayRequest : IDisposable
+internal sealed class OhttpGatewayRequest : IDisposable
 {
     private readonly byte[] _request;
     private readonly byte[] _enc;

@@ -82,7 +82,7 @@ public sealed class OhttpKeyConfig
     }
 
     /// <summary>Decodes one key configuration; the input must hold exactly one.</summary>
-    /// <exception cref="OhttpException"><see cref="OhttpError.UnsupportedSuite"/> for a KEM not implemented here, else <see cref="OhttpError.Malformed"/>.</exception>
+    /// <exception cref="ProtocolException{OhttpError}"><see cref="OhttpError.UnsupportedSuite"/> for a KEM not implemented here, else <see cref="OhttpError.Malformed"/>.</exception>
     public static OhttpKeyConfig Decode(ReadOnlySpan<byte> encoded)
     {
         if (encoded.Length < 3)
@@ -93,7 +93,7 @@ public sealed class OhttpKeyConfig
         var kem = (HpkeKem)BinaryPrimitives.ReadUInt16BigEndian(encoded[1..]);
         if (!HpkeSuite.IsSupportedKem(kem))
         {
-            throw new OhttpException(OhttpError.UnsupportedSuite, $"The key configuration uses KEM 0x{(ushort)kem:x4}, which is not supported.");
+            throw new ProtocolException<OhttpError>(OhttpError.UnsupportedSuite, $"The key configuration uses KEM 0x{(ushort)kem:x4}, which is not supported.");
         }
 
         var npk = PublicKeyLength(kem);
@@ -139,7 +139,7 @@ public sealed class OhttpKeyConfig
     /// Decodes an <c>application/ohttp-keys</c> body. Configurations whose KEM is not implemented here are skipped,
     /// as a client must ignore what it cannot use (§3.2); any framing error fails the whole list.
     /// </summary>
-    /// <exception cref="OhttpException"><see cref="OhttpError.Malformed"/> for a bad length or configuration.</exception>
+    /// <exception cref="ProtocolException{OhttpError}"><see cref="OhttpError.Malformed"/> for a bad length or configuration.</exception>
     public static IReadOnlyList<OhttpKeyConfig> DecodeList(ReadOnlySpan<byte> encoded)
     {
         var configs = new List<OhttpKeyConfig>();
@@ -160,7 +160,7 @@ public sealed class OhttpKeyConfig
             {
                 configs.Add(Decode(encoded.Slice(2, length)));
             }
-            catch (OhttpException e) when (e.Error == OhttpError.UnsupportedSuite)
+            catch (ProtocolException<OhttpError> e) when (e.Error == OhttpError.UnsupportedSuite)
             {
                 // Another KEM: skip it and keep the ones this client can use.
             }
@@ -173,5 +173,5 @@ public sealed class OhttpKeyConfig
 
     internal static int PublicKeyLength(HpkeKem kem) => kem == HpkeKem.P256HkdfSha256 ? 65 : 32;
 
-    private static OhttpException Malformed(string message) => new(OhttpError.Malformed, message);
+    private static ProtocolException<OhttpError> Malformed(string message) => new(OhttpError.Malformed, message);
 }

@@ -7,6 +7,7 @@
 // <V> is a vector whose byte length is a QUIC variable-length integer, minimally encoded (§4.2).
 // Media types application/private-token-generic-batch-request and -response (§8.2).
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Mimi.Discovery.Privacy.Tokens;
 
@@ -40,12 +41,35 @@ public sealed class GenericBatchTokenRequest
         return buffer;
     }
 
+    /// <summary>Decodes a batch of at most <paramref name="maxRequests"/> requests (the cases of <see cref="Decode"/>); never throws for bad input.</summary>
+    /// <param name="encoded">The <see cref="PrivacyPassMediaTypes.GenericBatchTokenRequest"/> body.</param>
+    /// <param name="maxRequests">The most requests accepted.</param>
+    /// <param name="requests">The requests in order, <see langword="null"/> where a request is of a type stepped over.</param>
+    /// <param name="error">Which check failed, with a sentence.</param>
+    /// <returns>Whether the bytes are a batch.</returns>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, int maxRequests, [NotNullWhen(true)] out IReadOnlyList<TokenRequest?>? requests, out ProtocolError<PrivacyPassError> error)
+    {
+        // The vector reader reports the first failed check by throwing; it stops here.
+        try
+        {
+            requests = Decode(encoded, maxRequests).Requests;
+            error = default;
+            return true;
+        }
+        catch (ProtocolException<PrivacyPassError> e)
+        {
+            requests = null;
+            error = e.ToError();
+            return false;
+        }
+    }
+
     /// <summary>
     /// Decodes a batch of at most <paramref name="maxRequests"/> requests. Requests of the other token
     /// types RFC 9578 and the draft define (0x0001, 0x0005) are read over and left out; their
     /// positions are returned so the issuer can answer them as absent.
     /// </summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.Malformed"/>: a length prefix that is truncated, not minimal or not the body's length, a
     /// truncated request, an empty batch or more than <paramref name="maxRequests"/>;
     /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: a token type this decoder cannot even step over.
@@ -58,12 +82,12 @@ public sealed class GenericBatchTokenRequest
         {
             if (requests.Count == maxRequests)
             {
-                throw PrivacyPassException.Malformed($"The batch holds more than {maxRequests} token requests.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The batch holds more than {maxRequests} token requests.");
             }
 
             if (body.Length < 2)
             {
-                throw PrivacyPassException.Malformed("The GenericBatchTokenRequest ends inside a token type.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The GenericBatchTokenRequest ends inside a token type.");
             }
 
             var type = BinaryPrimitives.ReadUInt16BigEndian(body);
@@ -72,11 +96,11 @@ public sealed class GenericBatchTokenRequest
                 PrivateTokenTypes.BlindRsa2048 => TokenRequest.EncodedLength,
                 0x0001 => 3 + 49, // VOPRF(P-384, SHA-384): truncated key id, blinded element (RFC 9578 §5.1)
                 0x0005 => 3 + 32, // VOPRF(ristretto255, SHA-512): the draft's §5
-                _ => throw new PrivacyPassException(PrivacyPassError.UnsupportedTokenType, $"Token type 0x{type:x4} in the batch is not one this issuer can read over."),
+                _ => throw new ProtocolException<PrivacyPassError>(PrivacyPassError.UnsupportedTokenType, $"Token type 0x{type:x4} in the batch is not one this issuer can read over."),
             };
             if (body.Length < length)
             {
-                throw PrivacyPassException.Malformed("The GenericBatchTokenRequest ends inside a token request.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The GenericBatchTokenRequest ends inside a token request.");
             }
 
             requests.Add(type == PrivateTokenTypes.BlindRsa2048 ? TokenRequest.Decode(body[..length]) : null);
@@ -85,7 +109,7 @@ public sealed class GenericBatchTokenRequest
 
         if (requests.Count == 0)
         {
-            throw PrivacyPassException.Malformed("The batch holds no token request.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The batch holds no token request.");
         }
 
         return (requests, requests.Count(r => r is not null));
@@ -96,17 +120,17 @@ public sealed class GenericBatchTokenRequest
     {
         if (!QuicVarInt.TryRead(encoded, out var length, out var prefix))
         {
-            throw PrivacyPassException.Malformed($"The {structure} is truncated.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {structure} is truncated.");
         }
 
         if (QuicVarInt.EncodedLength(length) != prefix)
         {
-            throw PrivacyPassException.Malformed($"The {structure}'s length is not minimally encoded.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {structure}'s length is not minimally encoded.");
         }
 
         if (length != (ulong)(encoded.Length - prefix))
         {
-            throw PrivacyPassException.Malformed($"The {structure}'s length says {length} bytes but {encoded.Length - prefix} follow.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {structure}'s length says {length} bytes but {encoded.Length - prefix} follow.");
         }
 
         return encoded[prefix..];
@@ -151,7 +175,7 @@ public sealed class GenericBatchTokenResponse
     }
 
     /// <summary>Decodes a batch response.</summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.Malformed"/>: a bad length prefix, presence byte or truncation;
     /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: a present response not of type 0x0002.
     /// </exception>
@@ -172,7 +196,7 @@ public sealed class GenericBatchTokenResponse
                     responses.Add(new TokenResponse(reader.Take(PrivateTokenTypes.BlindRsa2048Nk)));
                     break;
                 default:
-                    throw PrivacyPassException.Malformed("An OptionalTokenResponse's presence byte is neither 0 nor 1 (draft §4.1).");
+                    throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "An OptionalTokenResponse's presence byte is neither 0 nor 1 (draft §4.1).");
             }
         }
 

@@ -19,7 +19,7 @@ namespace Mimi.Discovery.Privacy.Tokens;
 /// The protocol is Prepare → Blind (client) → BlindSign (signer) → Finalize (client) → Verify (anyone).
 /// A signer must use one key per variant.
 /// </remarks>
-public sealed class BlindRsa
+internal sealed class BlindRsa
 {
     /// <summary>Length of the random message prefix that randomized variants add (§4.1).</summary>
     public const int MessagePrefixLength = 32;
@@ -256,4 +256,4 @@ public sealed class BlindRsa
 /// <summary>The output of <see cref="BlindRsa.Blind(BlindRsaPublicKey, ReadOnlySpan{byte})"/>.</summary>
 /// <param name="BlindedMessage">The blinded message to send to the signer (k bytes).</param>
 /// <param name="Inverse">The unblinding inverse r⁻¹ mod n (k bytes); a secret the client keeps for Finalize.</param>
-public sealed record BlindingResult(byte[] BlindedMessage, byte[] Inverse);
+internal sealed record BlindingResult(byte[] BlindedMessage, byte[] Inverse);

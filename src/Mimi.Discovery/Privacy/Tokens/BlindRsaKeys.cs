@@ -8,7 +8,7 @@ using BigInteger = Org.BouncyCastle.Math.BigInteger;
 namespace Mimi.Discovery.Privacy.Tokens;
 
 /// <summary>An RSA public key (n, e) for blind signature verification and blinding.</summary>
-public sealed class BlindRsaPublicKey
+internal sealed class BlindRsaPublicKey
 {
     internal BlindRsaPublicKey(BigInteger modulus, BigInteger exponent)
     {
@@ -62,7 +62,7 @@ public sealed class BlindRsaPublicKey
 }
 
 /// <summary>An RSA private key for the signer side of RFC 9474 blind signatures.</summary>
-public sealed class BlindRsaPrivateKey
+internal sealed class BlindRsaPrivateKey
 {
     private readonly Lazy<NativeRsa?> _native;
 

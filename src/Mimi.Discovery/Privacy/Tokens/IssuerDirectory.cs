@@ -11,12 +11,12 @@ namespace Mimi.Discovery.Privacy.Tokens;
 /// <param name="TokenType">token-type.</param>
 /// <param name="TokenKey">token-key, decoded from base64url (for type 0x0002 see <see cref="TokenPublicKey.Decode"/>).</param>
 /// <param name="NotBefore">not-before: when the key starts being used; null when absent.</param>
-public sealed record IssuerDirectoryKey(ushort TokenType, ReadOnlyMemory<byte> TokenKey, DateTimeOffset? NotBefore = null);
+internal sealed record IssuerDirectoryKey(ushort TokenType, ReadOnlyMemory<byte> TokenKey, DateTimeOffset? NotBefore = null);
 
 /// <summary>An RFC 9578 §4 issuer directory.</summary>
 /// <param name="IssuerRequestUri">issuer-request-uri: where clients POST TokenRequests; absolute, or relative to the directory's URL.</param>
 /// <param name="TokenKeys">token-keys, in the issuer's order.</param>
-public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerDirectoryKey> TokenKeys)
+internal sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerDirectoryKey> TokenKeys)
 {
     /// <summary>The type 0x0002 keys in use at <paramref name="now"/> (no not-before, or not-before reached), decoded; undecodable keys are skipped.</summary>
     public IReadOnlyList<TokenPublicKey> ActiveBlindRsaKeys(DateTimeOffset now)
@@ -33,7 +33,7 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
             {
                 keys.Add(TokenPublicKey.Decode(entry.TokenKey.Span));
             }
-            catch (PrivacyPassException)
+            catch (ProtocolException<PrivacyPassError>)
             {
                 // RFC 9578 §4: clients ignore keys they cannot use.
             }
@@ -72,7 +72,7 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
     }
 
     /// <summary>Parses a directory document.</summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.Malformed"/>: not JSON, a required member missing or of the wrong kind, or a bad value.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.Malformed"/>: not JSON, a required member missing or of the wrong kind, or a bad value.</exception>
     public static IssuerDirectory Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -85,7 +85,7 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
                 || ParseRequestUri(uriElement.GetString()!) is not { } uri
                 || !root.TryGetProperty("token-keys", out var keysElement) || keysElement.ValueKind != JsonValueKind.Array)
             {
-                throw PrivacyPassException.Malformed("The issuer directory needs an HTTP(S) or relative issuer-request-uri and a token-keys array.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The issuer directory needs an HTTP(S) or relative issuer-request-uri and a token-keys array.");
             }
 
             var keys = new List<IssuerDirectoryKey>();
@@ -95,7 +95,7 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
                     || !entry.TryGetProperty("token-type", out var type) || type.ValueKind != JsonValueKind.Number || !type.TryGetUInt16(out var tokenType)
                     || !entry.TryGetProperty("token-key", out var key) || key.ValueKind != JsonValueKind.String)
                 {
-                    throw PrivacyPassException.Malformed("Each token-keys entry needs a token-type (0–65535) and a token-key string.");
+                    throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "Each token-keys entry needs a token-type (0–65535) and a token-key string.");
                 }
 
                 DateTimeOffset? notBefore = null;
@@ -103,7 +103,7 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
                 {
                     notBefore = nb.ValueKind == JsonValueKind.Number && nb.TryGetInt64(out var seconds) && seconds >= 0 && seconds <= 253402300799
                         ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-                        : throw PrivacyPassException.Malformed("A not-before value is not a whole number of seconds since the epoch.");
+                        : throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "A not-before value is not a whole number of seconds since the epoch.");
                 }
 
                 keys.Add(new IssuerDirectoryKey(tokenType, PrivateTokenHeaders.Decode(key.GetString()!, "token-key"), notBefore));
@@ -113,7 +113,7 @@ public sealed record IssuerDirectory(Uri IssuerRequestUri, IReadOnlyList<IssuerD
         }
         catch (JsonException e)
         {
-            throw new PrivacyPassException(PrivacyPassError.Malformed, "The issuer directory is not valid JSON.", e);
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The issuer directory is not valid JSON.", e);
         }
     }
 

@@ -3,6 +3,7 @@
 // grammar. Values are base64url (RFC 4648 §5); parsing accepts them with or without padding.
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
@@ -78,7 +79,7 @@ public static class PrivateTokenHeaders
     /// The PrivateToken challenges in a WWW-Authenticate field value, in order, including token types this
     /// library does not support. Other schemes and unknown parameters are skipped.
     /// </summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.Malformed"/>: the field does not follow the challenge grammar, or a PrivateToken challenge lacks or repeats a parameter or has a bad value.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.Malformed"/>: the field does not follow the challenge grammar, or a PrivateToken challenge lacks or repeats a parameter or has a bad value.</exception>
     public static IReadOnlyList<PrivateTokenChallenge> ParseChallenges(string wwwAuthenticate)
     {
         ArgumentNullException.ThrowIfNull(wwwAuthenticate);
@@ -97,12 +98,12 @@ public static class PrivateTokenHeaders
             {
                 maxAge = age.Length is > 0 and <= 9 && age.All(char.IsAsciiDigit)
                     ? int.Parse(age, NumberStyles.None, CultureInfo.InvariantCulture)
-                    : throw PrivacyPassException.Malformed("The PrivateToken max-age parameter is not a number of seconds.");
+                    : throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The PrivateToken max-age parameter is not a number of seconds.");
             }
 
             if (challenge.Length < 2)
             {
-                throw PrivacyPassException.Malformed("The PrivateToken challenge parameter is too short to hold a token type.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The PrivateToken challenge parameter is too short to hold a token type.");
             }
 
             result.Add(new PrivateTokenChallenge(challenge, key, maxAge));
@@ -119,7 +120,7 @@ public static class PrivateTokenHeaders
     }
 
     /// <summary>The token in an Authorization field value of the PrivateToken scheme.</summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.Malformed"/>: not PrivateToken credentials with one token parameter, or a malformed token;
     /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: a token of another type.
     /// </exception>
@@ -129,7 +130,7 @@ public static class PrivateTokenHeaders
         var credentials = AuthHeaderParser.Parse(authorization);
         if (credentials.Count != 1 || !credentials[0].Scheme.Equals(Scheme, StringComparison.OrdinalIgnoreCase))
         {
-            throw PrivacyPassException.Malformed("The Authorization field does not hold PrivateToken credentials.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The Authorization field does not hold PrivateToken credentials.");
         }
 
         return Token.Decode(Decode(Required(credentials[0].Parameters, "token"), "token"));
@@ -150,24 +151,30 @@ public static class PrivateTokenHeaders
     private static string Required(Dictionary<string, string> parameters, string name) =>
         parameters.TryGetValue(name, out var value)
             ? value
-            : throw PrivacyPassException.Malformed($"The PrivateToken {name} parameter is missing.");
+            : throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The PrivateToken {name} parameter is missing.");
 
-    internal static byte[] Decode(string value, string name)
+    internal static byte[] Decode(string value, string name) =>
+        TryDecode(value, name, out var bytes, out var error) ? bytes : throw error.ToException();
+
+    internal static bool TryDecode(string value, string name, out byte[] bytes, out ProtocolError<PrivacyPassError> error)
     {
+        bytes = [];
+        error = default;
         var unpadded = value.AsSpan().TrimEnd('=');
         if (value.Length - unpadded.Length > 2 || (value.Length != unpadded.Length && value.Length % 4 != 0))
         {
-            throw PrivacyPassException.Malformed($"The {name} value has bad base64url padding.");
+            error = new(PrivacyPassError.Malformed, $"The {name} value has bad base64url padding.");
+            return false;
         }
 
-        try
+        if (!Base64Url.IsValid(unpadded))
         {
-            return Base64Url.DecodeFromChars(unpadded);
+            error = new(PrivacyPassError.Malformed, $"The {name} value is not base64url.");
+            return false;
         }
-        catch (FormatException e)
-        {
-            throw new PrivacyPassException(PrivacyPassError.Malformed, $"The {name} value is not base64url.", e);
-        }
+
+        bytes = Base64Url.DecodeFromChars(unpadded);
+        return true;
     }
 }
 
@@ -175,6 +182,23 @@ public static class PrivateTokenHeaders
 // auth-param = token BWS "=" BWS ( token / quoted-string ). Parameter names are case-insensitive.
 internal static class AuthHeaderParser
 {
+    public static bool TryParse(string field, [NotNullWhen(true)] out List<(string Scheme, Dictionary<string, string> Parameters)>? credentials, out ProtocolError<PrivacyPassError> error)
+    {
+        // The grammar walk reports the first failed check by throwing; it stops here.
+        try
+        {
+            credentials = Parse(field);
+            error = default;
+            return true;
+        }
+        catch (ProtocolException<PrivacyPassError> e)
+        {
+            credentials = null;
+            error = e.ToError();
+            return false;
+        }
+    }
+
     public static List<(string Scheme, Dictionary<string, string> Parameters)> Parse(string field)
     {
         var result = new List<(string, Dictionary<string, string>)>();
@@ -190,7 +214,7 @@ internal static class AuthHeaderParser
             var name = ReadToken(field, ref p);
             if (name.Length == 0)
             {
-                throw PrivacyPassException.Malformed("The authentication field has an unexpected character.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The authentication field has an unexpected character.");
             }
 
             var afterName = p;
@@ -224,7 +248,7 @@ internal static class AuthHeaderParser
             SkipWhitespace(field, ref p);
             if (p < field.Length && field[p] != ',')
             {
-                throw PrivacyPassException.Malformed("The authentication field has text after a challenge where a comma belongs.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The authentication field has text after a challenge where a comma belongs.");
             }
         }
     }
@@ -255,19 +279,19 @@ internal static class AuthHeaderParser
             value = ReadToken(s, ref p);
             if (value.Length == 0)
             {
-                throw PrivacyPassException.Malformed($"The {name} parameter has no value.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {name} parameter has no value.");
             }
         }
 
         if (!parameters.TryAdd(name, value))
         {
-            throw PrivacyPassException.Malformed($"The {name} parameter appears twice in one challenge.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {name} parameter appears twice in one challenge.");
         }
 
         SkipWhitespace(s, ref p);
         if (p < s.Length && s[p] != ',')
         {
-            throw PrivacyPassException.Malformed($"The {name} parameter is followed by unexpected text.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {name} parameter is followed by unexpected text.");
         }
     }
 
@@ -295,13 +319,13 @@ internal static class AuthHeaderParser
 
             if (c is < ' ' and not '\t' || c == 0x7F || c > 0xFF)
             {
-                throw PrivacyPassException.Malformed("A quoted parameter value has a control or non-Latin-1 character.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "A quoted parameter value has a control or non-Latin-1 character.");
             }
 
             text.Append(c);
         }
 
-        throw PrivacyPassException.Malformed("A quoted parameter value is not terminated.");
+        throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "A quoted parameter value is not terminated.");
     }
 
     private static string ReadToken(string s, ref int p)
@@ -325,7 +349,7 @@ internal static class AuthHeaderParser
 
         if (p == start)
         {
-            throw PrivacyPassException.Malformed("The authentication field has an unexpected character after a scheme.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The authentication field has an unexpected character after a scheme.");
         }
 
         while (p < s.Length && s[p] == '=')

@@ -3,6 +3,7 @@
 //            uint8 token_key_id[Nid]; uint8 authenticator[Nk]; } Token;
 // For token type 0x0002, Nid = 32 and Nk = 256 (RFC 9578 §6).
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Mimi.Discovery.Privacy.Tokens;
 
@@ -19,7 +20,7 @@ public sealed class Token
 
     /// <summary>Assembles a token from its fields.</summary>
     /// <exception cref="ArgumentException">A field has the wrong length.</exception>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.UnsupportedTokenType"/>: the token type is not 0x0002.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.UnsupportedTokenType"/>: the token type is not 0x0002.</exception>
     public Token(ushort tokenType, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> challengeDigest, ReadOnlySpan<byte> tokenKeyId, ReadOnlySpan<byte> authenticator)
     {
         PrivateTokenTypes.RequireSupported(tokenType);
@@ -61,21 +62,34 @@ public sealed class Token
         return buffer;
     }
 
-    /// <summary>Decodes a token.</summary>
-    /// <exception cref="PrivacyPassException">
-    /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: not type 0x0002; <see cref="PrivacyPassError.Malformed"/>: wrong length.
-    /// </exception>
-    public static Token Decode(ReadOnlySpan<byte> encoded)
+    /// <summary>Decodes a token, for callers with no recovery; servers use <see cref="TryDecode"/>.</summary>
+    /// <exception cref="ProtocolException{PrivacyPassError}">See <see cref="TryDecode"/>.</exception>
+    public static Token Decode(ReadOnlySpan<byte> encoded) =>
+        TryDecode(encoded, out var token, out var error) ? token : throw error.ToException();
+
+    /// <summary>Decodes a token (RFC 9577 §2.2, type 0x0002: <see cref="EncodedLength"/> bytes); never throws for bad input.</summary>
+    /// <param name="encoded">token_type, nonce, challenge_digest, token_key_id, authenticator.</param>
+    /// <param name="token">The token.</param>
+    /// <param name="error">
+    /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: not type 0x0002; <see cref="PrivacyPassError.Malformed"/>: truncated or trailing bytes.
+    /// </param>
+    /// <returns>Whether the bytes are a token.</returns>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out Token? token, out ProtocolError<PrivacyPassError> error)
     {
+        token = null;
+        if (!PrivateTokenTypes.TryCheckFixedLength(encoded, "Token", EncodedLength, typed: true, out error))
+        {
+            return false;
+        }
+
         var reader = new TokenReader(encoded, "Token");
         var tokenType = reader.ReadUInt16();
-        PrivateTokenTypes.RequireSupported(tokenType);
         var nonce = reader.Take(PrivateTokenTypes.NonceLength);
         var digest = reader.Take(PrivateTokenTypes.DigestLength);
         var keyId = reader.Take(PrivateTokenTypes.DigestLength);
         var authenticator = reader.Take(PrivateTokenTypes.BlindRsa2048Nk);
-        reader.End();
-        return new Token(tokenType, nonce, digest, keyId, authenticator);
+        token = new Token(tokenType, nonce, digest, keyId, authenticator);
+        return true;
     }
 
     internal static byte[] AuthenticatorInput(ushort tokenType, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> challengeDigest, ReadOnlySpan<byte> tokenKeyId)

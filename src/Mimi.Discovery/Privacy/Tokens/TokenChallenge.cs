@@ -79,7 +79,7 @@ public sealed class TokenChallenge
     public byte[] Digest() => SHA256.HashData(Encode());
 
     /// <summary>Decodes a TokenChallenge of any token type.</summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.Malformed"/>: truncated, trailing bytes, bad lengths or non-ASCII names.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.Malformed"/>: truncated, trailing bytes, bad lengths or non-ASCII names.</exception>
     public static TokenChallenge Decode(ReadOnlySpan<byte> encoded)
     {
         var reader = new TokenReader(encoded, "TokenChallenge");
@@ -90,18 +90,18 @@ public sealed class TokenChallenge
         reader.End();
         if (issuer.IsEmpty || !Ascii.IsValid(issuer) || !Ascii.IsValid(origins))
         {
-            throw PrivacyPassException.Malformed("The TokenChallenge issuer name must be non-empty ASCII and the origin info ASCII.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The TokenChallenge issuer name must be non-empty ASCII and the origin info ASCII.");
         }
 
         if (context.Length is not (0 or RedemptionContextLength))
         {
-            throw PrivacyPassException.Malformed("The TokenChallenge redemption context must be empty or 32 bytes.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The TokenChallenge redemption context must be empty or 32 bytes.");
         }
 
         var originList = origins.IsEmpty ? [] : Encoding.ASCII.GetString(origins).Split(',');
         if (originList.Any(o => o.Length == 0))
         {
-            throw PrivacyPassException.Malformed("The TokenChallenge origin info has an empty origin name.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The TokenChallenge origin info has an empty origin name.");
         }
 
         return new TokenChallenge(tokenType, Encoding.ASCII.GetString(issuer), context, originList);

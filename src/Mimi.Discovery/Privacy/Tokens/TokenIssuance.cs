@@ -33,7 +33,7 @@ public sealed class PendingTokenRequest
     public TokenRequest Request { get; }
 
     /// <summary>§6.1: builds a TokenRequest for an encoded TokenChallenge and the issuer key named with it.</summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.Malformed"/>: the challenge does not decode; <see cref="PrivacyPassError.UnsupportedTokenType"/>: it is not for type 0x0002.
     /// </exception>
     public static PendingTokenRequest Create(ReadOnlySpan<byte> tokenChallenge, TokenPublicKey issuerKey)
@@ -60,23 +60,23 @@ public sealed class PendingTokenRequest
     }
 
     /// <summary>§6.3: unblinds the issuer's response and checks it, giving the token to redeem.</summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.InvalidSignature"/>: the issuer's answer does not yield a valid signature.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.InvalidSignature"/>: the issuer's answer does not yield a valid signature.</exception>
     public Token Finalize(TokenResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
         var authenticator = Scheme.Finalize(issuerKey.Key, tokenInput, response.BlindSignature, inverse)
-            ?? throw new PrivacyPassException(PrivacyPassError.InvalidSignature, "The issuer's blind signature does not unblind to a valid token signature.");
+            ?? throw new ProtocolException<PrivacyPassError>(PrivacyPassError.InvalidSignature, "The issuer's blind signature does not unblind to a valid token signature.");
         return new Token(PrivateTokenTypes.BlindRsa2048, nonce, challengeDigest, issuerKey.KeyId, authenticator);
     }
 }
 
 /// <summary>The issuer side of type 0x0002 issuance: blind-signs TokenRequests with one key.</summary>
-public sealed class TokenIssuer
+internal sealed class TokenIssuer
 {
     private readonly BlindRsaPrivateKey privateKey;
 
     /// <summary>Creates an issuer for a 2048-bit RSA private key.</summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.InvalidKey"/>: the key is not 2048 bits.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.InvalidKey"/>: the key is not 2048 bits.</exception>
     public TokenIssuer(BlindRsaPrivateKey privateKey)
     {
         ArgumentNullException.ThrowIfNull(privateKey);
@@ -88,11 +88,11 @@ public sealed class TokenIssuer
     public TokenPublicKey PublicKey { get; }
 
     /// <summary>§6.2: decodes an encoded TokenRequest and returns the encoded TokenResponse.</summary>
-    /// <exception cref="PrivacyPassException">See <see cref="Issue(TokenRequest)"/>, plus <see cref="PrivacyPassError.Malformed"/> and <see cref="PrivacyPassError.UnsupportedTokenType"/> from decoding.</exception>
+    /// <exception cref="ProtocolException{PrivacyPassError}">See <see cref="Issue(TokenRequest)"/>, plus <see cref="PrivacyPassError.Malformed"/> and <see cref="PrivacyPassError.UnsupportedTokenType"/> from decoding.</exception>
     public byte[] Issue(ReadOnlySpan<byte> encodedRequest) => Issue(TokenRequest.Decode(encodedRequest)).Encode();
 
     /// <summary>§6.2: blind-signs a request, checking the result before releasing it.</summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.UnknownKey"/>: the truncated key id is not this key's;
     /// <see cref="PrivacyPassError.Malformed"/>: the blinded message is not below the modulus;
     /// <see cref="PrivacyPassError.SigningFailed"/>: the private operation failed its check.
@@ -102,7 +102,7 @@ public sealed class TokenIssuer
         ArgumentNullException.ThrowIfNull(request);
         if (request.TruncatedTokenKeyId != PublicKey.TruncatedKeyId)
         {
-            throw new PrivacyPassException(PrivacyPassError.UnknownKey, "The request's truncated token key id does not match this issuer's key.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.UnknownKey, "The request's truncated token key id does not match this issuer's key.");
         }
 
         byte[]? signature;
@@ -112,16 +112,16 @@ public sealed class TokenIssuer
         }
         catch (CryptographicException e)
         {
-            throw new PrivacyPassException(PrivacyPassError.SigningFailed, "The blind signature failed its verification check and was withheld.", e);
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.SigningFailed, "The blind signature failed its verification check and was withheld.", e);
         }
 
         return new TokenResponse(signature
-            ?? throw PrivacyPassException.Malformed("The blinded message is not an integer below the issuer's modulus."));
+            ?? throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The blinded message is not an integer below the issuer's modulus."));
     }
 }
 
 /// <summary>The origin side of redemption (RFC 9577 §2.2, RFC 9578 §6.4): checks a token against a challenge and known issuer keys.</summary>
-public sealed class TokenVerifier
+internal sealed class TokenVerifier
 {
     private readonly TokenPublicKey[] keys;
 
@@ -145,7 +145,7 @@ public sealed class TokenVerifier
     }
 
     /// <summary>As <see cref="TryVerify"/>, but throws.</summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.UnsupportedTokenType"/>, <see cref="PrivacyPassError.UnknownKey"/>,
     /// <see cref="PrivacyPassError.ChallengeMismatch"/> or <see cref="PrivacyPassError.InvalidSignature"/>.
     /// </exception>
@@ -153,7 +153,7 @@ public sealed class TokenVerifier
     {
         if (!TryVerify(token, tokenChallenge, out var error))
         {
-            throw new PrivacyPassException(error, error switch
+            throw new ProtocolException<PrivacyPassError>(error, error switch
             {
                 PrivacyPassError.UnsupportedTokenType => "The token's type is not supported.",
                 PrivacyPassError.UnknownKey => "The token was issued under a key this origin does not accept.",

@@ -27,7 +27,7 @@ public sealed class TokenPublicKey
     }
 
     /// <summary>The RSA key.</summary>
-    public BlindRsaPublicKey Key { get; }
+    internal BlindRsaPublicKey Key { get; }
 
     /// <summary>The DER SubjectPublicKeyInfo with the RSASSA-PSS OID: the bytes of the <c>token-key</c> directory member and header parameter.</summary>
     public ReadOnlySpan<byte> Encoded => encoded;
@@ -39,13 +39,13 @@ public sealed class TokenPublicKey
     public byte TruncatedKeyId => keyId[^1];
 
     /// <summary>Wraps a 2048-bit RSA public key, encoding it as RFC 9578 §6.5 requires.</summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.InvalidKey"/>: the modulus is not 2048 bits.</exception>
-    public static TokenPublicKey FromKey(BlindRsaPublicKey key)
+    /// <exception cref="ProtocolException{PrivacyPassError}"><see cref="PrivacyPassError.InvalidKey"/>: the modulus is not 2048 bits.</exception>
+    internal static TokenPublicKey FromKey(BlindRsaPublicKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (key.ModulusLength != PrivateTokenTypes.BlindRsa2048Nk)
         {
-            throw new PrivacyPassException(PrivacyPassError.InvalidKey, "Token type 0x0002 needs a 2048-bit RSA key.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.InvalidKey, "Token type 0x0002 needs a 2048-bit RSA key.");
         }
 
         var spki = new SubjectPublicKeyInfo(PssAlgorithm(), new RsaPublicKeyStructure(key.Modulus, key.Exponent));
@@ -53,7 +53,7 @@ public sealed class TokenPublicKey
     }
 
     /// <summary>Decodes a <c>token-key</c>: a DER SubjectPublicKeyInfo with id-RSASSA-PSS and SHA-384 parameters.</summary>
-    /// <exception cref="PrivacyPassException">
+    /// <exception cref="ProtocolException{PrivacyPassError}">
     /// <see cref="PrivacyPassError.Malformed"/>: not DER; <see cref="PrivacyPassError.InvalidKey"/>: another algorithm, other parameters or not 2048 bits.
     /// </exception>
     public static TokenPublicKey Decode(ReadOnlySpan<byte> encoded)
@@ -62,24 +62,24 @@ public sealed class TokenPublicKey
         RsaPublicKeyStructure rsa;
         try
         {
-            var asn1 = Asn1Object.FromByteArray(encoded.ToArray()) ?? throw PrivacyPassException.Malformed("The token key is empty.");
+            var asn1 = Asn1Object.FromByteArray(encoded.ToArray()) ?? throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The token key is empty.");
             spki = SubjectPublicKeyInfo.GetInstance(asn1);
             if (!asn1.GetDerEncoded().AsSpan().SequenceEqual(encoded))
             {
-                throw PrivacyPassException.Malformed("The token key is not in DER.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The token key is not in DER.");
             }
 
             if (!spki.Algorithm.Equals(PssAlgorithm()))
             {
-                throw new PrivacyPassException(PrivacyPassError.InvalidKey, "The token key is not an RSASSA-PSS key with SHA-384, MGF1-SHA-384 and a 48-byte salt.");
+                throw new ProtocolException<PrivacyPassError>(PrivacyPassError.InvalidKey, "The token key is not an RSASSA-PSS key with SHA-384, MGF1-SHA-384 and a 48-byte salt.");
             }
 
             rsa = RsaPublicKeyStructure.GetInstance(spki.ParsePublicKey());
         }
-        catch (Exception e) when (e is not PrivacyPassException)
+        catch (Exception e) when (e is not ProtocolException<PrivacyPassError>)
         {
             // BouncyCastle's ASN.1 layer reports bad input with many exception types; all mean the same here.
-            throw new PrivacyPassException(PrivacyPassError.Malformed, "The token key is not a DER SubjectPublicKeyInfo.", e);
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The token key is not a DER SubjectPublicKeyInfo.", e);
         }
 
         BlindRsaPublicKey key;
@@ -89,13 +89,13 @@ public sealed class TokenPublicKey
         }
         catch (ArgumentException e)
         {
-            throw new PrivacyPassException(PrivacyPassError.InvalidKey, "The token key is not a usable RSA public key.", e);
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.InvalidKey, "The token key is not a usable RSA public key.", e);
         }
 
         var result = FromKey(key);
         return result.encoded.AsSpan().SequenceEqual(encoded)
             ? result
-            : throw PrivacyPassException.Malformed("The token key is not in the canonical RSASSA-PSS encoding.");
+            : throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, "The token key is not in the canonical RSASSA-PSS encoding.");
     }
 
     private static AlgorithmIdentifier PssAlgorithm()

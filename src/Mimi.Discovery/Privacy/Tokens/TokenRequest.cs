@@ -2,6 +2,7 @@
 //   struct { uint16 token_type = 0x0002; uint8 truncated_token_key_id; uint8 blinded_msg[Nk]; } TokenRequest;
 //   struct { uint8 blind_sig[Nk]; } TokenResponse;
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Mimi.Discovery.Privacy.Tokens;
 
@@ -45,18 +46,31 @@ public sealed class TokenRequest
         return buffer;
     }
 
-    /// <summary>Decodes a request.</summary>
-    /// <exception cref="PrivacyPassException">
-    /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: not type 0x0002; <see cref="PrivacyPassError.Malformed"/>: wrong length.
-    /// </exception>
-    public static TokenRequest Decode(ReadOnlySpan<byte> encoded)
+    /// <summary>Decodes a request, for callers with no recovery; issuers use <see cref="TryDecode"/>.</summary>
+    /// <exception cref="ProtocolException{PrivacyPassError}">See <see cref="TryDecode"/>.</exception>
+    public static TokenRequest Decode(ReadOnlySpan<byte> encoded) =>
+        TryDecode(encoded, out var request, out var error) ? request : throw error.ToException();
+
+    /// <summary>Decodes a request (RFC 9578 §6.1: token_type, truncated_token_key_id, blinded_msg; 259 bytes); never throws for bad input.</summary>
+    /// <param name="encoded">The <see cref="PrivacyPassMediaTypes.TokenRequest"/> body.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="error">
+    /// <see cref="PrivacyPassError.UnsupportedTokenType"/>: not type 0x0002; <see cref="PrivacyPassError.Malformed"/>: truncated or trailing bytes.
+    /// </param>
+    /// <returns>Whether the bytes are a request.</returns>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out TokenRequest? request, out ProtocolError<PrivacyPassError> error)
     {
+        request = null;
+        if (!PrivateTokenTypes.TryCheckFixedLength(encoded, "TokenRequest", EncodedLength, typed: true, out error))
+        {
+            return false;
+        }
+
         var reader = new TokenReader(encoded, "TokenRequest");
-        PrivateTokenTypes.RequireSupported(reader.ReadUInt16());
+        _ = reader.ReadUInt16();
         var keyId = reader.ReadByte();
-        var blinded = reader.Take(PrivateTokenTypes.BlindRsa2048Nk);
-        reader.End();
-        return new TokenRequest(keyId, blinded);
+        request = new TokenRequest(keyId, reader.Take(PrivateTokenTypes.BlindRsa2048Nk));
+        return true;
     }
 }
 
@@ -83,14 +97,22 @@ public sealed class TokenResponse
     /// <summary>The wire encoding (the 256 bytes of blind_sig).</summary>
     public byte[] Encode() => blindSignature.ToArray();
 
-    /// <summary>Decodes a response.</summary>
-    /// <exception cref="PrivacyPassException"><see cref="PrivacyPassError.Malformed"/>: not exactly 256 bytes.</exception>
-    public static TokenResponse Decode(ReadOnlySpan<byte> encoded)
+    /// <summary>Decodes a response, for callers with no recovery.</summary>
+    /// <exception cref="ProtocolException{PrivacyPassError}">See <see cref="TryDecode"/>.</exception>
+    public static TokenResponse Decode(ReadOnlySpan<byte> encoded) =>
+        TryDecode(encoded, out var response, out var error) ? response : throw error.ToException();
+
+    /// <summary>Decodes a response (RFC 9578 §6.2: blind_sig, 256 bytes); never throws for bad input.</summary>
+    /// <param name="encoded">The <see cref="PrivacyPassMediaTypes.TokenResponse"/> body.</param>
+    /// <param name="response">The response.</param>
+    /// <param name="error"><see cref="PrivacyPassError.Malformed"/>: not exactly 256 bytes.</param>
+    /// <returns>Whether the bytes are a response.</returns>
+    public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out TokenResponse? response, out ProtocolError<PrivacyPassError> error)
     {
-        var reader = new TokenReader(encoded, "TokenResponse");
-        var signature = reader.Take(PrivateTokenTypes.BlindRsa2048Nk);
-        reader.End();
-        return new TokenResponse(signature);
+        response = PrivateTokenTypes.TryCheckFixedLength(encoded, "TokenResponse", PrivateTokenTypes.BlindRsa2048Nk, typed: false, out error)
+            ? new TokenResponse(encoded)
+            : null;
+        return response is not null;
     }
 }
 

@@ -19,7 +19,7 @@ internal ref struct TokenReader(ReadOnlySpan<byte> data, string structure)
     {
         if (rest.Length < length)
         {
-            throw PrivacyPassException.Malformed($"The {structure} is truncated.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {structure} is truncated.");
         }
 
         var taken = rest[..length];
@@ -35,7 +35,7 @@ internal ref struct TokenReader(ReadOnlySpan<byte> data, string structure)
     {
         if (!rest.IsEmpty)
         {
-            throw PrivacyPassException.Malformed($"The {structure} has {rest.Length} unexpected trailing bytes.");
+            throw new ProtocolException<PrivacyPassError>(PrivacyPassError.Malformed, $"The {structure} has {rest.Length} unexpected trailing bytes.");
         }
     }
 }
@@ -59,7 +59,30 @@ public static class PrivateTokenTypes
     {
         if (tokenType != BlindRsa2048)
         {
-            throw new PrivacyPassException(PrivacyPassError.UnsupportedTokenType, $"Token type 0x{tokenType:x4} is not supported; only 0x0002 (Blind RSA 2048) is.");
+            throw Unsupported(tokenType).ToException();
         }
     }
+
+    /// <summary>
+    /// The checks of a fixed-length structure of type 0x0002, in the order a reader meets them: a
+    /// token type (when <paramref name="typed"/>) that must be supported, then exactly <paramref name="length"/> bytes.
+    /// </summary>
+    internal static bool TryCheckFixedLength(ReadOnlySpan<byte> encoded, string structure, int length, bool typed, out ProtocolError<PrivacyPassError> error)
+    {
+        if (typed && encoded.Length >= 2 && BinaryPrimitives.ReadUInt16BigEndian(encoded) is var tokenType && tokenType != BlindRsa2048)
+        {
+            error = Unsupported(tokenType);
+            return false;
+        }
+
+        error = encoded.Length < length
+            ? new(PrivacyPassError.Malformed, $"The {structure} is truncated.")
+            : encoded.Length > length
+                ? new(PrivacyPassError.Malformed, $"The {structure} has {encoded.Length - length} unexpected trailing bytes.")
+                : default;
+        return encoded.Length == length;
+    }
+
+    private static ProtocolError<PrivacyPassError> Unsupported(ushort tokenType) =>
+        new(PrivacyPassError.UnsupportedTokenType, $"Token type 0x{tokenType:x4} is not supported; only 0x0002 (Blind RSA 2048) is.");
 }

@@ -1,3 +1,4 @@
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Hpke;
 using HpkeSetup = Mimi.Discovery.Privacy.Hpke.Hpke;
 
@@ -70,7 +71,7 @@ public class HpkeTests
             using var receiver = HpkeSetup.SetupBaseReceiver(suite, enc, recipient, Info);
             Assert.False(receiver.TryOpen([], ct, out _));
         }
-        catch (HpkeException e)
+        catch (ProtocolException<HpkeError> e)
         {
             Assert.Equal(HpkeError.InvalidPublicKey, e.Error);
         }
@@ -98,7 +99,7 @@ public class HpkeTests
     {
         var suite = new HpkeSuite(kem, HpkeKdf.HkdfSha256, HpkeAead.Aes128Gcm);
 
-        var e = Assert.Throws<HpkeException>(() => HpkeSetup.SetupBaseSender(suite, Convert.FromHexString(publicKeyHex), Info, out _));
+        var e = Assert.Throws<ProtocolException<HpkeError>>(() => HpkeSetup.SetupBaseSender(suite, Convert.FromHexString(publicKeyHex), Info, out _));
         Assert.Equal(HpkeError.InvalidPublicKey, e.Error);
     }
 
@@ -108,7 +109,7 @@ public class HpkeTests
     [InlineData(HpkeKem.X25519HkdfSha256, "0102")]
     public void Import_InvalidPrivateKey_ThrowsTyped(HpkeKem kem, string privateKeyHex)
     {
-        var e = Assert.Throws<HpkeException>(() => HpkeKeyPair.Import(kem, Convert.FromHexString(privateKeyHex)));
+        var e = Assert.Throws<ProtocolException<HpkeError>>(() => HpkeKeyPair.Import(kem, Convert.FromHexString(privateKeyHex)));
         Assert.Equal(HpkeError.InvalidPrivateKey, e.Error);
     }
 

@@ -1,4 +1,5 @@
 using CsCheck;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Ohttp;
 
 namespace Mimi.Discovery.Tests.Privacy.Ohttp;
@@ -15,8 +16,8 @@ public class BinaryHttpTests
 
     private static BinaryHttpError DecodeError(string hex, bool response = false) =>
         (response
-            ? Assert.Throws<BinaryHttpException>(() => BinaryHttpResponse.Decode(Convert.FromHexString(hex)))
-            : Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(Convert.FromHexString(hex)))).Error;
+            ? Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpResponse.Decode(Convert.FromHexString(hex)))
+            : Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(Convert.FromHexString(hex)))).Error;
 
     [Theory]
     [InlineData("", BinaryHttpError.Truncated)]
@@ -56,10 +57,10 @@ public class BinaryHttpTests
     {
         var encoded = SampleRequest().Encode(paddingLength: 100);
 
-        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxMessageLength = 100 })).Error);
-        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxContentLength = 5 })).Error);
-        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxFieldSectionLength = 10 })).Error);
-        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxFieldLines = 0 })).Error);
+        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxMessageLength = 100 })).Error);
+        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxContentLength = 5 })).Error);
+        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxFieldSectionLength = 10 })).Error);
+        Assert.Equal(BinaryHttpError.TooLarge, Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxFieldLines = 0 })).Error);
         Assert.NotNull(BinaryHttpRequest.Decode(encoded, new BinaryHttpLimits { MaxMessageLength = encoded.Length }));
 
         // A declared content length of 2^62-1 is refused before anything is allocated.
@@ -75,7 +76,7 @@ public class BinaryHttpTests
             response.InformationalResponses.Add(new BinaryHttpInformationalResponse(103));
         }
 
-        var e = Assert.Throws<BinaryHttpException>(() => BinaryHttpResponse.Decode(response.Encode(), new BinaryHttpLimits { MaxInformationalResponses = 2 }));
+        var e = Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpResponse.Decode(response.Encode(), new BinaryHttpLimits { MaxInformationalResponses = 2 }));
         Assert.Equal(BinaryHttpError.TooLarge, e.Error);
     }
 
@@ -171,7 +172,7 @@ public class BinaryHttpTests
     [Fact]
     public void Decode_RandomBytes_OnlyTypedException()
     {
-        // Random bytes, and valid messages with random bytes flipped or cut: decoding either succeeds or throws BinaryHttpException.
+        // Random bytes, and valid messages with random bytes flipped or cut: decoding either succeeds or throws ProtocolException<BinaryHttpError>.
         byte[][] samples = [SampleRequest().Encode(), new BinaryHttpResponse(404).Encode(), Convert.FromHexString("0140c8")];
         var valid = Gen.Int[0, samples.Length - 1].Select(i => samples[i]);
         var mutated = Gen.Select(valid, Gen.Int[0, 1000], Gen.Byte, Gen.Int[0, 60]).Select((bytes, at, value, cut) =>
@@ -194,7 +195,7 @@ public class BinaryHttpTests
         {
             decode();
         }
-        catch (BinaryHttpException)
+        catch (ProtocolException<BinaryHttpError>)
         {
             // the only failure allowed
         }

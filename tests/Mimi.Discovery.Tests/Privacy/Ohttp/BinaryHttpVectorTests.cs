@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Ohttp;
 
 namespace Mimi.Discovery.Tests.Privacy.Ohttp;
@@ -46,7 +47,7 @@ public class BinaryHttpVectorTests
         }
 
         // Cutting a third byte lands inside the header section.
-        var e = Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(encoded.AsSpan(0, encoded.Length - 3)));
+        var e = Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(encoded.AsSpan(0, encoded.Length - 3)));
         Assert.Equal(BinaryHttpError.Truncated, e.Error);
     }
 
@@ -75,8 +76,8 @@ public class BinaryHttpVectorTests
         Assert.Equal("indeterminate-length", example.GetProperty("encoding").GetString());
 
         var e = example.GetProperty("message_type").GetString() == "request"
-            ? Assert.Throws<BinaryHttpException>(() => BinaryHttpRequest.Decode(Encoded(example)))
-            : Assert.Throws<BinaryHttpException>(() => BinaryHttpResponse.Decode(Encoded(example)));
+            ? Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpRequest.Decode(Encoded(example)))
+            : Assert.Throws<ProtocolException<BinaryHttpError>>(() => BinaryHttpResponse.Decode(Encoded(example)));
 
         Assert.Equal(BinaryHttpError.IndeterminateLength, e.Error);
     }

@@ -1,4 +1,5 @@
 using CsCheck;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Hpke;
 using Mimi.Discovery.Privacy.Ohttp;
 
@@ -36,7 +37,7 @@ public class OhttpTests
         public void Dispose() => KeyPair.Dispose();
     }
 
-    private static OhttpError Error(Action action) => Assert.Throws<OhttpException>(action).Error;
+    private static OhttpError Error(Action action) => Assert.Throws<ProtocolException<OhttpError>>(action).Error;
 
     [Theory]
     [MemberData(nameof(Suites))]
@@ -234,7 +235,7 @@ public class OhttpTests
         Gen.OneOf(Gen.Byte.Array[0, 120], Gen.Byte.Array[0, 80].Select(rest => (byte[])[1, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01, .. rest]))
             .Sample(bytes =>
             {
-                var e = Assert.Throws<OhttpException>(() => setup.Gateway.DecapsulateRequest(bytes));
+                var e = Assert.Throws<ProtocolException<OhttpError>>(() => setup.Gateway.DecapsulateRequest(bytes));
                 Assert.True(Enum.IsDefined(e.Error));
             }, iter: 2_000);
     }

@@ -101,7 +101,7 @@ public sealed class BatchedIssuanceTests
     [MemberData(nameof(BadBatches))]
     public void Decode_NotABatch_IsRefusedWithTheReason(string hex, string reason)
     {
-        var e = Assert.Throws<PrivacyPassException>(() => GenericBatchTokenRequest.Decode(Convert.FromHexString(hex), 10));
+        var e = Assert.Throws<ProtocolException<PrivacyPassError>>(() => GenericBatchTokenRequest.Decode(Convert.FromHexString(hex), 10));
 
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
     }
@@ -111,7 +111,7 @@ public sealed class BatchedIssuanceTests
     {
         var requests = Enumerable.Range(0, 3).Select(i => new TokenRequest((byte)i, new byte[PrivateTokenTypes.BlindRsa2048Nk])).ToList();
 
-        var e = Assert.Throws<PrivacyPassException>(() => GenericBatchTokenRequest.Decode(new GenericBatchTokenRequest(requests).Encode(), maxRequests: 2));
+        var e = Assert.Throws<ProtocolException<PrivacyPassError>>(() => GenericBatchTokenRequest.Decode(new GenericBatchTokenRequest(requests).Encode(), maxRequests: 2));
 
         Assert.Equal(PrivacyPassError.Malformed, e.Error);
     }
@@ -123,7 +123,7 @@ public sealed class BatchedIssuanceTests
     public void DecodeResponse_BadPresenceByteOrTruncated_IsRefused(string body)
     {
         var bytes = Convert.FromHexString(body);
-        Assert.Throws<PrivacyPassException>(() => GenericBatchTokenResponse.Decode([(byte)bytes.Length, .. bytes]));
+        Assert.Throws<ProtocolException<PrivacyPassError>>(() => GenericBatchTokenResponse.Decode([(byte)bytes.Length, .. bytes]));
     }
 
     // RFC 9000 Appendix A.1's sample decodings; 0x4025 is a valid but not minimal encoding of 37.

@@ -1,9 +1,10 @@
 using CsCheck;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 
 namespace Mimi.Discovery.Tests.Privacy.Tokens;
 
-/// <summary>Property tests: any input to a Privacy Pass decoder or parser either decodes or fails with <see cref="PrivacyPassException"/>, nothing else.</summary>
+/// <summary>Property tests: any input to a Privacy Pass decoder or parser either decodes or fails with <see cref="ProtocolException{PrivacyPassError}"/>, nothing else.</summary>
 public class DecodeFuzzTests
 {
     private static void OnlyTyped(Action decode)
@@ -12,7 +13,7 @@ public class DecodeFuzzTests
         {
             decode();
         }
-        catch (PrivacyPassException e)
+        catch (ProtocolException<PrivacyPassError> e)
         {
             Assert.True(Enum.IsDefined(e.Error));
             Assert.False(string.IsNullOrWhiteSpace(e.Message));

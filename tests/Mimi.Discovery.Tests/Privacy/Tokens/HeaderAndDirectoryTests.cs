@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 
 namespace Mimi.Discovery.Tests.Privacy.Tokens;
@@ -8,7 +9,7 @@ public class HeaderAndDirectoryTests
 {
     private static readonly byte[] Challenge = new TokenChallenge(PrivateTokenTypes.BlindRsa2048, "issuer.example", [], ["mimi.example"]).Encode();
 
-    private static PrivacyPassError ErrorOf(Action action) => Assert.Throws<PrivacyPassException>(action).Error;
+    private static PrivacyPassError ErrorOf(Action action) => Assert.Throws<ProtocolException<PrivacyPassError>>(action).Error;
 
     [Fact]
     public void FormatChallenges_ThenParse_RoundTrips()

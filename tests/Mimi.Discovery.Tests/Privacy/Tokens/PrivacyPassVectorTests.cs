@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 using BigInteger = Org.BouncyCastle.Math.BigInteger;
 
@@ -88,7 +89,7 @@ public class PrivacyPassVectorTests
         if (tokenType == 0)
         {
             // The grease vector: a token of type 0x0000 is refused for its type, whatever follows.
-            var error = Assert.Throws<PrivacyPassException>(() => Token.Decode(input));
+            var error = Assert.Throws<ProtocolException<PrivacyPassError>>(() => Token.Decode(input));
             Assert.Equal(PrivacyPassError.UnsupportedTokenType, error.Error);
             return;
         }

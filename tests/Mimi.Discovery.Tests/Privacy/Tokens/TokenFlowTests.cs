@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Mimi.Discovery.Privacy;
 using Mimi.Discovery.Privacy.Tokens;
 
 namespace Mimi.Discovery.Tests.Privacy.Tokens;
@@ -26,7 +27,7 @@ public class TokenFlowTests
         return pending.Finalize(TokenResponse.Decode(response));
     }
 
-    private static PrivacyPassError ErrorOf(Action action) => Assert.Throws<PrivacyPassException>(action).Error;
+    private static PrivacyPassError ErrorOf(Action action) => Assert.Throws<ProtocolException<PrivacyPassError>>(action).Error;
 
     [Fact]
     public void IssueFinalizeVerify_FreshKey_Verifies()

@@ -19,31 +19,6 @@ public enum BinaryHttpError
     TooLarge,
 }
 
-/// <summary>A Binary HTTP message could not be decoded; <see cref="Error"/> says why.</summary>
-public sealed class BinaryHttpException : Exception
-{
-    /// <summary>Creates an exception with an error code and a sentence saying what is wrong.</summary>
-    public BinaryHttpException(BinaryHttpError error, string message)
-        : base(message) => Error = error;
-
-    /// <summary>Creates an exception with a message only.</summary>
-    public BinaryHttpException(string message)
-        : base(message) => Error = BinaryHttpError.Malformed;
-
-    /// <summary>Creates an exception with a message and a cause.</summary>
-    public BinaryHttpException(string message, Exception innerException)
-        : base(message, innerException) => Error = BinaryHttpError.Malformed;
-
-    /// <summary>Creates an empty exception.</summary>
-    public BinaryHttpException()
-        : this("The Binary HTTP message is malformed.")
-    {
-    }
-
-    /// <summary>What is wrong with the message.</summary>
-    public BinaryHttpError Error { get; }
-}
-
 /// <summary>Size limits a decoder enforces before it allocates, so that a hostile length cannot exhaust memory.</summary>
 public sealed record BinaryHttpLimits
 {
