@@ -41,3 +41,28 @@ public sealed class ProtocolException<TError> : Exception
     /// <summary>The error as a value, for the <c>Try…</c> forms.</summary>
     public ProtocolError<TError> ToError() => new(Error, Message);
 }
+
+/// <summary>A decoder over bytes and a state (limits, a count), so that <see cref="ProtocolErrors.Try"/> can run it.</summary>
+internal delegate TResult SpanDecoder<in TState, out TResult>(ReadOnlySpan<byte> input, TState state);
+
+/// <summary>The one bridge from a reader that reports its first failed check by throwing to a <c>Try…</c> form.</summary>
+internal static class ProtocolErrors
+{
+    public static bool Try<TState, TResult, TError>(ReadOnlySpan<byte> input, TState state, SpanDecoder<TState, TResult> decode, [NotNullWhen(true)] out TResult? result, out ProtocolError<TError> error)
+        where TResult : class
+        where TError : struct, Enum
+    {
+        try
+        {
+            result = decode(input, state);
+            error = default;
+            return true;
+        }
+        catch (ProtocolException<TError> e)
+        {
+            result = null;
+            error = e.ToError();
+            return false;
+        }
+    }
+}

@@ -119,19 +119,5 @@ public sealed class BinaryHttpRequest
     /// <param name="limits">Size limits; <see cref="BinaryHttpLimits.Default"/> when null.</param>
     /// <returns>Whether the bytes are a valid known-length message.</returns>
     public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out BinaryHttpRequest? request, out ProtocolError<BinaryHttpError> error, BinaryHttpLimits? limits = null)
-    {
-        // The reader reports the first failed check by throwing; it stops here.
-        try
-        {
-            request = Decode(encoded, limits);
-            error = default;
-            return true;
-        }
-        catch (ProtocolException<BinaryHttpError> e)
-        {
-            request = null;
-            error = e.ToError();
-            return false;
-        }
-    }
+        => ProtocolErrors.Try(encoded, limits, static (bytes, l) => Decode(bytes, l), out request, out error);
 }

@@ -107,19 +107,5 @@ public sealed class BinaryHttpResponse
     /// <param name="limits">Size limits; <see cref="BinaryHttpLimits.Default"/> when null.</param>
     /// <returns>Whether the bytes are a valid known-length message.</returns>
     public static bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out BinaryHttpResponse? response, out ProtocolError<BinaryHttpError> error, BinaryHttpLimits? limits = null)
-    {
-        // The reader reports the first failed check by throwing; it stops here.
-        try
-        {
-            response = Decode(encoded, limits);
-            error = default;
-            return true;
-        }
-        catch (ProtocolException<BinaryHttpError> e)
-        {
-            response = null;
-            error = e.ToError();
-            return false;
-        }
-    }
+        => ProtocolErrors.Try(encoded, limits, static (bytes, l) => Decode(bytes, l), out response, out error);
 }

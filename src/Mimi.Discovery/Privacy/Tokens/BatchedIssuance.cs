@@ -48,21 +48,7 @@ public sealed class GenericBatchTokenRequest
     /// <param name="error">Which check failed, with a sentence.</param>
     /// <returns>Whether the bytes are a batch.</returns>
     public static bool TryDecode(ReadOnlySpan<byte> encoded, int maxRequests, [NotNullWhen(true)] out IReadOnlyList<TokenRequest?>? requests, out ProtocolError<PrivacyPassError> error)
-    {
-        // The vector reader reports the first failed check by throwing; it stops here.
-        try
-        {
-            requests = Decode(encoded, maxRequests).Requests;
-            error = default;
-            return true;
-        }
-        catch (ProtocolException<PrivacyPassError> e)
-        {
-            requests = null;
-            error = e.ToError();
-            return false;
-        }
-    }
+        => ProtocolErrors.Try(encoded, maxRequests, static (bytes, max) => (IReadOnlyList<TokenRequest?>)Decode(bytes, max).Requests, out requests, out error);
 
     /// <summary>
     /// Decodes a batch of at most <paramref name="maxRequests"/> requests. Requests of the other token

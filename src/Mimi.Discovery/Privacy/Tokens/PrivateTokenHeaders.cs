@@ -183,21 +183,7 @@ public static class PrivateTokenHeaders
 internal static class AuthHeaderParser
 {
     public static bool TryParse(string field, [NotNullWhen(true)] out List<(string Scheme, Dictionary<string, string> Parameters)>? credentials, out ProtocolError<PrivacyPassError> error)
-    {
-        // The grammar walk reports the first failed check by throwing; it stops here.
-        try
-        {
-            credentials = Parse(field);
-            error = default;
-            return true;
-        }
-        catch (ProtocolException<PrivacyPassError> e)
-        {
-            credentials = null;
-            error = e.ToError();
-            return false;
-        }
-    }
+        => ProtocolErrors.Try(default, field, static (_, f) => Parse(f), out credentials, out error);
 
     public static List<(string Scheme, Dictionary<string, string> Parameters)> Parse(string field)
     {
