@@ -44,16 +44,9 @@ public sealed class StatementVerifier
     /// </summary>
     public VerificationResult<MappingStatement> VerifyMapping(string? jws, DateTimeOffset at)
     {
-        if (Open(jws, MappingStatement.MediaType, out var envelope) is { } failure)
+        if (OpenUnderCsiCredential(jws, MappingStatement.MediaType, "a mapping statement", out var envelope, out var credential) is { } failure)
         {
             return VerificationResult<MappingStatement>.Fail(failure.Status, failure.Reason);
-        }
-
-        if (envelope.Credential is not { Kind: CredentialKind.Csi } credential)
-        {
-            return envelope.Credential is null
-                ? VerificationResult<MappingStatement>.Fail(VerificationStatus.MissingCredential, "a mapping statement must carry its credential in the x5c header")
-                : VerificationResult<MappingStatement>.Fail(VerificationStatus.NotACredential, "mapping statements are signed under a single-CSI credential, not a CSIP credential");
         }
 
         MappingPayload payload;
@@ -141,16 +134,9 @@ public sealed class StatementVerifier
     /// </summary>
     public VerificationResult<CallerAssertion> VerifyCallerAssertion(string? jws, DateTimeOffset at)
     {
-        if (Open(jws, CallerAssertion.MediaType, out var envelope) is { } failure)
+        if (OpenUnderCsiCredential(jws, CallerAssertion.MediaType, "a caller assertion", out var envelope, out var credential) is { } failure)
         {
             return VerificationResult<CallerAssertion>.Fail(failure.Status, failure.Reason);
-        }
-
-        if (envelope.Credential is not { Kind: CredentialKind.Csi } credential)
-        {
-            return envelope.Credential is null
-                ? VerificationResult<CallerAssertion>.Fail(VerificationStatus.MissingCredential, "a caller assertion must carry its credential in the x5c header")
-                : VerificationResult<CallerAssertion>.Fail(VerificationStatus.NotACredential, "caller assertions are signed under a single-CSI credential, not a CSIP credential");
         }
 
         PassportPayload payload;
@@ -323,6 +309,26 @@ public sealed class StatementVerifier
     private sealed record Envelope(byte[] Payload, CredentialCache.Entry? Chain, string SignerThumbprint)
     {
         public Credential? Credential => Chain?.Credential;
+    }
+
+    /// <summary><see cref="Open"/>, then the signer's credential must be a single-CSI one (<paramref name="what"/> names the document in reasons).</summary>
+    private Failure? OpenUnderCsiCredential(string? jws, string expectedType, string what, out Envelope envelope, out Credential credential)
+    {
+        credential = null!;
+        if (Open(jws, expectedType, out envelope) is { } failure)
+        {
+            return failure;
+        }
+
+        if (envelope.Credential is not { Kind: CredentialKind.Csi } csiCredential)
+        {
+            return envelope.Credential is null
+                ? new(VerificationStatus.MissingCredential, what + " must carry its credential in the x5c header")
+                : new(VerificationStatus.NotACredential, what + " is signed under a single-CSI credential, not a CSIP credential");
+        }
+
+        credential = csiCredential;
+        return null;
     }
 
     /// <summary>Parses the JWS, checks header and key material, and verifies the signature.</summary>
