@@ -99,7 +99,7 @@ public sealed class WebPageTests(ChromiumFixture chromium) : IClassFixture<Chrom
         await ShotAsync(page, "01-registered");
 
         await AddServiceAsync(host, page, "wire", "@bob", "default", version: 1);
-        await AddServiceAsync(host, page, "matrix.org", "@bob:matrix.example", "work", version: 2);
+        await AddServiceAsync(host, page, "matrix.org", "@bob:matrix.example", "Business, Basketball Friends", version: 2);
         await Expect(page.Locator("#services > li")).ToHaveCountAsync(2);
 
         // Reorder: matrix.org first; the DP now holds version 3, signed in the browser, with matrix.org at priority 10.
@@ -110,6 +110,7 @@ public sealed class WebPageTests(ChromiumFixture chromium) : IClassFixture<Chrom
         Assert.Equal(["matrix.org", "wire"], statement.Entries.OrderBy(e => e.Priority).Select(e => e.Service));
         Assert.Equal(10, statement.Entries.Single(e => e.Service == "matrix.org").Priority);
         Assert.True(statement.Entries.Single(e => e.Service == "wire").IsDefault);
+        Assert.Equal(["Business", "Basketball Friends"], statement.Entries.Single(e => e.Service == "matrix.org").Tags); // as people write them
         await Expect(page.Locator("#services > li").First).ToContainTextAsync("matrix.org");
         await ShotAsync(page, "02-services");
         await AssertAccessibleAsync(page);

@@ -228,7 +228,7 @@ function render() {
       el('span', { class: 'service-name', text: name }),
       entry.endpoint ? el('span', { class: 'muted', text: entry.endpoint }) : null,
       el('span', { class: 'tag-edit' }, el('label', { for: `tags-${index}`, text: `Tags for ${entry.service}` }), tags,
-        button(`Save tags for ${entry.service}`, 'Save tags', () => change((e) => { e[index] = { ...e[index], tags: splitList(tags.value) }; return e; }))),
+        button(`Save tags for ${entry.service}`, 'Save tags', () => change((e) => { e[index] = { ...e[index], tags: splitTags(tags.value) }; return e; }))),
       el('span', { class: 'row-actions' },
         button(`Move ${entry.service} up`, 'Up', () => change((e) => swap(e, index, index - 1)), index === 0),
         button(`Move ${entry.service} down`, 'Down', () => change((e) => swap(e, index, index + 1)), index === id.entries.length - 1),
@@ -252,6 +252,8 @@ function button(label, text, action, disabled = false) {
 }
 
 const splitList = (text) => text.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t.length > 0);
+// Tags keep their case (matched ignoring it) and are signed in NFC, as the SDK signs them.
+const splitTags = (text) => text.split(',').map((t) => t.trim().normalize('NFC')).filter((t) => t.length > 0);
 
 function swap(entries, a, b) {
   if (b < 0 || b >= entries.length) return entries;
@@ -516,7 +518,7 @@ function wire() {
     e.preventDefault();
     const service = $('add-service').value.trim().toLowerCase();
     if (!service) { say('manage-error', 'Name the service to add, like wire.'); return; }
-    const entry = { service, tags: splitList($('add-tags').value), priority: 0 };
+    const entry = { service, tags: splitTags($('add-tags').value), priority: 0 };
     const account = $('add-account').value.trim();
     const endpoint = $('add-endpoint').value.trim();
     if (account) entry.account = account;

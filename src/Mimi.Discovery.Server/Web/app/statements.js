@@ -11,7 +11,21 @@ export const RemovalType = 'mimi-removal+jws';
 const MaxStatementLength = 16 * 1024;
 const ClockSkew = 300;
 const SERVICE_ID = /^[a-z0-9._-]{1,64}$/;
-const TAG = /^[a-z0-9._-]{1,32}$/;
+// Preference tags as PreferenceTags.Validate checks them (docs/protocol.md, "Tags"): NFC, 1–64
+// characters and ≤ 128 UTF-8 bytes, no control, format, private-use, unassigned or separator
+// character, no white space at either end, the reserved "default" in lower case.
+const TAG_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
+
+/** Why `tag` cannot be signed, as a sentence fragment, or null. */
+export function tagProblem(tag) {
+  if (tag.length === 0) return 'a tag is empty';
+  if (TAG_FORBIDDEN.test(tag)) return 'it holds a control, format, private-use, unassigned or separator character';
+  if ([...tag].length > 64 || new TextEncoder().encode(tag).length > 128) return 'a tag is at most 64 characters and 128 UTF-8 bytes';
+  if (tag.trim() !== tag) return 'a tag may not start or end with white space';
+  if (tag.normalize('NFC') !== tag) return 'a tag must be in Unicode normalization form C';
+  if (tag.toLowerCase() === 'default' && tag !== 'default') return 'the reserved tag is written “default”, in lower case';
+  return null;
+}
 
 /** ECDSA signatures are malleable; the protocol's one form is S ≤ n/2 (docs/protocol.md §2, "Signature form"). */
 export function lowS(raw) {
@@ -35,8 +49,8 @@ export function entriesProblem(entries) {
       try { new URL(e.endpoint); } catch { return `The address for ${e.service} must be a full URL, like https://chat.example/.`; }
     }
     if (e.tags.length > 16 || new Set(e.tags).size !== e.tags.length) return `${e.service} may carry at most 16 different tags.`;
-    const bad = e.tags.find((t) => !TAG.test(t));
-    if (bad !== undefined) return `The tag “${bad}” is not allowed: use 1–32 lower-case letters, digits, “.”, “-” or “_”.`;
+    const bad = e.tags.find((t) => tagProblem(t) !== null);
+    if (bad !== undefined) return `The tag “${bad}” is not allowed: ${tagProblem(bad)}.`;
   }
   if (entries.filter((e) => e.tags.includes('default')).length > 1) return 'Only one service can be your default.';
   const pairs = new Set(entries.map((e) => e.service + '\u0000' + (e.account ?? '')));
