@@ -214,7 +214,7 @@ public sealed class WebPageTests(ChromiumFixture chromium) : IClassFixture<Chrom
     }
 
     [Fact]
-    public async Task Register_BadInput_SaysWhatToDoNext()
+    public async Task Register_BadInput_SaysTheNextStep()
     {
         await using var host = await StartDpAsync();
         var (context, page, errors) = await OpenAsync(host, phone: true);
