@@ -19,6 +19,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     PeersCommand.Create(),
     TokensCommand.Create(),
     AssertCommand.Create(),
+    InvitationCommand.Create(),
 };
 
 // Ctrl+C and SIGTERM cancel the running command (every network call takes the token); it has 2 s to stop.

@@ -14,7 +14,8 @@ internal static class RegisterCommand
 {
     public static Command Create()
     {
-        var csiArgument = new Argument<string>("csi") { Description = "Phone number (+…) or email address to register." };
+        var csiArgument = new Argument<string?>("csi") { Description = "Phone number (+…) or email address to register (with --from-invitation: the invited one, by default).", Arity = ArgumentArity.ZeroOrOne };
+        var fromInvitation = new Option<string?>("--from-invitation") { Description = "The link of an invitation you received: it is verified, names the identifier to register, and after publishing the sender is told once (if the invitation asks for it)." };
         var dp = Cli.DpOption();
         var ca = Cli.CaOption();
         var services = new Option<string[]>("--service") { Description = "A service: name[,endpoint=URI][,account=ID][,priority=N][,tags=a+b][,pv=V][,audience=same-service|a+b][,sealed-for=ROUTE-KEY]. Repeat for several.", AllowMultipleArgumentsPerToken = false };
@@ -22,10 +23,17 @@ internal static class RegisterCommand
         var audience = new Option<string>("--audience") { Description = "Who may see it: any, same-service, or services joined by '+'.", DefaultValueFactory = _ => "any" };
         var supersede = new Option<bool>("--supersede") { Description = "You are the identifier's new owner: remove mappings under older credentials." };
         var home = KeysOption();
-        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services. The code the DP sends is asked for on the terminal, or read from the first line of standard input when it is piped.") { csiArgument, dp, services, optOut, audience, supersede, ca, home };
+        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services. The code the DP sends is asked for on the terminal, or read from the first line of standard input when it is piped.") { csiArgument, dp, services, optOut, audience, supersede, ca, home, fromInvitation };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
-            var csi = ParseCsi(result.GetValue(csiArgument)!);
+            var invitation = result.GetValue(fromInvitation) is { } link ? await InvitedAsync(link, result.GetValue(ca), cancellationToken).ConfigureAwait(false) : null;
+            var csi = result.GetValue(csiArgument) is { } given ? ParseCsi(given)
+                : invitation?.Recipient ?? throw new UsageException("give the phone number or email address to register, or --from-invitation");
+            if (invitation is not null && invitation.Recipient != csi)
+            {
+                throw new UsageException($"the invitation is for {invitation.Recipient}, not {csi}");
+            }
+
             var specs = result.GetValue(services) ?? [];
             if (result.GetValue(optOut) == (specs.Length > 0))
             {
@@ -62,9 +70,32 @@ internal static class RegisterCommand
                 Console.WriteLine($"Superseded {receipt.Superseded.Count} older mapping(s)");
             }
 
+            if (invitation?.Callback is { } callback)
+            {
+                // The answer: a caller assertion from the invited identifier to the sender, taken once.
+                var assertion = new StatementSigner(key, credential.Certificate).SignCallerAssertion([invitation.Sender]);
+                try
+                {
+                    await Cli.Connect(callback.GetLeftPart(UriPartial.Authority), result.GetValue(ca)).AnswerInvitationAsync(callback, assertion, cancellationToken).ConfigureAwait(false);
+                }
+                catch (DiscoveryException e)
+                {
+                    return Cli.Fail($"published, but {invitation.Sender} could not be told: {Cli.Describe(e)}");
+                }
+
+                Console.WriteLine($"Told {invitation.Sender} (who invited you) that you registered");
+            }
+
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The invitation behind <paramref name="link"/>, verified against the CAs its DP advertises; a one-line reason otherwise.</summary>
+    private static async Task<Invitation> InvitedAsync(string link, FileInfo? ca, CancellationToken cancellationToken)
+    {
+        var verdict = await InvitationCommand.FetchAsync(link, null, ca, cancellationToken).ConfigureAwait(false);
+        return verdict.IsValid ? verdict.Statement : throw new UsageException($"the invitation does not verify ({Cli.JsonValue(verdict.Status)}): {verdict.Reason}");
     }
 
     internal static Option<DirectoryInfo> KeysOption() =>
@@ -77,7 +108,7 @@ internal static class RegisterCommand
     }
 
     // The code prompt: the terminal shows it; piped, the code is the first line of standard input.
-    private static ValueTask<string> ReadCodeAsync(ProofStarted proof, Csi csi, CancellationToken cancellationToken)
+    internal static ValueTask<string> ReadCodeAsync(ProofStarted proof, Csi csi, CancellationToken cancellationToken)
     {
         if (!Console.IsInputRedirected)
         {

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Mimi.Discovery.Protocol;
+using Mimi.Discovery.Server.Invitations;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
 using Mimi.Discovery.Server.Storage;
@@ -22,6 +23,7 @@ internal static class DiscoveryApi
         app.MapPost(LookupPipeline.LookupPath, LookupAsync).WithName("Lookup").WithTags("Lookup");
         app.MapGet(LookupPipeline.LookupOnePrefix + "{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
         v1.MapTransparencyApi();
+        v1.MapInvitationApi();
         v1.MapGet("/mirror/epochs/{epoch:long}", MirrorApi.GetEpochAsync).WithName("MirrorEpoch").WithTags("Federation");
         app.MapObliviousGateway();
         return app;

@@ -154,6 +154,9 @@ public sealed class DiscoveryOptions
 
     /// <summary>Thresholds of the readiness checks.</summary>
     public Observability.HealthOptions Health { get; set; } = new();
+
+    /// <summary>Invitation limits (docs/operations.md, "Invitations").</summary>
+    public Invitations.InvitationOptions Invitations { get; set; } = new();
 }
 
 /// <summary>

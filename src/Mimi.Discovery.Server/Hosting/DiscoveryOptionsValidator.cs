@@ -48,6 +48,9 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range(nameof(options.CsisPerToken), options.CsisPerToken, 1, 1000);
         check.Range(nameof(options.MaxTokensPerIssuance), options.MaxTokensPerIssuance, 1, 1024);
         check.Range(nameof(options.LookupMaxAge), options.LookupMaxAge, TimeSpan.Zero, TimeSpan.FromDays(30));
+        check.Range("Invitations:Period", options.Invitations.Period, TimeSpan.FromMinutes(1), TimeSpan.FromDays(366));
+        check.Range("Invitations:MaxPerSender", options.Invitations.MaxPerSender, 1, 1_000_000);
+        check.Range("Invitations:MaxLifetime", options.Invitations.MaxLifetime, TimeSpan.FromMinutes(1), Mimi.Discovery.Statements.Invitation.MaxLifetime);
 
         // A key epoch shorter than a minute rotates the issuer key under the clients' feet (every
         // lookup's tokens would be for a key already gone); longer than a year keeps one key for ever.

@@ -72,6 +72,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton(folder);
         builder.Services.AddSingleton(new ServingCertificate(tls));
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton((IInvitationStore)store);
         builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
@@ -100,6 +101,10 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<LookupPipeline>();
         builder.Services.AddSingleton<ObliviousGateway>();
         builder.Services.AddSingleton<MetadataBuilder>();
+        builder.Services.AddSingleton<Invitations.InvitationDelivery>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Invitations.InvitationDelivery>());
+        builder.Services.AddHostedService<Invitations.InvitationJanitor>();
+        builder.Services.AddSingleton<Invitations.InvitationService>();
         builder.Services.AddHostedService<EpochSealer>();
         builder.Services.AddHttpClient();
         SmsGatewayChannel.AddTo(builder.Services);
@@ -107,6 +112,7 @@ public static class DiscoveryServer
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJson.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, InvitationJson.Default);
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>

@@ -9,8 +9,8 @@ using Mimi.Discovery.Server.Hosting;
 
 namespace Mimi.Discovery.Server.Proofs;
 
-/// <summary>A proof-of-control code on its way to a CSI.</summary>
-internal sealed record ChallengeMessage(Csi To, string Code, string Text);
+/// <summary>A proof-of-control code (or an invitation's link code) on its way to a CSI; <paramref name="Subject"/> is an email's subject.</summary>
+internal sealed record ChallengeMessage(Csi To, string Code, string Text, string Subject = "Your verification code");
 
 /// <summary>Delivers proof-of-control codes: SMTP, an SMS gateway, or the development outbox.</summary>
 internal interface IChallengeChannel
@@ -65,7 +65,7 @@ internal sealed class SmtpChannel(SmtpOptions options) : IChallengeChannel
             using var mail = new MimeMessage();
             mail.From.Add(MailboxAddress.Parse(options.From));
             mail.To.Add(MailboxAddress.Parse(message.To.Value));
-            mail.Subject = "Your verification code";
+            mail.Subject = message.Subject;
             mail.Body = new TextPart("plain") { Text = message.Text };
             await client.ConnectAsync(options.Host, options.Port, options.EffectiveSecurity, cancellationToken).ConfigureAwait(false);
             if (options.Username is not null)

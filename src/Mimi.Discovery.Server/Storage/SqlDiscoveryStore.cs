@@ -59,6 +59,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         // the DP reads the few of them at every epoch.
         "CREATE INDEX mappings_delegations ON mappings (csi) WHERE audience = 'delegation';",
         MirrorSchema,
+        InvitationSchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);

@@ -14,7 +14,7 @@ namespace Mimi.Discovery.Client;
 /// and look CSIs up, verifying every answer against trust anchors the caller chooses.
 /// </summary>
 /// <remarks>The <see cref="HttpClient"/>'s <c>BaseAddress</c> is the DP's origin, e.g. <c>https://dp.example/</c>.</remarks>
-public sealed class DiscoveryClient(HttpClient http)
+public sealed partial class DiscoveryClient(HttpClient http)
 {
     /// <summary>The DP's origin this client talks to.</summary>
     public Uri? BaseAddress => http.BaseAddress;

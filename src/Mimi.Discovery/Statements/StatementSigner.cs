@@ -12,7 +12,7 @@ namespace Mimi.Discovery.Statements;
 /// Signs mapping and removal statements as compact JWS (RFC 7515, ES256) with a recipient's or
 /// CSIP's key, carrying the credential in the <c>x5c</c> header so any sender can verify it alone.
 /// </summary>
-public sealed class StatementSigner
+public sealed partial class StatementSigner
 {
     private readonly ECDsa _key;
     private readonly Credential _credential;

@@ -23,6 +23,10 @@ internal sealed class JwsHeader
 
     [JsonPropertyName("crit")]
     public JsonElement? Crit { get; init; }
+
+    // RFC 8225 §8.1: a PASSporT extension's type; only invitations carry one (docs/protocol.md §14).
+    [JsonPropertyName("ppt")]
+    public string? Ppt { get; init; }
 }
 
 internal sealed class MappingPayload
@@ -148,9 +152,51 @@ internal sealed class PassportDestinations
 [JsonSerializable(typeof(MappingPayload))]
 [JsonSerializable(typeof(RemovalPayload))]
 [JsonSerializable(typeof(PassportPayload))]
+[JsonSerializable(typeof(InvitationPayload))]
+[JsonSerializable(typeof(InvitationPreferencePayload))]
 [JsonSerializable(typeof(List<EntryPayload>), TypeInfoPropertyName = "ListEntryPayload")]
 internal sealed partial class WireJson : JsonSerializerContext
 {
     /// <summary>Writes '+' and non-ASCII text unescaped so signed payloads stay readable; parsing is unaffected.</summary>
     public static WireJson Writer { get; } = new(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}
+
+// docs/protocol.md §14: an invitation, a PASSporT extension (RFC 8225 §8.1) whose claims are the
+// base ones (dest, iat, orig) and cb, exp, jti, reach, declared in lexicographic order (RFC 8225 §9).
+internal sealed class InvitationPayload
+{
+    [JsonPropertyName("cb")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Callback { get; init; }
+
+    [JsonPropertyName("dest")]
+    public required PassportDestinations Dest { get; init; }
+
+    [JsonPropertyName("exp")]
+    public required long ExpiresAt { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("jti")]
+    public required string Id { get; init; }
+
+    [JsonPropertyName("orig")]
+    public required PassportOriginator Orig { get; init; }
+
+    [JsonPropertyName("reach")]
+    public required IReadOnlyList<EntryPayload> Reach { get; init; }
+}
+
+// docs/protocol.md §14, "Never invite me".
+internal sealed class InvitationPreferencePayload
+{
+    [JsonPropertyName("csi")]
+    public required string Csi { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("invitations")]
+    public required string Invitations { get; init; }
 }

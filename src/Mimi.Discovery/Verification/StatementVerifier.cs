@@ -17,7 +17,7 @@ namespace Mimi.Discovery.Verification;
 /// rule of <see cref="StatementLifetime"/> (no statement outlives its credential). Never throws for
 /// bad input: every failure is a <see cref="VerificationResult{T}"/> naming the first failed check.
 /// </summary>
-public sealed class StatementVerifier
+public sealed partial class StatementVerifier
 {
     private readonly TrustAnchors _anchors;
     private readonly TimeProvider _time;
@@ -312,10 +312,10 @@ public sealed class StatementVerifier
     }
 
     /// <summary><see cref="Open"/>, then the signer's credential must be a single-CSI one (<paramref name="what"/> names the document in reasons).</summary>
-    private Failure? OpenUnderCsiCredential(string? jws, string expectedType, string what, out Envelope envelope, out Credential credential)
+    private Failure? OpenUnderCsiCredential(string? jws, string expectedType, string what, out Envelope envelope, out Credential credential, string? expectedPpt = null)
     {
         credential = null!;
-        if (Open(jws, expectedType, out envelope) is { } failure)
+        if (Open(jws, expectedType, out envelope, expectedPpt) is { } failure)
         {
             return failure;
         }
@@ -332,7 +332,8 @@ public sealed class StatementVerifier
     }
 
     /// <summary>Parses the JWS, checks header and key material, and verifies the signature.</summary>
-    private Failure? Open(string? jws, string expectedType, out Envelope envelope)
+    /// <remarks>A PASSporT extension (RFC 8225 §8.1) is opened only as that extension: <paramref name="expectedPpt"/> must equal its <c>ppt</c>, so an invitation is never taken for a caller assertion, nor the reverse.</remarks>
+    private Failure? Open(string? jws, string expectedType, out Envelope envelope, string? expectedPpt = null)
     {
         envelope = null!;
         if (string.IsNullOrEmpty(jws))
@@ -374,6 +375,13 @@ public sealed class StatementVerifier
         if (!string.Equals(header.Typ, expectedType, StringComparison.Ordinal))
         {
             return new(VerificationStatus.WrongType, $"typ is '{HostName.Printable(header.Typ)}', expected '{expectedType}'");
+        }
+
+        if (!string.Equals(header.Ppt, expectedPpt, StringComparison.Ordinal))
+        {
+            return new(VerificationStatus.WrongType, expectedPpt is null
+                ? $"ppt is '{HostName.Printable(header.Ppt!)}': a PASSporT extension is not {expectedType}"
+                : $"ppt is '{HostName.Printable(header.Ppt ?? "")}', expected '{expectedPpt}'");
         }
 
         ECDsa key;
