@@ -119,6 +119,17 @@ public sealed partial class InvitationCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Send_LongerThanTheDpDelivers_IsOutOfScope_OneLine_AndNothingSent()
+    {
+        var result = await _cli.RunAsync("alice", false, "invitation", "send", "erin@example.org", "--from", Alice, "--dp", _cli.Dp, "--ca", _cli.Ca, "--valid-days", "8");
+
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("(invitation-out-of-scope)", result.Err, StringComparison.Ordinal);
+        Assert.Single(result.Err.Trim().Split('\n'));
+        Assert.Null(await MessageToAsync("mailto:erin@example.org", wait: false));
+    }
+
+    [Fact]
     public async Task Show_UnknownLink_IsOneLineAndExitsOne()
     {
         var result = await _cli.RunAsync("bob", false, "invitation", "show", _cli.Dp.TrimEnd('/') + "/v1/invitations#AAAAAAAAAAAAAAAAAAAAAA", "--ca", _cli.Ca);
