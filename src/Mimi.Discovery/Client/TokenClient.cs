@@ -304,8 +304,8 @@ public sealed class TokenClient
 /// <summary>
 /// Pays for DP lookups with Privacy Pass tokens (RFC 9577 §2.2): <c>POST /v1/lookup</c> carries
 /// exactly its price (<see cref="LookupPrice"/>, the DP's <see cref="TokenSettings.CsisPerToken"/>)
-/// in the body's <c>tokens</c>, so a batch's tokens fit in one request; <c>GET /v1/lookup/{csi}</c>
-/// and a label history carry one as <c>Authorization: PrivateToken token="…"</c>. On a 401 with a
+/// in the body's <c>tokens</c>, so a batch's tokens fit in one request; <c>GET /v1/lookup/{csi}</c>,
+/// a label history and an invitation (<c>POST /v1/invitations</c>) carry one as <c>Authorization: PrivateToken token="…"</c>. On a 401 with a
 /// PrivateToken challenge it adopts the DP's challenge, obtains fresh tokens and retries once. A
 /// refusal (4xx other than 401: a size limit, a relay's rate limit, a service mismatch) spends
 /// nothing, so the tokens go back to the source; after a 5xx they are dropped (the DP may have
@@ -336,12 +336,20 @@ public sealed class PrivateTokenHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         var path = (request.RequestUri is { IsAbsoluteUri: true } uri ? uri.AbsolutePath : request.RequestUri?.OriginalString.Split('?')[0] ?? "").TrimStart('/');
         var lookup = request.Method == HttpMethod.Post && path == "v1/lookup" ? await ReadLookupAsync(request, cancellationToken).ConfigureAwait(false) : null;
-        var paid = lookup is not null
+        // An invitation costs what a lookup of its one recipient costs (docs/protocol.md §14), paid in Authorization.
+        var invitation = request.Method == HttpMethod.Post && path == "v1/invitations";
+        if (invitation && request.Content is not null)
+        {
+            await request.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var paid = lookup is not null || invitation
             || (request.Method == HttpMethod.Get && path.StartsWith("v1/lookup/", StringComparison.Ordinal))
             || (request.Method == HttpMethod.Get && path == "v1/transparency/history");
         var perToken = paid ? await tokens.CsisPerTokenAsync(cancellationToken).ConfigureAwait(false) : 0;
         var needed = perToken == 0 ? 0
             : lookup is not null ? LookupPrice.For(lookup.Csis, perToken)
+            : invitation ? 1
             : path == "v1/transparency/history" ? 1 // it shows statements: it costs what a lookup of its CSI costs
             : CsiParser.Parse(Uri.UnescapeDataString(path["v1/lookup/".Length..])).Success ? 1 : 0;
         if (needed == 0)

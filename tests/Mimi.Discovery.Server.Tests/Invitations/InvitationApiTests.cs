@@ -220,7 +220,8 @@ public sealed class InvitationApiTests : IAsyncLifetime
                 invitation = Sign(dp, alice, Bob, lifetime: TimeSpan.FromDays(8), id: id);
                 break;
             case "foreign-ca":
-                await using (var other = await DpHost.StartAsync())
+                // On this DP's clock: a credential issued "later" on another fake clock would be not yet valid here.
+                await using (var other = await DpHost.StartAsync(clock: dp.Clock))
                 {
                     invitation = Sign(dp, await other.RegisterAsync(Alice), Bob, id: id);
                 }
@@ -271,6 +272,12 @@ public sealed class InvitationApiTests : IAsyncLifetime
         Assert.Single(await SentToAsync(dp, Bob));
         using var spent = await PostAsync(dp, Sign(dp, alice, "+33612345679"), [.. TokenKit.Redeem(tokens)]);
         await ProblemAssert.IsProblemAsync(spent, 401, "token-spent");
+
+        // The SDK's paying handler answers the challenge with a token of its wallet, as for a lookup.
+        using var http = new HttpClient(new Client.PrivateTokenHandler(TokenKit.ExactWallet(dp, apiKey), Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Path.Combine(dp.DataDirectory, "tls.crt"))))) { BaseAddress = dp.BaseAddress };
+        var paid = await new Client.DiscoveryClient(http).InviteAsync(Sign(dp, alice, "+33612345670"));
+        Assert.Equal("accepted", paid.Status);
+        Assert.Single(await SentToAsync(dp, "+33612345670"));
     }
 
     [Fact]
