@@ -174,8 +174,15 @@ internal sealed partial class InvitationService(
             return Answered();
         }
 
-        // The stored invitation verified when it was accepted; read as of then.
-        var invitation = verifier.VerifyInvitation(row.Invitation, DateTimeOffset.FromUnixTimeSeconds(row.CreatedAt)).Statement!;
+        // The stored invitation verified when it was accepted; read as of then. (One whose CA this DP
+        // no longer accepts is answered as one it never delivered.)
+        var stored = verifier.VerifyInvitation(row.Invitation, DateTimeOffset.FromUnixTimeSeconds(row.CreatedAt));
+        if (!stored.IsValid)
+        {
+            return NotFound();
+        }
+
+        var invitation = stored.Statement;
         var verified = _answers.Verify(assertion, invitation.Sender);
         if (!verified.IsValid)
         {
