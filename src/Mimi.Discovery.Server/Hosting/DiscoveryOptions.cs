@@ -85,6 +85,13 @@ public sealed class DiscoveryOptions
     /// <summary>Most CSIs one epoch takes; the rest wait for the next.</summary>
     public int EpochMaxBatch { get; set; } = 10_000;
 
+    /// <summary>
+    /// Bytes of label proofs kept between lookups (an estimate of their managed size): a sealed epoch
+    /// is immutable, so each (label, epoch) proof is built once and reused until the next epoch. Zero
+    /// keeps none. Default 64 MiB.
+    /// </summary>
+    public long ProofCacheBytes { get; set; } = 64L << 20;
+
     /// <summary>Whether a lookup must redeem Privacy Pass tokens, one per distinct valid CSI. Unset: true, or false with <c>--dev</c>.</summary>
     public bool? RequireTokens { get; set; }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Hosting;
@@ -35,6 +36,10 @@ internal sealed partial class TransparencyLog : IDisposable
     private MerkleTree _log = new();
     private readonly ConcurrentDictionary<(long From, long To), IReadOnlyList<byte[]>> _consistency = new();
     private volatile Snapshot _current = Snapshot.Empty;
+    private readonly EpochCheck _epochCheck;
+    // Label proofs of the visible epoch, built once and reused by later lookups (a sealed epoch never
+    // changes); an entry is only taken while its epoch is still the visible one.
+    private readonly MemoryCache? _proofs;
 
     private readonly Observability.SealTelemetry _telemetry;
 
@@ -48,6 +53,8 @@ internal sealed partial class TransparencyLog : IDisposable
         (var vrfSecret, _logKey) = folder.LoadTransparencyKeys();
         _vrfKey = new EcVrfSecretKey(vrfSecret);
         Keys = new TransparencyKeys(ProofWire.Encode(_vrfKey.PublicKey), ProofWire.Encode(_logKey.ExportSubjectPublicKeyInfo()), _options.SealInterval.TotalSeconds);
+        _epochCheck = new EpochCheck(store.GetLastEpochAsync);
+        _proofs = _options.ProofCacheBytes > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.ProofCacheBytes, CompactionPercentage = 0.25 }) : null;
     }
 
     /// <summary>The public keys for the metadata document.</summary>
@@ -82,7 +89,7 @@ internal sealed partial class TransparencyLog : IDisposable
     /// </summary>
     public async Task RefreshAsync(long? knownTreeSize, CancellationToken cancellationToken)
     {
-        if (knownTreeSize > _current.Epoch || await _store.GetLastEpochAsync(cancellationToken).ConfigureAwait(false) > _current.Epoch)
+        if (knownTreeSize > _current.Epoch || await _epochCheck.LastStoredEpochAsync(cancellationToken).ConfigureAwait(false) > _current.Epoch)
         {
             await CatchUpAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -170,31 +177,37 @@ internal sealed partial class TransparencyLog : IDisposable
             return null;
         }
 
-        var committed = (await _store.GetCommittedAsync(subjects.Count == 0 ? csis : [.. csis, .. subjects], snapshot.Epoch, cancellationToken).ConfigureAwait(false))
-            .ToDictionary(c => (c.Csi, c.Scope));
-        LabelProof Prove(string subject, string scope)
-        {
-            if (committed.TryGetValue((subject, scope), out var label))
-            {
-                var key = ProofWire.Decode(label.SearchKey);
-                var proof = ProofWire.ToWire(scope, ProofWire.Decode(label.VrfProof), snapshot.Tree.Prove(key));
-                return proof.Terminal == "leaf"
-                    ? proof with { Version = label.Version, Opening = label.Opening, Statements = SplitStatements(label.Statements) }
-                    : proof;
-            }
-
-            var (vrfProof, absentKey) = AbsentLabel(subject, scope);
-            return ProofWire.ToWire(scope, vrfProof, snapshot.Tree.Prove(absentKey));
-        }
-
         var scopes = Labels.ScopesFor(service);
-        var proofs = new Dictionary<string, IReadOnlyList<LabelProof>>(StringComparer.Ordinal);
-        foreach (var csi in csis)
+        var wanted = csis.SelectMany(csi => scopes.Select(scope => (Subject: csi, Scope: scope)))
+            .Concat(subjects.Select(subject => (Subject: subject, Scope: Labels.DelegationScope)));
+        var built = new Dictionary<(string Subject, string Scope), LabelProof>();
+        var missing = new List<(string Subject, string Scope)>();
+        foreach (var label in wanted)
         {
-            proofs[csi] = scopes.Select(scope => Prove(csi, scope)).ToList();
+            if (_proofs is not null && _proofs.TryGetValue(label, out CachedProof? cached) && cached!.Epoch == snapshot.Epoch)
+            {
+                built[label] = cached.Proof;
+            }
+            else
+            {
+                missing.Add(label);
+            }
         }
 
-        var delegations = subjects.ToDictionary(subject => subject, subject => Prove(subject, Labels.DelegationScope) with { Subject = subject }, StringComparer.Ordinal);
+        if (missing.Count > 0)
+        {
+            var committed = (await _store.GetCommittedAsync(missing.Select(l => l.Subject).Distinct(StringComparer.Ordinal).ToList(), snapshot.Epoch, cancellationToken).ConfigureAwait(false))
+                .ToDictionary(c => (c.Csi, c.Scope));
+            foreach (var label in missing)
+            {
+                var proof = Prove(snapshot, label.Subject, label.Scope, committed.GetValueOrDefault(label));
+                built[label] = proof;
+                _proofs?.Set(label, new CachedProof(snapshot.Epoch, proof), new MemoryCacheEntryOptions { Size = EstimatedSize(proof) });
+            }
+        }
+
+        var proofs = csis.ToDictionary(csi => csi, csi => (IReadOnlyList<LabelProof>)scopes.Select(scope => built[(csi, scope)]).ToList(), StringComparer.Ordinal);
+        var delegations = subjects.ToDictionary(subject => subject, subject => built[(subject, Labels.DelegationScope)] with { Subject = subject }, StringComparer.Ordinal);
         var epoch = snapshot.EpochProof;
         if (knownTreeSize is { } known && known >= 1 && known < snapshot.Epoch)
         {
@@ -203,6 +216,33 @@ internal sealed partial class TransparencyLog : IDisposable
 
         return (proofs, delegations, epoch);
     }
+
+    /// <summary>The proof of one label at <paramref name="snapshot"/>'s epoch, opening the committed value when there is one.</summary>
+    private LabelProof Prove(Snapshot snapshot, string subject, string scope, CommittedLabel? label)
+    {
+        if (label is not null)
+        {
+            var key = ProofWire.Decode(label.SearchKey);
+            var proof = ProofWire.ToWire(scope, ProofWire.Decode(label.VrfProof), snapshot.Tree.Prove(key));
+            return proof.Terminal == "leaf"
+                ? proof with { Version = label.Version, Opening = label.Opening, Statements = SplitStatements(label.Statements) }
+                : proof;
+        }
+
+        var (vrfProof, absentKey) = AbsentLabel(subject, scope);
+        return ProofWire.ToWire(scope, vrfProof, snapshot.Tree.Prove(absentKey));
+    }
+
+    /// <summary>A label proof's managed size in bytes, roughly: its strings at two bytes a character and an object header each.</summary>
+    private static long EstimatedSize(LabelProof proof)
+    {
+        static long Of(string? s) => s is null ? 0 : 32 + 2L * s.Length;
+        return 160 + Of(proof.Vrf) + Of(proof.LeafKey) + Of(proof.Commitment) + Of(proof.Opening) + Of(proof.Subject)
+            + proof.Path.Sum(Of) + (proof.Statements?.Sum(Of) ?? 0);
+    }
+
+    /// <summary>A label proof and the epoch it proves against (the stored epochs never change, whichever process sealed them).</summary>
+    private sealed record CachedProof(long Epoch, LabelProof Proof);
 
     /// <summary>RFC 9162 consistency proof between two log sizes of this process's log.</summary>
     public IReadOnlyList<byte[]> ConsistencyProof(long from, long to) =>
@@ -235,6 +275,7 @@ internal sealed partial class TransparencyLog : IDisposable
     public void Dispose()
     {
         _logKey.Dispose();
+        _proofs?.Dispose();
         _state.Dispose();
         _sealing.Dispose();
     }
@@ -473,6 +514,8 @@ internal sealed partial class TransparencyLog : IDisposable
         _consistency.Clear();
         _current = next;
         _absentLabels.Clear();
+        // Entries of the previous epoch are never taken again; drop them now rather than when the cache is full.
+        _proofs?.Clear();
     }
 
     private static EpochProof EpochProofOf(EpochLeaf leaf, IReadOnlyList<byte[]> inclusion, SignedTreeHead head) =>

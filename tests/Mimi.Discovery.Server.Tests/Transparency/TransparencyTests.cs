@@ -54,6 +54,35 @@ public sealed class TransparencyTests : IAsyncLifetime
         Assert.NotNull(check.Memory.Get(_dp.BaseAddress));
     }
 
+    [Theory]
+    [InlineData(64L << 20)]
+    [InlineData(0L)]
+    public async Task ProofsReusedWithinAnEpoch_AreBuiltAfreshAtTheNext(long proofCacheBytes)
+    {
+        await using var dp = await DpHost.StartAsync(o => o.ProofCacheBytes = proofCacheBytes);
+        var keys = TransparencyKeyset.FromWire((await dp.Client.GetMetadataAsync()).Transparency!)!;
+        var first = await dp.RegisterAsync(Bob);
+        await dp.Client.PublishAsync(first.Sign(1));
+        var before = await dp.Client.LookupRawAsync(new LookupRequest([Bob, "+33698765432"]));
+        var again = await dp.Client.LookupRawAsync(new LookupRequest([Bob, "+33698765432"]));
+        Assert.Equal(before.Transparency!.Epoch, again.Transparency!.Epoch);
+        Assert.Equal(before.Results[0].Labels![0].Path, again.Results[0].Labels![0].Path);
+
+        // The next epoch changes Bob's label and the tree's other paths: answers prove against it.
+        var second = await dp.RegisterAsync(Bob);
+        var receipt = await dp.Client.PublishAsync(second.Sign(1, [new MspEntry("mx") { Account = "bob" }]));
+        var after = await dp.Client.LookupRawAsync(new LookupRequest([Bob, "+33698765432"]));
+
+        Assert.Equal(receipt.Epoch, after.Transparency!.Epoch);
+        Assert.Equal(2, after.Results[0].Statements.Count);
+        Assert.Equal(before.Results[0].Labels![0].Version + 1, after.Results[0].Labels![0].Version);
+        foreach (var (result, csi) in after.Results.Zip([Bob, "+33698765432"]))
+        {
+            var verdict = ProofVerifier.VerifyResult(result, CsiParser.ParseOrThrow(csi), null, after.Transparency!, keys);
+            Assert.True(verdict.IsComplete, verdict.Reason);
+        }
+    }
+
     [Fact]
     public async Task Misbehaving_OmitsOneOfTwoMappings_IsCaught()
     {
