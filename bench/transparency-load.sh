@@ -2,38 +2,40 @@
 # Transparency on the lookup path, measured side by side on one seeded SQLite database:
 #   1. end-to-end sealing throughput: the DP seals the seeded CSIs (VRF per new label, prefix
 #      tree, signed tree head, SQL) in epochs of EpochMaxBatch; labels/s from its timestamped log;
-#   2. single-CSI lookups/s with proofs (the default) against the same lookups with
-#      Discovery:Transparency=false (the live table, no proofs), over HTTPS keep-alive.
+#   2. after sealing, single-CSI lookups/s with proofs (the default), over HTTPS keep-alive;
+#   3. the HTTPS floor: the same Kestrel/TLS set-up answering the body of one such lookup, precomputed;
+#   4. the same lookups with Discovery:Transparency=false (the live table, no proofs).
+#   Prints each run and the ratios with-proofs/floor and without-proofs/floor.
 #   bench/transparency-load.sh [N]   (default 10000 CSIs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 n=${1:-10000}
 seconds=${SECONDS_PER_RUN:-20}
 concurrency=${CONCURRENCY:-16}
 port=9660
+url="https://127.0.0.1:$port"
 
-for project in src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load; do dotnet build -c Release "$project" >/dev/null; done
-cli="dotnet src/Mimi.Discovery.Cli/bin/Release/net10.0/mimi-discovery.dll"
-load="dotnet bench/Mimi.Discovery.Load/bin/Release/net10.0/Mimi.Discovery.Load.dll"
+build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
 work=$(mktemp -d /tmp/mimi-tx-load-XXXX)
 data="$work/dp"
+server=""; floor=""
+trap 'kill $server $floor 2>/dev/null || true; rm -rf "$work"' EXIT
 $load seed --data "$data" --from 0 --to "$n" >/dev/null
 
 serve() { # label, then environment assignments
   local log="$work/$1.log"; shift
   env Discovery__RequireTokens=false Logging__Console__FormatterName=simple Logging__Console__FormatterOptions__TimestampFormat="HH:mm:ss.fff " "$@" \
-    $cli serve --data "$data" --urls "https://127.0.0.1:$port" >"$log" 2>&1 &
+    $cli serve --data "$data" --urls "$url" >"$log" 2>&1 &
   server=$!
-  for _ in $(seq 1 600); do curl -sf --cacert "$data/tls.crt" "https://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.5; done
+  wait_healthy "$url" "$data/tls.crt"
 }
+stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+drive() { $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency"; }
 
 # 1. Sealing: wait until no CSI is pending (the last seeded CSI is found), then read the log.
 serve with-proofs
-last=$(printf '+336%08d' $((n - 1)))
-for _ in $(seq 1 3600); do
-  curl -sf --cacert "$data/tls.crt" "https://127.0.0.1:$port/v1/lookup/$(printf %s "$last" | sed 's/+/%2B/')" | grep -q '"result":"found"' && break
-  sleep 1
-done
+wait_sealed "$url" "$data/tls.crt" $((n - 1))
 # Each seal logs "HH:mm:ss.fff info: …TransparencyLog[400]" then "Sealed epoch E with K label change(s)".
 sealing=$(awk '/TransparencyLog\[400\]/ { split($1, h, ":"); t = h[1] * 3600 + h[2] * 60 + h[3]; getline
     for (i = 1; i <= NF; i++) if ($i == "with") k = $(i + 1)
@@ -42,13 +44,22 @@ sealing=$(awk '/TransparencyLog\[400\]/ { split($1, h, ":"); t = h[1] * 3600 + h
         else print "one epoch only: use a larger N" }' "$work/with-proofs.log")
 echo "sealing n=$n $sealing"
 
-# 2. Lookups with proofs, then without, on the same database.
-result=$($load drive --dp "https://127.0.0.1:$port/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency")
-echo "lookup with-proofs n=$n $result"
-kill "$server"; wait "$server" 2>/dev/null || true
+# 2. Lookups with proofs, over the sealed set.
+proofs=$(drive)
+echo "lookup with-proofs n=$n $proofs"
+floor_body "$url" "$data/tls.crt" $((n / 2)) "$work/body.json"
+stop "$server"; server=""
 
+# 3. The floor: the same server set-up, one precomputed body of the same size.
+start_floor "$data" "$port" "$work/body.json"
+floor_run=$(drive)
+echo "https-floor n=$n body_bytes=$(stat -c %s "$work/body.json") $floor_run"
+stop "$floor"; floor=""
+
+# 4. Lookups without proofs, on the same database.
 serve without-proofs Discovery__Transparency=false
-result=$($load drive --dp "https://127.0.0.1:$port/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency")
-echo "lookup without-proofs n=$n $result"
-kill "$server"; wait "$server" 2>/dev/null || true
-rm -rf "$work"
+plain=$(drive)
+echo "lookup without-proofs n=$n $plain"
+stop "$server"; server=""
+
+echo "ratios n=$n with-proofs/floor=$(ratio "$(field rps "$proofs")" "$(field rps "$floor_run")") without-proofs/floor=$(ratio "$(field rps "$plain")" "$(field rps "$floor_run")") p50_with-proofs/floor=$(ratio "$(field p50_ms "$proofs")" "$(field p50_ms "$floor_run")")"

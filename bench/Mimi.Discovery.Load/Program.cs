@@ -20,6 +20,7 @@ using Spectre.Console;
 //   writes / verify   the crash campaign's load and its check (see CrashCampaign.cs, bench/crash.sh)
 //   book  an address-book sync against single private lookups (see AddressBookBench.cs, bench/address-book.sh)
 //   referrals  lookups referred by a root against direct ones (see ReferralBench.cs, bench/referral.sh)
+//   floor --data DIR --urls URL --body FILE   the HTTPS floor: the DP's Kestrel/TLS set-up answering one precomputed body (HttpsFloor.cs)
 // bench/load.sh runs the whole matrix and prints the table in docs/benchmarks.md.
 return args.FirstOrDefault() switch
 {
@@ -31,6 +32,7 @@ return args.FirstOrDefault() switch
     "verify" => await CrashCampaign.VerifyAsync(Options.Parse(args[1..])),
     "book" => await AddressBookBench.RunAsync(Options.Parse(args[1..])),
     "referrals" => await ReferralBench.RunAsync(Options.Parse(args[1..])),
+    "floor" => await HttpsFloor.RunAsync(Options.Parse(args[1..])),
     _ => Usage(),
 };
 

@@ -138,8 +138,12 @@ internal sealed partial class TransparencyLog : IDisposable
                     await probe(cancellationToken).ConfigureAwait(false);
                 }
 
-                var (plan, next) = await Task.Factory.StartNew(() => Plan(basis, input, now, close.LastSealedAt), cancellationToken,
-                    TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                // The plan runs on a thread of its own below request threads' priority (SealThreadPriority).
+                var (plan, next) = await Task.Factory.StartNew(() =>
+                {
+                    SealThreadPriority.LowerCurrentThread();
+                    return Plan(basis, input, now, close.LastSealedAt);
+                }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
                 if (!await _store.CommitSealAsync(basis.Epoch, plan, input.Pending, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
@@ -353,7 +357,8 @@ internal sealed partial class TransparencyLog : IDisposable
         }
 
         // New labels need a VRF proof each, the costliest step of a seal: spread them over the cores,
-        // on threads of the seal's own — on the thread pool they would queue lookups behind them.
+        // on threads of the seal's own at a lower priority — on the thread pool they would queue
+        // lookups behind them, and at the same priority share the cores with lookups evenly.
         var fresh = pending.Where(p => p.Before is null).Select(p => (p.Csi, p.Scope)).ToArray();
         var computed = new (byte[] Proof, byte[] Key)[fresh.Length];
         OnSealThreads(fresh.Length, i => computed[i] = Vrf(fresh[i].Csi, fresh[i].Scope));
@@ -408,13 +413,14 @@ internal sealed partial class TransparencyLog : IDisposable
         return (new SealPlan(stored, labels, rows, erase), new Snapshot(epoch, tree, head, EpochProofOf(leaf, inclusion, head), changes.Count, leaf.Hash()));
     }
 
-    /// <summary>Runs <paramref name="body"/> for 0..<paramref name="count"/>-1 on one dedicated thread per core (the calling one included).</summary>
+    /// <summary>Runs <paramref name="body"/> for 0..<paramref name="count"/>-1 on one dedicated thread per core (the calling one included), below request threads' priority.</summary>
     private static void OnSealThreads(int count, Action<int> body)
     {
         var next = -1;
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
         void Work()
         {
+            SealThreadPriority.LowerCurrentThread();
             try
             {
                 for (var i = Interlocked.Increment(ref next); i < count && failure is null; i = Interlocked.Increment(ref next))
