@@ -3,10 +3,13 @@
 #   1. Knot serves a TXT MIMI record at the ENUM name of each; dnsperf queries random ones.
 #   2. The SDK's DnsDiscoveryResolver resolves random ones against the same Knot (TXT + private type),
 #      and the two DNS libraries served here (ARSoft.Tools.Net, DnsClient.NET) query TXT side by side.
-#   3. A DP on SQLite holds a signed mapping for each; the load driver looks random ones up over HTTPS.
+#   3. A DP on SQLite holds a signed mapping for each; once all are sealed (transparency on, the
+#      default) the load driver looks random ones up over HTTPS.
+#   Prints each run and the ratio DP lookups / Knot queries.
 # Needs: knot, dnsperf (Debian packages).  bench/dns-load.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 count=${1:-1000000}
 seconds=${SECONDS_PER_RUN:-20}
 concurrency=${CONCURRENCY:-16}
@@ -14,9 +17,9 @@ work=$(mktemp -d /tmp/mimi-dns-load-XXXX)
 dns_port=15400
 dp_port=9660
 
-for project in src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load; do dotnet build -c Release "$project" >/dev/null; done
-cli="dotnet src/Mimi.Discovery.Cli/bin/Release/net10.0/mimi-discovery.dll"
-load="dotnet bench/Mimi.Discovery.Load/bin/Release/net10.0/Mimi.Discovery.Load.dll"
+build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
+knot=""; server=""
+trap 'kill $knot $server 2>/dev/null || true; rm -rf "$work"' EXIT
 
 python3 - "$work" "$count" <<'PY'
 import random, sys
@@ -56,12 +59,15 @@ dns_lat=$(echo "$dnsperf_out" | awk '/Average Latency/ {print $4}')
 echo "knot+dnsperf n=$count qps=$dns_qps avg_latency_s=$dns_lat lost=$(echo "$dnsperf_out" | awk '/Queries lost/ {print $3}')"
 echo "sdk-resolver n=$count $($load dns-drive --server 127.0.0.1:$dns_port --count "$count" --seconds "$seconds" --concurrency "$concurrency")"
 $load dns-libraries --server 127.0.0.1:$dns_port --count "$count" --seconds 10 --concurrency "$concurrency" | sed "s/^/libraries n=$count /"
-kill $knot; wait $knot 2>/dev/null || true
+kill $knot; wait $knot 2>/dev/null || true; knot=""
 
 $load seed --data "$work/dp" --from 0 --to "$count" >/dev/null
 Discovery__RequireTokens=false $cli serve --data "$work/dp" --urls "https://127.0.0.1:$dp_port" >"$work/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 60); do curl -sf --cacert "$work/dp/tls.crt" "https://127.0.0.1:$dp_port/health" >/dev/null && break; sleep 0.5; done
-echo "dp-sqlite n=$count $($load drive --dp "https://127.0.0.1:$dp_port/" --ca "$work/dp/tls.crt" --count "$count" --seconds "$seconds" --concurrency "$concurrency")"
-kill $server; wait $server 2>/dev/null || true
-rm -rf "$work"
+wait_healthy "https://127.0.0.1:$dp_port" "$work/dp/tls.crt"
+# Lookups are measured over the sealed set: wait until the last seeded CSI is found.
+wait_sealed "https://127.0.0.1:$dp_port" "$work/dp/tls.crt" $((count - 1))
+dp=$($load drive --dp "https://127.0.0.1:$dp_port/" --ca "$work/dp/tls.crt" --count "$count" --seconds "$seconds" --concurrency "$concurrency")
+echo "dp-sqlite n=$count $dp"
+kill $server; wait $server 2>/dev/null || true; server=""
+echo "ratios n=$count dp/knot=$(ratio "$(field rps "$dp")" "$dns_qps")"

@@ -147,13 +147,19 @@ internal sealed class BlindRsa
         }
 
         var input = blindedMessage.ToArray();
-        var s = new BigInteger(1, privateKey.Native?.PrivateOperation(input) ?? ManagedPrivateOperation(privateKey, input));
-        if (!s.ModPow(publicKey.Exponent, publicKey.Modulus).Equals(m))
+        var native = privateKey.Native;
+        var raw = native is null ? ManagedPrivateOperation(privateKey, input) : native.PrivateOperation(input);
+        var s = new BigInteger(1, raw ?? throw new CryptographicException("The RSA private operation failed."));
+        var signature = BigIntegers.AsUnsignedByteArray(k, s);
+        var sound = native is null
+            ? s.ModPow(publicKey.Exponent, publicKey.Modulus).Equals(m)
+            : native.PublicOperation(signature) is { } back && CryptographicOperations.FixedTimeEquals(back, input);
+        if (!sound)
         {
             throw new CryptographicException("The RSA private operation failed its verification check.");
         }
 
-        return BigIntegers.AsUnsignedByteArray(k, s);
+        return signature;
     }
 
     /// <summary>RSASP1 in managed code (BouncyCastle's CRT engine with its own blinding), where OpenSSL 3 is not underneath the BCL.</summary>
@@ -189,6 +195,13 @@ internal sealed class BlindRsa
             || new BigInteger(1, signature.ToArray()).CompareTo(publicKey.Modulus) >= 0)
         {
             return false;
+        }
+
+        // The platform's PSS verification (OpenSSL, CNG) checks a salt as long as the hash, this
+        // variant's usual length; the managed verifier covers the others (PSSZERO).
+        if (SaltLength == HashLength)
+        {
+            return publicKey.Platform.VerifyData(preparedMessage, signature, HashAlgorithmName.SHA384, RSASignaturePadding.Pss);
         }
 
         var signer = new PssSigner(new RsaEngine(), new Sha384Digest(), new Sha384Digest(), SaltLength, PssSigner.TrailerImplicit);

@@ -10,6 +10,8 @@ namespace Mimi.Discovery.Privacy.Tokens;
 /// <summary>An RSA public key (n, e) for blind signature verification and blinding.</summary>
 internal sealed class BlindRsaPublicKey
 {
+    private readonly Lazy<RSA> _platform;
+
     internal BlindRsaPublicKey(BigInteger modulus, BigInteger exponent)
     {
         if (modulus.SignValue <= 0 || !modulus.TestBit(0) || modulus.BitLength < 1024)
@@ -25,7 +27,11 @@ internal sealed class BlindRsaPublicKey
         Modulus = modulus;
         Exponent = exponent;
         Parameters = new RsaKeyParameters(false, modulus, exponent);
+        _platform = new Lazy<RSA>(() => RSA.Create(ExportParameters()));
     }
+
+    /// <summary>The same public key in the BCL (OpenSSL, CNG), for signature verification at the platform's speed.</summary>
+    internal RSA Platform => _platform.Value;
 
     internal BigInteger Modulus { get; }
 

@@ -1,4 +1,5 @@
-// RSASP1 (RFC 8017 §5.2.1), the raw RSA private operation blind signing needs (RFC 9474 §4.3),
+// RSASP1 (RFC 8017 §5.2.1), the raw RSA private operation blind signing needs (RFC 9474 §4.3), and
+// RSAVP1, the public operation its fault check re-applies,
 // through the platform's OpenSSL 3: the BCL does not expose RSA without padding, but its
 // RSAOpenSsl hands out the EVP_PKEY, and EVP_PKEY_decrypt with RSA_NO_PADDING is exactly
 // s = m^d mod n — CRT, constant time and with OpenSSL's own base blinding. Where the BCL is not
@@ -34,8 +35,14 @@ internal sealed partial class NativeRsa : IDisposable
     /// <summary>Holds <paramref name="parameters"/> (with every CRT value) in OpenSSL; null when unsupported here.</summary>
     public static NativeRsa? TryCreate(RSAParameters parameters) => OperatingSystem.IsLinux() && IsSupported ? new NativeRsa(parameters) : null;
 
-    /// <summary>s = m^d mod n for a k-byte big-endian m &lt; n; null when OpenSSL refuses (m ≥ n, wrong length).</summary>
-    public byte[]? PrivateOperation(byte[] input)
+    /// <summary>s = m^d mod n (RSASP1, RFC 8017 §5.2.1) for a k-byte big-endian m &lt; n; null when OpenSSL refuses (m ≥ n, wrong length).</summary>
+    public byte[]? PrivateOperation(byte[] input) => Raw(input, decrypt: true);
+
+    /// <summary>m = s^e mod n (RSAVP1, RFC 8017 §5.2.2) for a k-byte big-endian s &lt; n; null when OpenSSL refuses.</summary>
+    public byte[]? PublicOperation(byte[] input) => Raw(input, decrypt: false);
+
+    // EVP_PKEY_decrypt / EVP_PKEY_encrypt with RSA_NO_PADDING are the bare private and public operations.
+    private byte[]? Raw(byte[] input, bool decrypt)
     {
         if (input.Length != ModulusLength)
         {
@@ -50,9 +57,11 @@ internal sealed partial class NativeRsa : IDisposable
             var output = new byte[ModulusLength];
             var length = (nuint)output.Length;
             return context != IntPtr.Zero
-                   && EVP_PKEY_decrypt_init(context) == 1
+                   && (decrypt ? EVP_PKEY_decrypt_init(context) : EVP_PKEY_encrypt_init(context)) == 1
                    && EVP_PKEY_CTX_set_rsa_padding(context, RsaNoPadding) == 1
-                   && EVP_PKEY_decrypt(context, output, ref length, input, (nuint)input.Length) == 1
+                   && (decrypt
+                       ? EVP_PKEY_decrypt(context, output, ref length, input, (nuint)input.Length)
+                       : EVP_PKEY_encrypt(context, output, ref length, input, (nuint)input.Length)) == 1
                    && length == (nuint)output.Length
                 ? output
                 : null;
@@ -101,6 +110,12 @@ internal sealed partial class NativeRsa : IDisposable
 
     [LibraryImport(Library)]
     private static partial int EVP_PKEY_decrypt(IntPtr context, [Out] byte[] output, ref nuint outputLength, byte[] input, nuint inputLength);
+
+    [LibraryImport(Library)]
+    private static partial int EVP_PKEY_encrypt_init(IntPtr context);
+
+    [LibraryImport(Library)]
+    private static partial int EVP_PKEY_encrypt(IntPtr context, [Out] byte[] output, ref nuint outputLength, byte[] input, nuint inputLength);
 
     [LibraryImport(Library)]
     private static partial void EVP_PKEY_CTX_free(IntPtr context);
