@@ -90,6 +90,7 @@ public static class DiscoveryServer
         builder.Services.AddHostedService<TokenJanitor>();
         if (options.TokensRequired)
         {
+            builder.Services.AddSingleton<SpentTokenLedger>();
             builder.Services.AddSingleton<ILookupGate, PrivacyPassGate>();
         }
         else

@@ -241,6 +241,13 @@ internal interface IDiscoveryStore
     /// <summary>Marks every nonce spent in one transaction; false, spending none, when any was spent already.</summary>
     Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Spends many requests' nonces in one transaction (one durable commit): element i is whether
+    /// group i was spent whole; a group with any nonce already spent (before, or by an earlier group
+    /// of the same call) spends none, and the others are unaffected.
+    /// </summary>
+    Task<bool[]> SpendTokenGroupsAsync(IReadOnlyList<IReadOnlyList<SpentToken>> groups, CancellationToken cancellationToken);
+
     /// <summary>Deletes spent nonces whose key is past its grace period at <paramref name="now"/>.</summary>
     Task<int> PurgeSpentTokensAsync(long now, CancellationToken cancellationToken);
 }

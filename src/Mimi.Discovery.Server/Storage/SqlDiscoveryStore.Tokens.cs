@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 
 namespace Mimi.Discovery.Server.Storage;
 
@@ -7,8 +8,9 @@ namespace Mimi.Discovery.Server.Storage;
 /// quota counted per fixed window, and the nonces of redeemed tokens. The quota is taken on the
 /// account's row read for update in one transaction, so concurrent issuance from several DP processes
 /// never exceeds it; a batch takes what is left when less than it asks; a process whose clock is
-/// behind counts into the newer window it finds rather than starting an older one again. Spent nonces are inserted in one
-/// transaction under a primary key; a request with any nonce already present spends none.
+/// behind counts into the newer window it finds rather than starting an older one again. Spent nonces are inserted under a
+/// primary key, many requests' in one transaction (one durable commit), each request behind a savepoint: a request with
+/// any nonce already present spends none.
 /// </summary>
 internal abstract partial class SqlDiscoveryStore
 {
@@ -97,25 +99,46 @@ internal abstract partial class SqlDiscoveryStore
             cancellationToken, ("hash", keyHash), ("start", windowStart), ("n", count)).ConfigureAwait(false);
     }
 
-    public async Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken)
+    public async Task<bool> SpendTokensAsync(IReadOnlyList<SpentToken> tokens, CancellationToken cancellationToken) =>
+        (await SpendTokenGroupsAsync([tokens], cancellationToken).ConfigureAwait(false))[0];
+
+    public async Task<bool[]> SpendTokenGroupsAsync(IReadOnlyList<IReadOnlyList<SpentToken>> groups, CancellationToken cancellationToken)
     {
+        var spent = new bool[groups.Count];
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var token in tokens)
+        for (var g = 0; g < groups.Count; g++)
         {
-            // DO NOTHING rather than a caught violation: a PostgreSQL transaction survives it, and a
-            // concurrent insert of the same nonce waits for the first to commit, then inserts nothing.
-            var inserted = await ExecuteAsync(connection, transaction, "INSERT INTO token_spent (nonce, expires_at) VALUES (@nonce, @expires) ON CONFLICT (nonce) DO NOTHING",
-                cancellationToken, ("nonce", token.Nonce), ("expires", token.ExpiresAt)).ConfigureAwait(false);
-            if (inserted != 1)
+            // Each group behind its own savepoint: a group with a nonce already present (in the table
+            // or earlier in this transaction) rolls back to it and spends none; the others commit together.
+            var savepoint = "spend" + g.ToString(CultureInfo.InvariantCulture);
+            await transaction.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
+            spent[g] = true;
+            foreach (var token in groups[g])
             {
-                await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                return false;
+                // DO NOTHING rather than a caught violation: a PostgreSQL transaction survives it, and a
+                // concurrent insert of the same nonce waits for the first to commit, then inserts nothing.
+                var inserted = await ExecuteAsync(connection, transaction, "INSERT INTO token_spent (nonce, expires_at) VALUES (@nonce, @expires) ON CONFLICT (nonce) DO NOTHING",
+                    cancellationToken, ("nonce", token.Nonce), ("expires", token.ExpiresAt)).ConfigureAwait(false);
+                if (inserted != 1)
+                {
+                    spent[g] = false;
+                    break;
+                }
+            }
+
+            if (spent[g])
+            {
+                await transaction.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await transaction.RollbackAsync(savepoint, cancellationToken).ConfigureAwait(false);
             }
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return true;
+        return spent;
     }
 
     public async Task<int> PurgeSpentTokensAsync(long now, CancellationToken cancellationToken)

@@ -13,10 +13,11 @@ namespace Mimi.Discovery.Server.Tokens;
 /// The gate when lookups need Privacy Pass tokens (RFC 9577 redemption): exactly the lookup's price
 /// (<see cref="LookupPrice"/>), each of type 0x0002 under a key of this DP whose epoch is current or in grace,
 /// answering this DP's TokenChallenge, with a valid signature and a nonce never spent before. Every
-/// token is checked before any is spent, and all are spent in one transaction, so a refused lookup
-/// spends nothing. The tokens' key names the sponsoring service the lookup is made for.
+/// token is checked before any is spent, and all are spent in one transaction (shared with other
+/// lookups', <see cref="SpentTokenLedger"/>), so a refused lookup spends nothing. The tokens' key
+/// names the sponsoring service the lookup is made for.
 /// </summary>
-internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRing keys, TokenService tokens, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<PrivacyPassGate> log) : ILookupGate
+internal sealed partial class PrivacyPassGate(SpentTokenLedger ledger, IssuerKeyRing keys, TokenService tokens, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<PrivacyPassGate> log) : ILookupGate
 {
     private readonly byte[] challenge = tokens.Challenge.Encode();
 
@@ -95,7 +96,7 @@ internal sealed partial class PrivacyPassGate(IDiscoveryStore store, IssuerKeyRi
                 $"the lookup names service '{request.Service}' but its tokens were issued for {(service is null ? "a person (no service)" : $"'{service}'")}; omit service or use that service's tokens"));
         }
 
-        if (!await store.SpendTokensAsync(spent, cancellationToken).ConfigureAwait(false))
+        if (!await ledger.SpendAsync(spent, cancellationToken).ConfigureAwait(false))
         {
             return await RefuseAsync("token-spent", "a token was redeemed before; each token redeems once", cancellationToken).ConfigureAwait(false);
         }

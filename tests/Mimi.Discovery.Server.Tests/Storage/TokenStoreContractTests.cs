@@ -1,4 +1,5 @@
 using Mimi.Discovery.Server.Storage;
+using Mimi.Discovery.Server.Tokens;
 
 namespace Mimi.Discovery.Server.Tests.Storage;
 
@@ -129,6 +130,54 @@ public abstract class TokenStoreContractTests : StoreSuite
                 Task.Run(() => OtherProcess.SpendTokensAsync([new SpentToken(nonce, 100)], default)));
             Assert.Equal(1, results.Count(r => r));
         }
+    }
+
+    [Fact]
+    public async Task SpendTokenGroups_EachGroupWholeOrNot_TheOthersUnaffected()
+    {
+        Assert.True(await Store.SpendTokensAsync([new SpentToken("old", 100)], default));
+
+        var spent = await OtherProcess.SpendTokenGroupsAsync(
+        [
+            [new SpentToken("a", 100), new SpentToken("b", 100)],
+            [new SpentToken("c", 100), new SpentToken("old", 100)], // spent before: none of it
+            [new SpentToken("d", 100)],
+            [new SpentToken("e", 100), new SpentToken("b", 100)], // "b" spent by the first group
+            [new SpentToken("c", 100)], // "c" was rolled back with the second group
+        ], default);
+
+        Assert.Equal([true, false, true, false, true], spent);
+        foreach (var (nonce, wasSpent) in new[] { ("a", true), ("b", true), ("c", true), ("d", true), ("e", false) })
+        {
+            Assert.Equal(!wasSpent, await Store.SpendTokensAsync([new SpentToken(nonce, 100)], default));
+        }
+    }
+
+    [Fact]
+    public async Task SpentTokenLedger_TwoProcessesGroupCommittingRacingRedemptions_EachNonceSpentOnce()
+    {
+        // Two DP processes, each grouping its concurrent redemptions into shared transactions; every
+        // nonce is redeemed by three lookups (two in one process, one in the other) and some lookups
+        // carry two nonces, so groups in both processes collide on the same rows.
+        var ledgers = new[] { new SpentTokenLedger(Store), new SpentTokenLedger(OtherProcess) };
+        const int Nonces = 200;
+        var attempts = Enumerable.Range(0, Nonces * 3).Select(i =>
+        {
+            var nonce = i % Nonces;
+            IReadOnlyList<SpentToken> tokens = nonce % 4 == 0
+                ? [new SpentToken("n" + nonce, 100), new SpentToken("n" + nonce + "-pair", 100)]
+                : [new SpentToken("n" + nonce, 100)];
+            return (Nonce: nonce, Task: Task.Run(() => ledgers[(i / Nonces) % 2].SpendAsync(tokens, default)));
+        }).ToArray();
+
+        await Task.WhenAll(attempts.Select(a => a.Task));
+
+        foreach (var group in attempts.GroupBy(a => a.Nonce))
+        {
+            Assert.Equal(1, group.Count(a => a.Task.Result));
+        }
+
+        Assert.False(await Store.SpendTokensAsync([new SpentToken("n4-pair", 100)], default));
     }
 
     [Fact]
