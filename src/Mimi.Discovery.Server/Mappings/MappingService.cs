@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Protocol;
@@ -248,15 +249,27 @@ internal sealed partial class MappingService(
     /// What the answer needs of a (verified, stored) statement: whether it is the owner's opt-out (no
     /// entries), and when it stops being current by the shared rule (its exp or its credential's expiry,
     /// whichever is first; a statement stored before that rule was enforced may have an exp past it).
+    /// Read once per statement string and kept as long as the string lives (the proof cache holds the
+    /// strings of recent answers), so repeated lookups parse neither the payload nor the credential.
     /// </summary>
     private static (string Token, bool OptOut, long ValidUntil) Facts(string statement)
+    {
+        var facts = KnownFacts.GetValue(statement, ReadFacts);
+        return (statement, facts.OptOut, facts.ValidUntil);
+    }
+
+    private static readonly ConditionalWeakTable<string, StatementFacts> KnownFacts = new();
+
+    private static StatementFacts ReadFacts(string statement)
     {
         using var json = Payload(statement);
         var root = json.RootElement;
         var until = StatementLifetime.TryReadValidUntil(statement, out var validUntil) ? validUntil.ToUnixTimeSeconds() : root.GetProperty("exp").GetInt64();
         // An opt-out lists no entry and seals none (a statement of sealed routes only is "found").
-        return (statement, root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0 && !root.TryGetProperty("sealed", out _), until);
+        return new StatementFacts(root.TryGetProperty("entries", out var entries) && entries.GetArrayLength() == 0 && !root.TryGetProperty("sealed", out _), until);
     }
+
+    private sealed record StatementFacts(bool OptOut, long ValidUntil);
 
     /// <summary>Whether a lookup for <paramref name="service"/> sees the row: the scopes it is committed under meet the lookup's (per-entry audiences included).</summary>
     private static bool Admits(StoredMapping row, string? service) =>
