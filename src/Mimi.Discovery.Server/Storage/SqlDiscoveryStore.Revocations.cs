@@ -69,7 +69,7 @@ internal interface IRevocationStore
     /// <summary>
     /// In one transaction: takes <paramref name="id"/> (else <see cref="RevocationStatus.Replayed"/>), stores the
     /// revocation (else <see cref="RevocationStatus.AlreadyRevoked"/>; either refusal stores nothing), and removes
-    /// the <paramref name="mappings"/> still served (no statement, removed before <see cref="StoredRevocation.RevokedAt"/>).
+    /// the <paramref name="mappings"/> still served (their statements go).
     /// Atomic across processes: of two revocations of one credential, exactly one is stored.
     /// </summary>
     Task<RevocationResult> RevokeAsync(StoredRevocation revocation, string id, RevokedMappings mappings, CancellationToken cancellationToken);
@@ -153,13 +153,14 @@ internal abstract partial class SqlDiscoveryStore : IRevocationStore
             return new RevocationResult(RevocationStatus.AlreadyRevoked, []);
         }
 
+        // No removed_before: statements under the revoked credential are refused by credential (credential-revoked),
+        // and one the owner signs under a new credential in the same second must still be taken.
         var removed = await QueryAsync(connection, transaction, """
-            UPDATE mappings SET statement = NULL,
-                removed_before = CASE WHEN removed_before IS NULL OR removed_before < @at THEN @at ELSE removed_before END
+            UPDATE mappings SET statement = NULL
             WHERE csi = @csi AND statement IS NOT NULL AND key_thumbprint = @key AND credential_not_before = @cnb
             RETURNING mapping_id
             """, reader => reader.GetString(0), cancellationToken,
-            ("csi", mappings.Csi), ("key", mappings.KeyThumbprint), ("cnb", mappings.CredentialNotBefore), ("at", revocation.RevokedAt)).ConfigureAwait(false);
+            ("csi", mappings.Csi), ("key", mappings.KeyThumbprint), ("cnb", mappings.CredentialNotBefore)).ConfigureAwait(false);
         var due = removed.Count > 0 ? await MarkPendingAsync(connection, transaction, mappings.Csi, cancellationToken).ConfigureAwait(false) : 0;
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new RevocationResult(RevocationStatus.Stored, removed, due);
