@@ -53,6 +53,11 @@ public sealed class RevocationCommandTests : IAsyncLifetime
         Assert.Equal(2, bad.Exit);
         Assert.Single(bad.Err.Trim().Split('\n'));
         Assert.Contains("--reason 'lost' is not one of", bad.Err, StringComparison.Ordinal);
+        var noCredential = await Bob_("revoke", Bob, "--dp", _cli.Dp, "--ca", _cli.Ca, "--as-csip", Path.Combine(_cli.Work, "csip.key"));
+        Assert.Equal(2, noCredential.Exit);
+        Assert.Contains("--as-csip needs --credential", noCredential.Err, StringComparison.Ordinal);
+        var stray = await Bob_("revoke", Bob, "--dp", _cli.Dp, "--ca", _cli.Ca, "--thumbprint", "x");
+        Assert.Equal(2, stray.Exit);
         Assert.Contains("not revoked", (await Bob_("status", "--dp", _cli.Dp, "--ca", _cli.Ca)).Out, StringComparison.Ordinal);
 
         var revoked = await Bob_("revoke", Bob, "--dp", _cli.Dp, "--ca", _cli.Ca, "--reason", "key-compromise");
