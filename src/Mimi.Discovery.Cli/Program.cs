@@ -20,6 +20,8 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     TokensCommand.Create(),
     AssertCommand.Create(),
     InvitationCommand.Create(),
+    RevocationCommands.Status(),
+    RevocationCommands.Revoke(),
 };
 
 // Ctrl+C and SIGTERM cancel the running command (every network call takes the token); it has 2 s to stop.

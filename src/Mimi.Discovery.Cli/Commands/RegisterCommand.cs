@@ -22,10 +22,16 @@ internal static class RegisterCommand
         var optOut = new Option<bool>("--opt-out") { Description = "Publish \"reachable nowhere\" instead of services." };
         var audience = new Option<string>("--audience") { Description = "Who may see it: any, same-service, or services joined by '+'.", DefaultValueFactory = _ => "any" };
         var supersede = new Option<bool>("--supersede") { Description = "You are the identifier's new owner: remove mappings under older credentials." };
+        var renew = new Option<bool>("--renew") { Description = "Renew: prove control again for a new credential, and republish the mappings you last published for the CSI (same entries, version + 1)." };
         var home = KeysOption();
-        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services. The code the DP sends is asked for on the terminal, or read from the first line of standard input when it is piped.") { csiArgument, dp, services, optOut, audience, supersede, ca, home, fromInvitation };
+        var command = new Command("register", "Prove control of a CSI and publish its mapping to your services. The code the DP sends is asked for on the terminal, or read from the first line of standard input when it is piped.") { csiArgument, dp, services, optOut, audience, supersede, ca, home, fromInvitation, renew };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
+            if (result.GetValue(renew))
+            {
+                return await RenewAsync(result, csiArgument, dp, ca, home, (result.GetValue(services) ?? []).Length > 0 || result.GetValue(optOut) || result.GetValue(supersede) || result.GetValue(fromInvitation) is not null, cancellationToken).ConfigureAwait(false);
+            }
+
             var invitation = result.GetValue(fromInvitation) is { } link ? await InvitedAsync(link, result.GetValue(ca), cancellationToken).ConfigureAwait(false) : null;
             var csi = result.GetValue(csiArgument) is { } given ? ParseCsi(given)
                 : invitation?.Recipient ?? throw new UsageException("give the phone number or email address to register, or --from-invitation");
@@ -89,6 +95,24 @@ internal static class RegisterCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary><c>register --renew</c>: a new credential, and the last published mappings again under it.</summary>
+    private static async Task<int> RenewAsync(ParseResult result, Argument<string?> csiArgument, Option<string> dp, Option<FileInfo?> ca, Option<DirectoryInfo> home, bool mixed, CancellationToken cancellationToken)
+    {
+        if (mixed)
+        {
+            throw new UsageException("--renew republishes what you last published; give it without --service, --opt-out, --supersede or --from-invitation");
+        }
+
+        var csi = result.GetValue(csiArgument) is { } given ? ParseCsi(given) : throw new UsageException("give the phone number or email address to renew");
+        var store = new KeyStore(result.GetValue(home)!.FullName);
+        using var key = store.LoadKey() ?? throw new UsageException($"your key folder {store.Path} holds no key; register first");
+        var publisher = new MappingPublisher(Cli.Connect(result.GetValue(dp)!, result.GetValue(ca)), store, key);
+        var renewal = await publisher.RenewAsync(csi, ReadCodeAsync, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"Renewed {csi}: credential valid until {renewal.Credential.Certificate.NotAfter.ToUniversalTime():u}; republished {renewal.Receipts.Count} mapping(s)"
+            + string.Concat(renewal.Receipts.Select(r => $"; {r.MappingId} version {r.Version}")));
+        return 0;
     }
 
     /// <summary>The invitation behind <paramref name="link"/>, verified against the CAs its DP advertises; a one-line reason otherwise.</summary>

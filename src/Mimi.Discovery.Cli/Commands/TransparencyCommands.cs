@@ -26,13 +26,23 @@ internal static class TransparencyCommands
         var keyFiles = new Option<FileInfo[]>("--key") { Description = "PEM public or private key you hold (repeatable); default: the key in your key folder." };
         var home = RegisterCommand.KeysOption();
         var tokenAccount = TokensCommand.AccountOption();
+        var warnDays = new Option<int?>("--warn-days") { Description = "Warn (on standard error) when your credential for the CSI ends within this many days; renew with `register --renew`." };
         var command = new Command("monitor", "List every version of your CSI's mappings the DP sealed, and who signed each; exit 3 if a key you do not hold signed one.")
         {
-            csiArgument, dp, scopes, keyFiles, home, trust, ca, tokenAccount,
+            csiArgument, dp, scopes, keyFiles, home, trust, ca, tokenAccount, warnDays,
         };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             var csi = RegisterCommand.ParseCsi(result.GetValue(csiArgument)!);
+            if (result.GetValue(warnDays) is { } days)
+            {
+                if (days is < 0 or > 3650)
+                {
+                    throw new UsageException("--warn-days is 0 to 3650");
+                }
+
+                WarnOfExpiry(new KeyStore(result.GetValue(home)!.FullName), csi, days);
+            }
 
             var owner = OwnerKeys(result.GetValue(keyFiles), result.GetValue(home)!);
             using var tokens = result.GetValue(tokenAccount) is { } account ? Cli.WalletFor(result.GetValue(dp)!, result.GetValue(ca), account) : null;
@@ -109,6 +119,28 @@ internal static class TransparencyCommands
             return problems > 0 ? Cli.Fail($"{problems} violation(s): the DP sealed something you did not sign, hid or misproved a version, or did not seal a change it acknowledged", Cli.NotVerified) : 0;
         }));
         return command;
+    }
+
+    /// <summary>The <c>--warn-days</c> warning: the credential for <paramref name="csi"/> in the key folder ends within <paramref name="days"/> days, has ended, or is missing.</summary>
+    private static void WarnOfExpiry(KeyStore store, Identifiers.Csi csi, int days)
+    {
+        using var credential = store.LoadCredential(csi);
+        var now = TimeProvider.System.GetUtcNow();
+        if (credential is null)
+        {
+            Console.Error.WriteLine($"mimi-discovery: warning: your key folder holds no credential for {csi}; register it");
+            return;
+        }
+
+        var notAfter = new DateTimeOffset(credential.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        if (notAfter <= now)
+        {
+            Console.Error.WriteLine($"mimi-discovery: warning: your credential for {csi} expired at {notAfter:u}, and your mappings with it; renew with `register {csi} --renew`");
+        }
+        else if (notAfter - now <= TimeSpan.FromDays(days))
+        {
+            Console.Error.WriteLine($"mimi-discovery: warning: your credential for {csi} expires at {notAfter:u} ({RevocationCommands.DaysLeft(notAfter, now)} day(s) left), and your mappings with it; renew with `register {csi} --renew`");
+        }
     }
 
     public static Command Audit()

@@ -3,6 +3,7 @@ using Mimi.Discovery.Protocol;
 using Mimi.Discovery.Server.Invitations;
 using Mimi.Discovery.Server.Mappings;
 using Mimi.Discovery.Server.Proofs;
+using Mimi.Discovery.Server.Revocations;
 using Mimi.Discovery.Server.Storage;
 
 namespace Mimi.Discovery.Server.Apis;
@@ -24,6 +25,7 @@ internal static class DiscoveryApi
         app.MapGet(LookupPipeline.LookupOnePrefix + "{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
         v1.MapTransparencyApi();
         v1.MapInvitationApi();
+        v1.MapRevocationApi();
         v1.MapGet("/mirror/epochs/{epoch:long}", MirrorApi.GetEpochAsync).WithName("MirrorEpoch").WithTags("Federation");
         app.MapObliviousGateway();
         return app;

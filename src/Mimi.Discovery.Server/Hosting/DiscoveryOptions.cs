@@ -58,8 +58,17 @@ public sealed class DiscoveryOptions
     /// <summary>Codes sent in total per window (the SMS-pumping backstop).</summary>
     public int MaxSendsGlobal { get; set; } = 1000;
 
-    /// <summary>Lifetime of issued credentials.</summary>
+    /// <summary>
+    /// Lifetime of issued credentials (1 minute to 10 years, default 30 days): a mapping lives no
+    /// longer than its credential, so recipients renew within it (<c>register --renew</c>, docs/operations.md "Renewal and revocation").
+    /// </summary>
     public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Oldest revocation (its <c>iat</c>) the DP takes (1 minute to 1 day, default 15 minutes): its <c>jti</c> is remembered that long, so none is taken twice (docs/protocol.md §15).</summary>
+    public TimeSpan RevocationMaxAge { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a served CRL is current (1 minute to 7 days, default 1 hour): its nextUpdate and the response's <c>Cache-Control: max-age</c>, so how long a client may miss a revocation.</summary>
+    public TimeSpan RevocationListLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Email delivery of codes; required for email CSIs outside development mode.</summary>
     public SmtpOptions? Smtp { get; set; }

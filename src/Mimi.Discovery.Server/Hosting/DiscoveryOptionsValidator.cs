@@ -36,6 +36,8 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range(nameof(options.MaxSendsPerClient), options.MaxSendsPerClient, 1, 1_000_000);
         check.Range(nameof(options.MaxSendsGlobal), options.MaxSendsGlobal, 1, 100_000_000);
         check.Range(nameof(options.CredentialLifetime), options.CredentialLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650));
+        check.Range(nameof(options.RevocationMaxAge), options.RevocationMaxAge, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1));
+        check.Range(nameof(options.RevocationListLifetime), options.RevocationListLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(7));
         check.Range(nameof(options.OhttpKeyLifetime), options.OhttpKeyLifetime, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
         check.Range(nameof(options.OhttpKeyGrace), options.OhttpKeyGrace, TimeSpan.Zero, TimeSpan.FromDays(365));
         CheckBuckets(check, options.ResponseBuckets);

@@ -73,6 +73,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton(new ServingCertificate(tls));
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton((IInvitationStore)store);
+        builder.Services.AddSingleton((IRevocationStore)store);
         builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
@@ -106,6 +107,8 @@ public static class DiscoveryServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Invitations.InvitationDelivery>());
         builder.Services.AddHostedService<Invitations.InvitationJanitor>();
         builder.Services.AddSingleton<Invitations.InvitationService>();
+        builder.Services.AddSingleton<Revocations.RevocationService>();
+        builder.Services.AddHostedService<Revocations.RevocationJanitor>();
         builder.Services.AddHostedService<EpochSealer>();
         builder.Services.AddHttpClient();
         SmsGatewayChannel.AddTo(builder.Services);
@@ -114,6 +117,7 @@ public static class DiscoveryServer
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ProtocolJson.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, InvitationJson.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(2, RevocationJson.Default);
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>

@@ -20,6 +20,7 @@ internal sealed partial class MappingService(
     DnsZoneSync dnsZone,
     TransparencyLog transparency,
     Federation.DelegationTable delegations,
+    IRevocationStore revocations,
     IOptions<DiscoveryOptions> options,
     TimeProvider time,
     ILogger<MappingService> logger)
@@ -38,6 +39,12 @@ internal sealed partial class MappingService(
         }
 
         var s = verified.Statement;
+        if (await revocations.IsRevokedAsync(Revocation.ThumbprintOf(s.Credential.Certificate), cancellationToken).ConfigureAwait(false))
+        {
+            return new Problem("credential-revoked", StatusCodes.Status403Forbidden,
+                "the statement's credential was revoked (docs/protocol.md §15); prove control again for a new credential and sign under it");
+        }
+
         var row = RowOf(s);
         var result = await store.PublishAsync(row, s.Supersede, cancellationToken).ConfigureAwait(false);
         switch (result.Status)
@@ -220,7 +227,7 @@ internal sealed partial class MappingService(
     /// without a transparency log. The change is acknowledged whatever happens here: a failure is
     /// logged, and the sealing loop or the CSI's next change catches up.
     /// </summary>
-    private async Task<long?> AfterCommitAsync(Csi csi, long due, CancellationToken cancellationToken)
+    internal async Task<long?> AfterCommitAsync(Csi csi, long due, CancellationToken cancellationToken)
     {
         try
         {

@@ -22,6 +22,7 @@ namespace Mimi.Discovery.Server.Proofs;
 /// </summary>
 internal sealed partial class ProofService(
     IDiscoveryStore store,
+    IRevocationStore issued,
     ChannelRouter channels,
     DataFolder folder,
     IOptions<DiscoveryOptions> options,
@@ -157,6 +158,14 @@ internal sealed partial class ProofService(
         using var key = ECDsa.Create();
         key.ImportSubjectPublicKeyInfo(Convert.FromBase64String(proof.PublicKey), out _);
         using var credential = folder.Authority.IssueCredential(csi, key, _options.CredentialLifetime);
+        // Recorded before it is handed out: a credential this DP issued can always be revoked here (docs/protocol.md §15).
+        await issued.RecordIssuedAsync(new IssuedCredential
+        {
+            Thumbprint = Statements.Revocation.ThumbprintOf(credential),
+            SerialNumber = credential.SerialNumber,
+            NotAfter = new DateTimeOffset(credential.NotAfter.ToUniversalTime(), TimeSpan.Zero).ToUnixTimeSeconds(),
+            Certificate = Convert.ToBase64String(credential.RawData),
+        }, CancellationToken.None).ConfigureAwait(false);
         LogIssued(logger, csi.Kind);
         return new CredentialIssued(credential.ExportCertificatePem(), folder.Authority.ExportCertificatePem());
     }

@@ -334,18 +334,7 @@ public sealed partial class DiscoveryClient(HttpClient http)
         {
             if (!response.IsSuccessStatusCode)
             {
-                ProblemBody? problem = null;
-                try
-                {
-                    problem = await response.Content.ReadFromJsonAsync(ProtocolJson.Default.ProblemBody, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
-                {
-                    // Not a problem+json body; report the status alone.
-                }
-
-                throw new DiscoveryException((int)response.StatusCode, problem?.Code ?? "http-" + (int)response.StatusCode,
-                    problem?.Detail ?? problem?.Title ?? response.ReasonPhrase ?? "request failed");
+                throw await RefusalAsync(response, cancellationToken).ConfigureAwait(false);
             }
 
             try
@@ -358,6 +347,23 @@ public sealed partial class DiscoveryClient(HttpClient http)
                 throw new DiscoveryException("the Discovery Provider's answer is not valid JSON: " + e.Message, e);
             }
         }
+    }
+
+    /// <summary>The DP's refusal as an exception: its problem+json code and detail, or the status alone.</summary>
+    private static async Task<DiscoveryException> RefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        ProblemBody? problem = null;
+        try
+        {
+            problem = await response.Content.ReadFromJsonAsync(ProtocolJson.Default.ProblemBody, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            // Not a problem+json body; report the status alone.
+        }
+
+        return new DiscoveryException((int)response.StatusCode, problem?.Code ?? "http-" + (int)response.StatusCode,
+            problem?.Detail ?? problem?.Title ?? response.ReasonPhrase ?? "request failed");
     }
 
     /// <summary>The DP at <paramref name="dp"/> could not be reached, and why.</summary>

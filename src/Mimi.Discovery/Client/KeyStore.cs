@@ -118,6 +118,57 @@ public sealed class KeyStore
         WriteAtomically(csi, "receipts.json", JsonSerializer.Serialize(changes, KeyStoreJson.Default.DictionaryStringAcknowledgedChange));
     }
 
+    /// <summary>The last statement published per mapping id for <paramref name="csi"/> (compact JWS), for <see cref="MappingPublisher.RenewAsync"/>.</summary>
+    public IReadOnlyDictionary<string, string> LoadStatements(Csi csi)
+    {
+        var path = System.IO.Path.Combine(CsiFolder(csi), "statements.json");
+        return File.Exists(path)
+            ? JsonSerializer.Deserialize(File.ReadAllText(path), KeyStoreJson.Default.DictionaryStringString) ?? []
+            : new Dictionary<string, string>();
+    }
+
+    /// <summary>Records <paramref name="statement"/> as the last one published for <paramref name="mappingId"/>.</summary>
+    public void SaveStatement(Csi csi, string mappingId, string statement)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mappingId);
+        ArgumentException.ThrowIfNullOrEmpty(statement);
+        var statements = new Dictionary<string, string>(LoadStatements(csi)) { [mappingId] = statement };
+        WriteAtomically(csi, "statements.json", JsonSerializer.Serialize(statements, KeyStoreJson.Default.DictionaryStringString));
+    }
+
+    /// <summary>Forgets the published statements of <paramref name="csi"/> (after they were removed).</summary>
+    public void ForgetStatements(Csi csi)
+    {
+        var path = System.IO.Path.Combine(CsiFolder(csi), "statements.json");
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>The identifiers this key folder holds a credential for, in ordinal order of their URIs.</summary>
+    public IReadOnlyList<Csi> ListCsis()
+    {
+        var root = System.IO.Path.Combine(Path, "csi");
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var csis = new List<Csi>();
+        foreach (var folder in Directory.GetDirectories(root))
+        {
+            if (File.Exists(System.IO.Path.Combine(folder, "credential.pem"))
+                && Uri.UnescapeDataString(System.IO.Path.GetFileName(folder)) is var uri
+                && CsiParser.Parse(uri) is { Success: true } parsed && string.Equals(parsed.Csi!.Uri, uri, StringComparison.Ordinal))
+            {
+                csis.Add(parsed.Csi!);
+            }
+        }
+
+        return [.. csis.OrderBy(c => c.Uri, StringComparer.Ordinal)];
+    }
+
     private void WriteAtomically(Csi csi, string name, string text)
     {
         var folder = CsiFolder(csi);
@@ -150,5 +201,6 @@ public sealed class KeyStore
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, long>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, Transparency.AcknowledgedChange>))]
 internal sealed partial class KeyStoreJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -24,6 +24,11 @@ public delegate ValueTask<string> ProofCodeReader(ProofStarted proof, Csi csi, C
 /// <param name="Issued"><see langword="true"/> when control was proved for it now; <see langword="false"/> when a stored one was reused.</param>
 public sealed record RecipientCredential(X509Certificate2 Certificate, bool Issued);
 
+/// <summary>What <see cref="MappingPublisher.RenewAsync"/> did: the new credential, and the DP's receipt for each republished mapping.</summary>
+/// <param name="Credential">The credential issued now.</param>
+/// <param name="Receipts">One per republished mapping, in mapping id order.</param>
+public sealed record Renewal(RecipientCredential Credential, IReadOnlyList<PublishReceipt> Receipts);
+
 /// <summary>
 /// A recipient's side of one Discovery Provider, backed by their <see cref="KeyStore"/>: proves
 /// control of a CSI once per credential (reusing a stored credential while it is valid), numbers
@@ -65,6 +70,42 @@ public sealed class MappingPublisher(DiscoveryClient client, KeyStore store, ECD
             return new RecipientCredential(stored, Issued: false);
         }
 
+        return await ProveAsync(csi, readCode, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Renews <paramref name="csi"/> (docs/protocol.md §15): proves control anew for a fresh credential
+    /// (even while the stored one is valid), then republishes each statement this key folder last
+    /// published for it — the same entries, audience and sealed routes, version + 1, under the new
+    /// credential and so with its later expiry.
+    /// </summary>
+    /// <returns>The new credential and one receipt per republished mapping (none when the key folder recorded no statement of <paramref name="csi"/>).</returns>
+    /// <exception cref="DiscoveryException">The DP refused the proof or a publish (e.g. <c>credential-revoked</c>); receipts before it are recorded.</exception>
+    /// <exception cref="ArgumentException"><paramref name="readCode"/> returned no code.</exception>
+    public async Task<Renewal> RenewAsync(Csi csi, ProofCodeReader readCode, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(csi);
+        ArgumentNullException.ThrowIfNull(readCode);
+        var credential = await ProveAsync(csi, readCode, cancellationToken).ConfigureAwait(false);
+        var receipts = new List<PublishReceipt>();
+        var thumbprint = JwkThumbprint.Compute(key);
+        foreach (var (mappingId, statement) in store.LoadStatements(csi).OrderBy(s => s.Key, StringComparer.Ordinal))
+        {
+            if (!MappingId.TryParse(mappingId, out var id) || !string.Equals(id.KeyThumbprint, thumbprint, StringComparison.Ordinal)
+                || PayloadCodec.TryReadOwnMapping(statement) is not { } last || last.Csi != csi)
+            {
+                continue;
+            }
+
+            var draft = new MappingDraft(csi, NextVersion(csi, last.Audience), last.Entries) { Audience = last.Audience, SealedBoxes = last.SealedBoxes };
+            receipts.Add(await PublishAsync(draft, credential.Certificate, cancellationToken).ConfigureAwait(false));
+        }
+
+        return new Renewal(credential, receipts);
+    }
+
+    private async Task<RecipientCredential> ProveAsync(Csi csi, ProofCodeReader readCode, CancellationToken cancellationToken)
+    {
         var proof = await client.StartProofAsync(csi, key, cancellationToken).ConfigureAwait(false);
         var code = (await readCode(proof, csi, cancellationToken).ConfigureAwait(false))?.Trim();
         if (string.IsNullOrEmpty(code))
@@ -100,8 +141,10 @@ public sealed class MappingPublisher(DiscoveryClient client, KeyStore store, ECD
     {
         ArgumentNullException.ThrowIfNull(draft);
         var signer = new StatementSigner(key, credential, time: _time);
-        var receipt = await client.PublishAsync(signer.SignMapping(draft), cancellationToken).ConfigureAwait(false);
+        var statement = signer.SignMapping(draft);
+        var receipt = await client.PublishAsync(statement, cancellationToken).ConfigureAwait(false);
         store.SaveVersion(draft.Csi, receipt.MappingId, receipt.Version);
+        store.SaveStatement(draft.Csi, receipt.MappingId, statement);
         if (AcknowledgedChange.Of(draft, receipt) is { } acknowledged)
         {
             store.SaveAcknowledged(draft.Csi, acknowledged);
@@ -132,6 +175,7 @@ public sealed class MappingPublisher(DiscoveryClient client, KeyStore store, ECD
             ? new StatementSigner(key, credential, time: _time).SignRemoval(draft)
             : StatementSigner.SignOwnerRemoval(key, draft, _time);
         var receipt = await client.RemoveAsync(statement, cancellationToken).ConfigureAwait(false);
+        store.ForgetStatements(csi);
         foreach (var acknowledged in store.LoadAcknowledged(csi).Values.Select(a => a.RemovedBy(receipt)).OfType<AcknowledgedChange>())
         {
             store.SaveAcknowledged(csi, acknowledged);

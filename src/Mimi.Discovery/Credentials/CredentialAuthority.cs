@@ -153,6 +153,31 @@ internal sealed class CredentialAuthority : IDisposable
         return request.Create(Certificate.SubjectName, generator, now, notAfter, serial);
     }
 
+    /// <summary>
+    /// Signs a certificate revocation list (RFC 5280 §5, version 2, ECDSA with SHA-256) of this CA's
+    /// revoked credentials (docs/protocol.md §15): thisUpdate now, <paramref name="nextUpdate"/>, the
+    /// cRLNumber <paramref name="number"/> and an authorityKeyIdentifier; each entry its serial number,
+    /// revocationDate and reasonCode.
+    /// </summary>
+    /// <param name="entries">Serial numbers (big-endian, as in the certificates), when and why each was revoked.</param>
+    /// <param name="number">The cRLNumber: a DP gives its count of revocations, so a later list has a higher number.</param>
+    /// <param name="nextUpdate">When the next list is due.</param>
+    /// <returns>The DER encoding (<c>application/pkix-crl</c>).</returns>
+    public byte[] CreateRevocationList(IEnumerable<(byte[] SerialNumber, DateTimeOffset RevokedAt, X509RevocationReason Reason)> entries, long number, DateTimeOffset nextUpdate)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentOutOfRangeException.ThrowIfNegative(number);
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var (serial, revokedAt, reason) in entries)
+        {
+            builder.AddEntry(serial, revokedAt, reason);
+        }
+
+        var now = Truncate(_time.GetUtcNow());
+        return builder.Build(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), number, Truncate(nextUpdate), HashAlgorithmName.SHA256,
+            X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false), now);
+    }
+
     private static DateTimeOffset Truncate(DateTimeOffset t) => new(t.Ticks - (t.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 
     /// <inheritdoc/>

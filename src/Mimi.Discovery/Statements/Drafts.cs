@@ -22,6 +22,9 @@ public sealed record MappingDraft(Csi Csi, long Version, IReadOnlyList<MspEntry>
 
     /// <summary>Entries only holders of a route key can read, one group per key (docs/protocol.md §2, "Sealed routes"); none by default.</summary>
     public IReadOnlyList<SealedRouteDraft> SealedRoutes { get; init; } = [];
+
+    /// <summary>Boxes sealed before, carried over unchanged instead of <see cref="SealedRoutes"/> (a renewal republishes them: they are bound to the CSI, not to a credential).</summary>
+    internal IReadOnlyList<string>? SealedBoxes { get; init; }
 }
 
 /// <summary>A removal a recipient or CSIP wants to sign.</summary>

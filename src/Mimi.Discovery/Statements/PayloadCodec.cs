@@ -156,6 +156,31 @@ internal static class PayloadCodec
             ? $"an entry has an audience of its own, so the statement's audience must be 'any', not '{statementAudience}'"
             : null;
 
+    /// <summary>
+    /// The content of a mapping statement this key folder signed and published itself (so not verified
+    /// again: its credential may have expired since), for a renewal; null when it does not decode.
+    /// </summary>
+    public static (Csi Csi, Audience Audience, IReadOnlyList<MspEntry> Entries, IReadOnlyList<string>? SealedBoxes)? TryReadOwnMapping(string jws)
+    {
+        try
+        {
+            var parts = jws.Split('.');
+            if (parts.Length != 3)
+            {
+                return null;
+            }
+
+            var payload = System.Text.Json.JsonSerializer.Deserialize(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1]), WireJson.Default.MappingPayload)!;
+            return TryParseCanonicalCsi(payload.Csi, out var csi) && TryDecodeAudience(payload.Audience, out var audience, out _) && TryDecodeEntries(payload.Entries, out var entries, out _)
+                ? (csi, audience, entries, payload.Sealed)
+                : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+
     public static bool TryParseCanonicalCsi(string text, out Csi csi)
     {
         var parsed = CsiParser.Parse(text);

@@ -95,7 +95,8 @@ public sealed partial class StatementSigner
             Supersede = draft.Supersede,
             Audience = PayloadCodec.EncodeAudience(draft.Audience),
             Entries = entries.Select(PayloadCodec.EncodeEntry).ToList(),
-            Sealed = draft.SealedRoutes is { Count: > 0 } groups
+            Sealed = draft.SealedBoxes is { Count: > 0 } boxes ? boxes
+                : draft.SealedRoutes is { Count: > 0 } groups
                 ? SealedRoutes.Seal(draft.Csi, groups.Select(g => g is null ? null! : g with { Entries = Normalized(g.Entries ?? []) }).ToList())
                 : null,
         };

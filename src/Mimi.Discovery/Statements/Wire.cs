@@ -154,6 +154,7 @@ internal sealed class PassportDestinations
 [JsonSerializable(typeof(PassportPayload))]
 [JsonSerializable(typeof(InvitationPayload))]
 [JsonSerializable(typeof(InvitationPreferencePayload))]
+[JsonSerializable(typeof(RevocationPayload))]
 [JsonSerializable(typeof(List<EntryPayload>), TypeInfoPropertyName = "ListEntryPayload")]
 internal sealed partial class WireJson : JsonSerializerContext
 {
@@ -199,4 +200,23 @@ internal sealed class InvitationPreferencePayload
 
     [JsonPropertyName("invitations")]
     public required string Invitations { get; init; }
+}
+
+// docs/protocol.md §15: a revocation, claims in lexicographic order.
+internal sealed class RevocationPayload
+{
+    [JsonPropertyName("csi")]
+    public required string Csi { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("jti")]
+    public required string Id { get; init; }
+
+    [JsonPropertyName("reason")]
+    public required string Reason { get; init; }
+
+    [JsonPropertyName("x5t#S256")]
+    public required string CredentialThumbprint { get; init; }
 }

@@ -469,6 +469,11 @@ public sealed partial class StatementVerifier
             return new(VerificationStatus.CredentialExpired, $"the credential expired at {credential.NotAfter:u}");
         }
 
+        if (_options.Revocations is { } revocations && revocations.IsRevoked(credential.Certificate))
+        {
+            return new(VerificationStatus.Revoked, $"the credential (serial {credential.Certificate.SerialNumber}) is on its issuer's revocation list");
+        }
+
         var entry = envelope.Chain!;
         if (entry.IsTrustedAt(now))
         {

@@ -19,4 +19,11 @@ public sealed record VerificationOptions
 
     /// <summary>How far a statement's issue time may lie in the verifier's future (clock skew).</summary>
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Revocation lists (docs/protocol.md §15): a statement, caller assertion, invitation or revocation
+    /// signed under a credential they list is refused with <see cref="VerificationStatus.Revoked"/>.
+    /// None by default: revocation is then not checked.
+    /// </summary>
+    public RevocationSet? Revocations { get; init; }
 }

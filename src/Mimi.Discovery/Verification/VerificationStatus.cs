@@ -71,4 +71,7 @@ public enum VerificationStatus
 
     /// <summary>The statement's sealed routes break the format (docs/protocol.md §2, "Sealed routes"): a count other than 1, 2, 4 or 8, boxes of different or unknown lengths, over the size limit, not canonical base64url.</summary>
     InvalidSealedRoute,
+
+    /// <summary>The credential is on a revocation list the verifier holds (<see cref="VerificationOptions.Revocations"/>, docs/protocol.md §15).</summary>
+    Revoked,
 }
