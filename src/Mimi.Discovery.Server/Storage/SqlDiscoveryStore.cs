@@ -60,6 +60,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         "CREATE INDEX mappings_delegations ON mappings (csi) WHERE audience = 'delegation';",
         MirrorSchema,
         InvitationSchema,
+        CsipSchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
