@@ -71,6 +71,11 @@ public sealed class CsipCommandTests : IAsyncLifetime
         Assert.Contains($"tel:{Carol} not-in-scope", feed.Out, StringComparison.Ordinal);
         Assert.Contains("1 number(s) refused: outside the CSIP's scope", feed.Err, StringComparison.Ordinal);
 
+        var monitor = await _cli.RunAsync("bob", false, "monitor", Bob, "--dp", _cli.Dp, "--ca", _cli.Ca);
+        Assert.NotEqual(2, monitor.Exit);
+        Assert.Matches("\\(yours\\).*telco", monitor.Out);
+        Assert.Contains("1 mapping(s) removed by the identifier's operator", monitor.Err, StringComparison.Ordinal);
+
         var remove = await _cli.RunAsync("remove", Dave, "--as-csip", privateKey, "--credential", credential, "--dp", _cli.Dp, "--ca", _cli.Ca);
         Assert.True(remove.Exit == 0, remove.Err);
         Assert.Contains($"Removed 1 mapping(s) of tel:{Dave} as its CSIP", remove.Out, StringComparison.Ordinal);

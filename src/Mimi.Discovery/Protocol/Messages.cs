@@ -273,7 +273,22 @@ public sealed record LeafChange(string Key, string Commitment);
 /// <param name="Vrf">VRF proof for the label.</param>
 /// <param name="Head">The current signed tree head every version is proven under.</param>
 /// <param name="Versions">Versions from 1 up.</param>
-public sealed record LabelHistory(string Csi, string Scope, string Vrf, TreeHeadWire Head, IReadOnlyList<LabelVersion> Versions);
+public sealed record LabelHistory(string Csi, string Scope, string Vrf, TreeHeadWire Head, IReadOnlyList<LabelVersion> Versions)
+{
+    /// <summary>
+    /// Removals of the CSI's mappings made on a CSIP's authority (a CSIP removal or a reassignment feed,
+    /// docs/protocol.md §16), oldest first, as the DP reports them: who removed, not committed by the log.
+    /// Null from a DP that reports none.
+    /// </summary>
+    public IReadOnlyList<CsipRemoval>? CsipRemovals { get; init; }
+}
+
+/// <summary>A removal made on a CSIP's authority, as the DP reports it in a label's history.</summary>
+/// <param name="Csip">The name the DP's operator onboarded the CSIP under.</param>
+/// <param name="MappingId">The mapping removed.</param>
+/// <param name="RemovedAt">When, Unix seconds.</param>
+/// <param name="Feed">The reassignment feed's id (<c>jti</c>), or null for a single CSIP removal.</param>
+public sealed record CsipRemoval(string Csip, string MappingId, long RemovedAt, string? Feed = null);
 
 /// <summary>One version of a label and its proof at the epoch that sealed it.</summary>
 /// <param name="Version">Label version (1, 2, …).</param>

@@ -54,6 +54,9 @@ public sealed class ReassignmentApiTests : IAsyncLifetime
         Assert.Single(await _dp.Service<ICsipStore>().GetCsipActsAsync("tel:" + Bob, default));
         Assert.Empty(await _dp.Service<ICsipStore>().GetCsipActsAsync("tel:" + Carol, default));
         _ = carol;
+        var history = await _dp.Client.GetHistoryAsync(bob.Csi, "any");
+        Assert.Equal(new CsipRemoval("Example Telecom", receipt.Results[0].Removed[0], _dp.Time.GetUtcNow().ToUnixTimeSeconds(), "feed-1"), Assert.Single(history.CsipRemovals!));
+        Assert.Null((await _dp.Client.GetHistoryAsync(CsiParser.ParseOrThrow(Carol), "any")).CsipRemovals);
     }
 
     [Fact]
