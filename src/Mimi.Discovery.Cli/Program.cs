@@ -16,6 +16,7 @@ var root = new RootCommand("mimi-discovery: publish and look up verifiable MIMI 
     DemoCommand.Create(),
     AccountsCommand.Create(),
     DelegationsCommand.Create(),
+    CsipCommand.Create(),
     PeersCommand.Create(),
     TokensCommand.Create(),
     AssertCommand.Create(),

@@ -111,6 +111,22 @@ internal static class TransparencyCommands
                 Cli.WriteTable(receipts);
             }
 
+            // The log shows a mapping leaving the set; the DP's records say which CSIP removed it (R10).
+            var csipRemovals = histories.Values.SelectMany(h => h.History.CsipRemovals ?? []).Distinct().OrderBy(r => r.RemovedAt).ToList();
+            if (csipRemovals.Count > 0)
+            {
+                var removals = new Table().AddColumns("removed mapping", "by the identifier's operator (CSIP)", "at", "feed");
+                foreach (var r in csipRemovals)
+                {
+                    var yours = Statements.MappingId.TryParse(r.MappingId, out var id) && owner.Contains(id.KeyThumbprint);
+                    removals.AddRow(Markup.Escape(r.MappingId + (yours ? " (yours)" : "")), Markup.Escape(r.Csip),
+                        DateTimeOffset.FromUnixTimeSeconds(r.RemovedAt).ToString("u", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(r.Feed ?? "(a removal)"));
+                }
+
+                Cli.WriteTable(removals);
+                Console.Error.WriteLine($"mimi-discovery: {csipRemovals.Count} mapping(s) removed by the identifier's operator, as the DP reports (the log commits the removal, not who made it)");
+            }
+
             if (unverifiable > 0)
             {
                 Console.Error.WriteLine($"mimi-discovery: {unverifiable} receipt(s) cannot be checked: a later removal erased the versions that would show them");

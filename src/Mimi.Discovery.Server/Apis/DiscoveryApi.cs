@@ -21,6 +21,7 @@ internal static class DiscoveryApi
         v1.MapPost("/proofs/{id}/answer", AnswerProofAsync).WithName("AnswerProof").WithTags("Proof of control");
         v1.MapPost("/mappings", PublishAsync).WithName("Publish").WithTags("Mappings");
         v1.MapPost("/removals", RemoveAsync).WithName("Remove").WithTags("Mappings");
+        v1.MapReassignmentApi();
         app.MapPost(LookupPipeline.LookupPath, LookupAsync).WithName("Lookup").WithTags("Lookup");
         app.MapGet(LookupPipeline.LookupOnePrefix + "{csi}", LookupOneAsync).WithName("LookupOne").WithTags("Lookup");
         v1.MapTransparencyApi();

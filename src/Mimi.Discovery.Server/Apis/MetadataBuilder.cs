@@ -33,7 +33,12 @@ internal sealed class MetadataBuilder(DataFolder folder, ChannelRouter channels,
             ["tel", "mailto"],
             // Mirrored statements are issued under the mirrored peers' CAs: listed, so senders verify them.
             [folder.Authority.ExportCertificatePem(), .. mirrors.MirroredCas.Select(c => c.ExportCertificatePem())],
-            new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts, (long)o.LookupMaxAge.TotalSeconds),
+            new DiscoveryLimits(o.MaxLookupBatch, new VerificationOptions().MaxStatementLength, o.MaxRequestBytes, (int)o.CodeLifetime.TotalSeconds, o.MaxCodeAttempts, (long)o.LookupMaxAge.TotalSeconds)
+            {
+                MaxReassignments = o.MaxReassignments,
+                MaxReassignmentBytes = ReassignmentApi.MaxBodyBytes,
+                ReassignmentFeedMaxAgeSeconds = (long)o.ReassignmentFeedMaxAge.TotalSeconds,
+            },
             channelNames,
             o.Transparency ? transparency.Keys : null,
             new ObliviousGatewayInfo(origin + "/.well-known/ohttp-gateway", ohttpKeys.KeyIds),

@@ -95,7 +95,7 @@ internal static class TransparencyApi
         return TypedResults.Ok(new EpochChanges(epoch, stored.SealedAt, stored.PrefixRoot, leaves.Select(l => new LeafChange(l.SearchKey, l.Commitment)).ToList()));
     }
 
-    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, HttpContext context, ILookupGate gate, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, HttpContext context, ILookupGate gate, TransparencyLog log, IDiscoveryStore store, ICsipStore csips, CancellationToken cancellationToken)
     {
         var parsed = CsiParser.Parse(csi);
         if (!parsed.Success)
@@ -130,7 +130,12 @@ internal static class TransparencyApi
             v.Version, v.Epoch, epochs[v.Epoch].SealedAt, epochs[v.Epoch].PrefixRoot, ProofWire.EncodeAll(log.InclusionProof(v.Epoch, head.Size)),
             ProofWire.EncodeAll(ProofWire.Decode(v.Path).Chunk(PrefixTree.HashSize)), v.Commitment, v.Opening,
             v.Statements is null ? null : TransparencyLog.SplitStatements(v.Statements))).ToList();
-        return TypedResults.Ok(new LabelHistory(parsed.Csi.Uri, scope, ProofWire.Encode(vrf), ProofWire.ToWire(head), list));
+        // Who removed: the log commits the set of statements, the DP's records say which CSIP emptied it.
+        var acts = await csips.GetCsipActsAsync(parsed.Csi.Uri, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new LabelHistory(parsed.Csi.Uri, scope, ProofWire.Encode(vrf), ProofWire.ToWire(head), list)
+        {
+            CsipRemovals = acts.Count == 0 ? null : acts.Select(a => new CsipRemoval(a.Csip, a.MappingId, a.ActedAt, a.Feed)).ToList(),
+        });
     }
 
     private static ProblemHttpResult NotReady() =>

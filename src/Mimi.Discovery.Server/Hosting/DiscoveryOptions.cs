@@ -173,6 +173,16 @@ public sealed class DiscoveryOptions
 
     /// <summary>Invitation limits (docs/operations.md, "Invitations").</summary>
     public Invitations.InvitationOptions Invitations { get; set; } = new();
+
+    /// <summary>Most identifiers one reassignment feed may list (docs/protocol.md §16); 1 to 10,000.</summary>
+    public int MaxReassignments { get; set; } = Mimi.Discovery.Statements.ReassignmentFeed.MaxReassignments;
+
+    /// <summary>
+    /// Oldest reassignment feed accepted: the time between its <c>iat</c> and its arrival. A feed is
+    /// applied once (its id is kept), and this bounds how long a captured one could be replayed to
+    /// another DP; 1 minute to 1 day.
+    /// </summary>
+    public TimeSpan ReassignmentFeedMaxAge { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>

@@ -54,6 +54,8 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range("Invitations:Period", options.Invitations.Period, TimeSpan.FromMinutes(1), TimeSpan.FromDays(366));
         check.Range("Invitations:MaxPerSender", options.Invitations.MaxPerSender, 1, 1_000_000);
         check.Range("Invitations:MaxLifetime", options.Invitations.MaxLifetime, TimeSpan.FromMinutes(1), Mimi.Discovery.Statements.Invitation.MaxLifetime);
+        check.Range(nameof(options.MaxReassignments), options.MaxReassignments, 1, Mimi.Discovery.Statements.ReassignmentFeed.MaxReassignments);
+        check.Range(nameof(options.ReassignmentFeedMaxAge), options.ReassignmentFeedMaxAge, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1));
 
         // A key epoch shorter than a minute rotates the issuer key under the clients' feet (every
         // lookup's tokens would be for a key already gone); longer than a year keeps one key for ever.

@@ -74,10 +74,12 @@ public static class DiscoveryServer
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton((IInvitationStore)store);
         builder.Services.AddSingleton((IRevocationStore)store);
+        builder.Services.AddSingleton((ICsipStore)store);
         builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<MappingService>();
+        builder.Services.AddSingleton<ReassignmentService>();
         builder.Services.AddReadiness();
         builder.Services.AddSingleton<Federation.DelegationTable>();
         builder.Services.AddSingleton<Federation.PeerSet>();

@@ -16,6 +16,7 @@ namespace Mimi.Discovery.Server.Mappings;
 /// </summary>
 internal sealed partial class MappingService(
     IDiscoveryStore store,
+    ICsipStore csips,
     StatementVerifier verifier,
     DnsZoneSync dnsZone,
     TransparencyLog transparency,
@@ -78,6 +79,18 @@ internal sealed partial class MappingService(
         }
 
         var removal = verified.Statement;
+        StoredCsip? csip = null;
+        if (removal.Authority == RemovalAuthority.Csip)
+        {
+            var onboarded = await OnboardedCsipAsync(removal.Credential!, cancellationToken).ConfigureAwait(false);
+            if (onboarded.Problem is { } refused)
+            {
+                return refused;
+            }
+
+            csip = onboarded.Value;
+        }
+
         var rows = await store.GetMappingsAsync(removal.Csi.Uri, cancellationToken).ConfigureAwait(false);
         var targets = rows
             .Where(r => r.Statement is not null && MappingId.TryParse(r.MappingId, out var id)
@@ -98,6 +111,12 @@ internal sealed partial class MappingService(
         };
         var removed = await store.RemoveAsync(removal.Csi.Uri, targets, removal.IssuedAt.ToUnixTimeSeconds(), floor, cancellationToken).ConfigureAwait(false);
         LogRemoved(logger, removed.Removed.Count, removal.Authority);
+        if (csip is not null)
+        {
+            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            await csips.RecordCsipActsAsync(removed.Removed.Select(id => new CsipAct(removal.Csi.Uri, csip.Name, null, id, now)).ToList(), cancellationToken).ConfigureAwait(false);
+        }
+
         var epoch = await AfterCommitAsync(removal.Csi, removed.DueEpoch, cancellationToken).ConfigureAwait(false);
         return new RemovalReceipt(removal.Csi.Uri, removal.Authority.ToString().ToLowerInvariant(), removed.Removed, removed.Removed.Count == 0 ? null : epoch);
     }
@@ -227,11 +246,18 @@ internal sealed partial class MappingService(
     /// without a transparency log. The change is acknowledged whatever happens here: a failure is
     /// logged, and the sealing loop or the CSI's next change catches up.
     /// </summary>
-    internal async Task<long?> AfterCommitAsync(Csi csi, long due, CancellationToken cancellationToken)
+    internal Task<long?> AfterCommitAsync(Csi csi, long due, CancellationToken cancellationToken) => AfterCommitAsync([csi], due, cancellationToken);
+
+    /// <summary><see cref="AfterCommitAsync(Csi, long, CancellationToken)"/> for a change of many CSIs in one transaction (a reassignment feed).</summary>
+    internal async Task<long?> AfterCommitAsync(IReadOnlyList<Csi> csis, long due, CancellationToken cancellationToken)
     {
         try
         {
-            await dnsZone.SyncAsync(csi, cancellationToken).ConfigureAwait(false);
+            foreach (var csi in csis)
+            {
+                await dnsZone.SyncAsync(csi, cancellationToken).ConfigureAwait(false);
+            }
+
             if (options.Value.Transparency && options.Value.SealInterval <= TimeSpan.Zero)
             {
                 await transparency.SealAsync(cancellationToken).ConfigureAwait(false);
@@ -244,6 +270,27 @@ internal sealed partial class MappingService(
 
         return options.Value.Transparency ? due : null;
     }
+
+    /// <summary>
+    /// The onboarded CSIP a CSIP credential belongs to (docs/operations.md, "CSIP onboarding"): only
+    /// credentials the operator stored with <c>csip add</c> act here, and only until revoked.
+    /// </summary>
+    internal async Task<Outcome<StoredCsip>> OnboardedCsipAsync(Mimi.Discovery.Credentials.Credential credential, CancellationToken cancellationToken)
+    {
+        var stored = await csips.GetCsipAsync(CsipThumbprint(credential.Certificate), cancellationToken).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return new Problem("csip-not-onboarded", StatusCodes.Status403Forbidden,
+                "this DP's operator has not onboarded the CSIP credential that signed this; CSIPs act only with a credential the operator issued with `mimi-discovery csip add`");
+        }
+
+        return stored.RevokedAt is null ? stored
+            : new Problem("csip-revoked", StatusCodes.Status403Forbidden, $"the CSIP '{stored.Name}' was revoked by this DP's operator; ask them to onboard it again");
+    }
+
+    /// <summary>How a stored CSIP credential is found: SHA-256 of its DER, lowercase hex.</summary>
+    internal static string CsipThumbprint(System.Security.Cryptography.X509Certificates.X509Certificate2 credential) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(credential.RawData));
 
     /// <summary>
     /// How long a client may reuse the answer (seconds): until its first statement expires, never

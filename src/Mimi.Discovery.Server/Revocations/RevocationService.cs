@@ -12,7 +12,7 @@ namespace Mimi.Discovery.Server.Revocations;
 
 /// <summary>
 /// Revocation (docs/protocol.md §15): the owner of a credential this DP issued, a later credential for the
-/// same CSI (a successor) or a CSIP whose scope covers it revokes it with a signed revocation. Every refusal
+/// same CSI (a successor) or an onboarded CSIP whose scope covers it revokes it with a signed revocation. Every refusal
 /// — forged, expired, replayed, out of scope, not authorised, unknown, expired or already revoked credential —
 /// is a specific problem, checked before anything is stored. A revocation taken lists the credential in the
 /// DP's CRL and removes the mappings signed under it in the same transaction, so lookups stop returning them;
@@ -85,6 +85,13 @@ internal sealed partial class RevocationService(
             LogRefused(logger, "not-authorised");
             return new Problem("revocation-not-authorised", StatusCodes.Status403Forbidden,
                 "a credential is revoked by its owner (signed under it), by a credential for the same CSI issued later, or by a CSIP whose scope covers the CSI; this signer is none of them");
+        }
+
+        // A CSIP acts only while this DP's operator has it onboarded (`csip add`, docs/operations.md), as for removals and feeds.
+        if (authority == RevocationAuthority.Csip && (await mappings.OnboardedCsipAsync(revocation.Signer, cancellationToken).ConfigureAwait(false)).Problem is { } notOnboarded)
+        {
+            LogRefused(logger, notOnboarded.Code);
+            return notOnboarded;
         }
 
         // A replay or a second revocation of the credential is the store's to tell, in the transaction that stores it.

@@ -61,6 +61,7 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         MirrorSchema,
         InvitationSchema,
         RevocationSchema,
+        CsipSchema,
     ];
 
     protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);

@@ -58,6 +58,18 @@ public sealed partial class DiscoveryClient(HttpClient http)
         SendAsync(HttpMethod.Post, "v1/removals", JsonContent.Create(new StatementSubmission(statement), ProtocolJson.Default.StatementSubmission),
             ProtocolJson.Default.RemovalReceipt, cancellationToken);
 
+    /// <summary>
+    /// Submits a CSIP's signed reassignment feed (docs/protocol.md §16, signed with
+    /// <see cref="Statements.StatementSigner.SignReassignmentFeed"/>); the receipt has one outcome per identifier.
+    /// </summary>
+    /// <exception cref="DiscoveryException">The DP refused the whole feed (e.g. <c>feed-replayed</c>, <c>feed-expired</c>, <c>csip-not-onboarded</c>); nothing was applied.</exception>
+    public Task<ReassignmentReceipt> SubmitReassignmentFeedAsync(string feed, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(feed);
+        return SendAsync(HttpMethod.Post, "v1/reassignments", JsonContent.Create(new ReassignmentSubmission(feed), ProtocolJson.Default.ReassignmentSubmission),
+            ProtocolJson.Default.ReassignmentReceipt, cancellationToken);
+    }
+
     /// <summary>Looks up CSIs and returns the DP's raw answer, unverified.</summary>
     /// <exception cref="DiscoveryException">The DP refused the request.</exception>
     public Task<LookupResponse> LookupRawAsync(IReadOnlyList<string> csis, string? service = null, CancellationToken cancellationToken = default) =>

@@ -92,7 +92,17 @@ public sealed record TransparencyKeys(string VrfKey, string LogKey, double Epoch
 /// <param name="CodeLifetimeSeconds">How long a proof-of-control code stays valid.</param>
 /// <param name="MaxCodeAttempts">How many answers a proof accepts before it is void.</param>
 /// <param name="MaxAnswerAgeSeconds">The longest a client may reuse a verified lookup answer (<see cref="LookupResult.MaxAge"/> is never more).</param>
-public sealed record DiscoveryLimits(int MaxLookupBatch, int MaxStatementLength, int MaxRequestBytes, int CodeLifetimeSeconds, int MaxCodeAttempts, long MaxAnswerAgeSeconds = 0);
+public sealed record DiscoveryLimits(int MaxLookupBatch, int MaxStatementLength, int MaxRequestBytes, int CodeLifetimeSeconds, int MaxCodeAttempts, long MaxAnswerAgeSeconds = 0)
+{
+    /// <summary>Most identifiers in one reassignment feed (<c>POST /v1/reassignments</c>, docs/protocol.md §16); 0 from a DP that takes none.</summary>
+    public int MaxReassignments { get; init; }
+
+    /// <summary>Largest reassignment request body, in bytes (the feed's compact JWS plus its JSON envelope); 0 from a DP that takes none.</summary>
+    public int MaxReassignmentBytes { get; init; }
+
+    /// <summary>Oldest reassignment feed accepted: seconds between its <c>iat</c> and its arrival; 0 from a DP that takes none.</summary>
+    public long ReassignmentFeedMaxAgeSeconds { get; init; }
+}
 
 /// <summary>
 /// An EC P-256 public key as a JWK (RFC 7517, RFC 7518 §6.2.1): <c>kty</c> <c>EC</c>, <c>crv</c>
@@ -148,6 +158,36 @@ public sealed record PublishReceipt(string Csi, string MappingId, long Version, 
 /// <param name="Removed">Ids of the mappings removed.</param>
 /// <param name="Epoch">The transparency epoch from which lookups prove the removal.</param>
 public sealed record RemovalReceipt(string Csi, string Authority, IReadOnlyList<string> Removed, long? Epoch = null);
+
+/// <summary><c>POST /v1/reassignments</c>: a CSIP's signed reassignment feed (docs/protocol.md §16).</summary>
+/// <param name="Feed">The compact JWS (<c>typ</c> <c>mimi-reassignments+jws</c>), at most 4 MiB.</param>
+public sealed record ReassignmentSubmission(string Feed);
+
+/// <summary>What a reassignment feed did, one outcome per identifier in feed order.</summary>
+/// <param name="Feed">The feed's <c>jti</c>.</param>
+/// <param name="Csip">The name the DP's operator onboarded the signing CSIP under.</param>
+/// <param name="Results">One per identifier of the feed, in its order.</param>
+/// <param name="Epoch">The transparency epoch from which lookups prove the removals; null when nothing was removed or the DP keeps no log.</param>
+public sealed record ReassignmentReceipt(string Feed, string Csip, IReadOnlyList<ReassignmentOutcome> Results, long? Epoch = null);
+
+/// <summary>What a reassignment feed did for one identifier.</summary>
+/// <param name="Csi">Canonical CSI.</param>
+/// <param name="Result">One of <see cref="ReassignmentResults"/>.</param>
+/// <param name="Removed">Ids of the previous holder's mappings removed (empty unless <c>applied</c>).</param>
+public sealed record ReassignmentOutcome(string Csi, string Result, IReadOnlyList<string> Removed);
+
+/// <summary>The values of <see cref="ReassignmentOutcome.Result"/>.</summary>
+public static class ReassignmentResults
+{
+    /// <summary>Mappings under credentials issued before the reassignment were removed; such credentials are refused from now on.</summary>
+    public const string Applied = "applied";
+
+    /// <summary>No mapping was under a credential issued before the reassignment; such credentials are refused from now on.</summary>
+    public const string NothingToRemove = "nothing-to-remove";
+
+    /// <summary>The CSIP's scope does not cover the identifier: nothing changed for it.</summary>
+    public const string NotInScope = "not-in-scope";
+}
 
 /// <summary><c>POST /v1/lookup</c>: one or many CSIs, optionally on behalf of a querying service.</summary>
 /// <param name="Csis">Identifiers in any accepted form.</param>
@@ -233,7 +273,22 @@ public sealed record LeafChange(string Key, string Commitment);
 /// <param name="Vrf">VRF proof for the label.</param>
 /// <param name="Head">The current signed tree head every version is proven under.</param>
 /// <param name="Versions">Versions from 1 up.</param>
-public sealed record LabelHistory(string Csi, string Scope, string Vrf, TreeHeadWire Head, IReadOnlyList<LabelVersion> Versions);
+public sealed record LabelHistory(string Csi, string Scope, string Vrf, TreeHeadWire Head, IReadOnlyList<LabelVersion> Versions)
+{
+    /// <summary>
+    /// Removals of the CSI's mappings made on a CSIP's authority (a CSIP removal or a reassignment feed,
+    /// docs/protocol.md §16), oldest first, as the DP reports them: who removed, not committed by the log.
+    /// Null from a DP that reports none.
+    /// </summary>
+    public IReadOnlyList<CsipRemoval>? CsipRemovals { get; init; }
+}
+
+/// <summary>A removal made on a CSIP's authority, as the DP reports it in a label's history.</summary>
+/// <param name="Csip">The name the DP's operator onboarded the CSIP under.</param>
+/// <param name="MappingId">The mapping removed.</param>
+/// <param name="RemovedAt">When, Unix seconds.</param>
+/// <param name="Feed">The reassignment feed's id (<c>jti</c>), or null for a single CSIP removal.</param>
+public sealed record CsipRemoval(string Csip, string MappingId, long RemovedAt, string? Feed = null);
 
 /// <summary>One version of a label and its proof at the epoch that sealed it.</summary>
 /// <param name="Version">Label version (1, 2, …).</param>
@@ -279,6 +334,8 @@ public static class LookupResultKinds
 [JsonSerializable(typeof(StatementSubmission))]
 [JsonSerializable(typeof(PublishReceipt))]
 [JsonSerializable(typeof(RemovalReceipt))]
+[JsonSerializable(typeof(ReassignmentSubmission))]
+[JsonSerializable(typeof(ReassignmentReceipt))]
 [JsonSerializable(typeof(LookupRequest))]
 [JsonSerializable(typeof(LookupResponse))]
 [JsonSerializable(typeof(ProblemBody))]

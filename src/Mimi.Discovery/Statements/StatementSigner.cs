@@ -5,6 +5,7 @@ using Jose;
 using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Crypto;
 using Mimi.Discovery.Identifiers;
+using Base64Url = System.Buffers.Text.Base64Url;
 
 namespace Mimi.Discovery.Statements;
 
@@ -154,6 +155,57 @@ public sealed partial class StatementSigner
         }
 
         return Sign(EncodeRemoval(draft, _time), RemovalStatement.MediaType, new Dictionary<string, object> { ["x5c"] = _x5c });
+    }
+
+    /// <summary>
+    /// Signs a reassignment feed (docs/protocol.md §16) under this signer's CSIP credential: the
+    /// identifiers that changed hands, each with the time it did. CSIs outside the credential's scope
+    /// are signed as given; the DP refuses each of them on its own and applies the rest.
+    /// </summary>
+    /// <param name="reassignments">1 to <see cref="ReassignmentFeed.MaxReassignments"/> identifiers, each once, none reassigned after now.</param>
+    /// <param name="id">The feed's <c>jti</c> (1–128 of A–Z a–z 0–9 - _); a random one when omitted. A DP applies an id once.</param>
+    /// <returns>The compact JWS (<c>typ</c> <c>mimi-reassignments+jws</c>).</returns>
+    /// <exception cref="ArgumentException">Not a CSIP credential; no, too many or repeated identifiers; a time after now; a malformed id; or the feed longer than <see cref="ReassignmentFeed.MaxLength"/>.</exception>
+    public string SignReassignmentFeed(IReadOnlyList<Reassignment> reassignments, string? id = null)
+    {
+        ArgumentNullException.ThrowIfNull(reassignments);
+        if (_credential.Kind != CredentialKind.Csip)
+        {
+            throw new ArgumentException("A reassignment feed is signed under a CSIP credential.", nameof(reassignments));
+        }
+
+        if (reassignments.Count is 0 or > ReassignmentFeed.MaxReassignments || reassignments.Any(r => r is null || r.Csi is null))
+        {
+            throw new ArgumentException($"A feed lists 1 to {ReassignmentFeed.MaxReassignments} identifiers.", nameof(reassignments));
+        }
+
+        if (reassignments.Select(r => r.Csi.Uri).Distinct(StringComparer.Ordinal).Count() != reassignments.Count)
+        {
+            throw new ArgumentException("A feed lists each identifier once.", nameof(reassignments));
+        }
+
+        var now = _time.GetUtcNow();
+        if (reassignments.Any(r => r.At.ToUnixTimeSeconds() > now.ToUnixTimeSeconds()))
+        {
+            throw new ArgumentException("A reassignment time lies after now.", nameof(reassignments));
+        }
+
+        id ??= Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
+        if (!ReassignmentFeed.IsValidId(id))
+        {
+            throw new ArgumentException("A feed id is 1–128 of A–Z a–z 0–9 - _.", nameof(id));
+        }
+
+        var payload = new ReassignmentPayload
+        {
+            Id = id,
+            IssuedAt = now.ToUnixTimeSeconds(),
+            Reassigned = reassignments.Select(r => new ReassignmentEntryPayload { At = r.At.ToUnixTimeSeconds(), Csi = r.Csi.Uri }).ToList(),
+        };
+        var token = Sign(JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Writer.ReassignmentPayload), ReassignmentFeed.MediaType,
+            new Dictionary<string, object> { ["x5c"] = _x5c });
+        return token.Length <= ReassignmentFeed.MaxLength ? token
+            : throw new ArgumentException($"The feed is {token.Length} characters long; the limit is {ReassignmentFeed.MaxLength}: split it.", nameof(reassignments));
     }
 
     /// <summary>

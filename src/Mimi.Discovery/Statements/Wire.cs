@@ -104,6 +104,28 @@ internal sealed class RemovalPayload
     public required bool Supersede { get; init; }
 }
 
+// docs/protocol.md §16: a CSIP's reassignment feed.
+internal sealed class ReassignmentPayload
+{
+    [JsonPropertyName("jti")]
+    public required string Id { get; init; }
+
+    [JsonPropertyName("iat")]
+    public required long IssuedAt { get; init; }
+
+    [JsonPropertyName("reassigned")]
+    public required List<ReassignmentEntryPayload> Reassigned { get; init; }
+}
+
+internal sealed class ReassignmentEntryPayload
+{
+    [JsonPropertyName("at")]
+    public required long At { get; init; }
+
+    [JsonPropertyName("csi")]
+    public required string Csi { get; init; }
+}
+
 // RFC 8225 §5 PASSporT claims, declared in lexicographic order so they serialise as §9 asks.
 internal sealed class PassportPayload
 {
@@ -151,6 +173,7 @@ internal sealed class PassportDestinations
 [JsonSerializable(typeof(JwsHeader))]
 [JsonSerializable(typeof(MappingPayload))]
 [JsonSerializable(typeof(RemovalPayload))]
+[JsonSerializable(typeof(ReassignmentPayload))]
 [JsonSerializable(typeof(PassportPayload))]
 [JsonSerializable(typeof(InvitationPayload))]
 [JsonSerializable(typeof(InvitationPreferencePayload))]

@@ -304,6 +304,81 @@ public sealed partial class StatementVerifier
             jws!, csi, issuedAt, target, payload.Version, payload.Supersede, authority, envelope.SignerThumbprint, credential));
     }
 
+    /// <summary>
+    /// Verifies a reassignment feed (docs/protocol.md §16): at most <see cref="ReassignmentFeed.MaxLength"/>
+    /// characters, signed under a CSIP credential that chains to a trust anchor and is valid now, issued
+    /// while it was valid and not in the future; 1 to <see cref="ReassignmentFeed.MaxReassignments"/>
+    /// canonical CSIs, each once, none reassigned after the feed was signed. Scope is not checked here:
+    /// a DP refuses each CSI outside <see cref="Credential.Scope"/> on its own. Nor is the feed's age:
+    /// how old a feed a DP takes is its own setting.
+    /// </summary>
+    public VerificationResult<ReassignmentFeed> VerifyReassignmentFeed(string? jws)
+    {
+        if (Open(jws, ReassignmentFeed.MediaType, out var envelope, maxLength: ReassignmentFeed.MaxLength) is { } failure)
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(failure.Status, failure.Reason);
+        }
+
+        if (envelope.Credential is not { Kind: CredentialKind.Csip } credential)
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(
+                envelope.Credential is null ? VerificationStatus.MissingCredential : VerificationStatus.NotACredential,
+                "a reassignment feed is signed under a CSIP credential carried in the x5c header");
+        }
+
+        ReassignmentPayload payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize(envelope.Payload, WireJson.Default.ReassignmentPayload)!;
+        }
+        catch (JsonException e)
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(VerificationStatus.Malformed, "the payload is not a reassignment feed: " + e.Message);
+        }
+
+        if (!ReassignmentFeed.IsValidId(payload.Id) || !TryUnixTime(payload.IssuedAt, out var issuedAt))
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(VerificationStatus.InvalidContent, "jti must be 1–128 of A–Z a–z 0–9 - _ and iat a Unix time");
+        }
+
+        if (payload.Reassigned.Count > ReassignmentFeed.MaxReassignments)
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(VerificationStatus.TooLarge, $"the feed lists {payload.Reassigned.Count} identifiers; the limit is {ReassignmentFeed.MaxReassignments}");
+        }
+
+        if (payload.Reassigned.Count == 0)
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(VerificationStatus.InvalidContent, "the feed lists no identifier");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var reassignments = new List<Reassignment>(payload.Reassigned.Count);
+        for (var i = 0; i < payload.Reassigned.Count; i++)
+        {
+            var entry = payload.Reassigned[i];
+            if (!PayloadCodec.TryParseCanonicalCsi(entry.Csi, out var csi) || !seen.Add(csi.Uri))
+            {
+                return VerificationResult<ReassignmentFeed>.Fail(VerificationStatus.InvalidContent, $"reassigned[{i}].csi is not a canonical CSI URI, or repeats an earlier one");
+            }
+
+            if (!TryUnixTime(entry.At, out var at) || at > issuedAt)
+            {
+                return VerificationResult<ReassignmentFeed>.Fail(VerificationStatus.InvalidContent, $"reassigned[{i}].at must be a Unix time no later than the feed's iat");
+            }
+
+            reassignments.Add(new Reassignment(csi, at));
+        }
+
+        if (CheckCredential(envelope, _time.GetUtcNow()) is { } credentialFailure)
+        {
+            return VerificationResult<ReassignmentFeed>.Fail(credentialFailure.Status, credentialFailure.Reason);
+        }
+
+        return CheckIssuance(issuedAt, credential, _time.GetUtcNow()) is { } timeFailure
+            ? VerificationResult<ReassignmentFeed>.Fail(timeFailure.Status, timeFailure.Reason)
+            : VerificationResult<ReassignmentFeed>.Valid(new ReassignmentFeed(jws!, payload.Id, issuedAt, reassignments, envelope.SignerThumbprint, credential));
+    }
+
     private readonly record struct Failure(VerificationStatus Status, string Reason);
 
     private sealed record Envelope(byte[] Payload, CredentialCache.Entry? Chain, string SignerThumbprint)
@@ -333,7 +408,7 @@ public sealed partial class StatementVerifier
 
     /// <summary>Parses the JWS, checks header and key material, and verifies the signature.</summary>
     /// <remarks>A PASSporT extension (RFC 8225 §8.1) is opened only as that extension: <paramref name="expectedPpt"/> must equal its <c>ppt</c>, so an invitation is never taken for a caller assertion, nor the reverse.</remarks>
-    private Failure? Open(string? jws, string expectedType, out Envelope envelope, string? expectedPpt = null)
+    private Failure? Open(string? jws, string expectedType, out Envelope envelope, string? expectedPpt = null, int? maxLength = null)
     {
         envelope = null!;
         if (string.IsNullOrEmpty(jws))
@@ -341,9 +416,10 @@ public sealed partial class StatementVerifier
             return new(VerificationStatus.Malformed, "the statement is empty");
         }
 
-        if (jws.Length > _options.MaxStatementLength)
+        var limit = maxLength ?? _options.MaxStatementLength;
+        if (jws.Length > limit)
         {
-            return new(VerificationStatus.TooLarge, $"the statement is {jws.Length} characters long; the limit is {_options.MaxStatementLength}");
+            return new(VerificationStatus.TooLarge, $"the statement is {jws.Length} characters long; the limit is {limit}");
         }
 
         var parts = jws.Split('.');

@@ -43,6 +43,7 @@ public sealed class DiscoveryApiTests : IAsyncLifetime
         Assert.Contains("/v1/proofs/{id}/answer", paths);
         Assert.Contains("/v1/mappings", paths);
         Assert.Contains("/v1/removals", paths);
+        Assert.Contains("/v1/reassignments", paths);
         Assert.Contains("/v1/lookup", paths);
         Assert.Contains("/.well-known/mimi-discovery", paths);
     }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Statements;
 
 namespace Mimi.Discovery.Server.Tests.Apis;
@@ -106,14 +105,42 @@ public sealed class RemovalApiTests : IAsyncLifetime
         var bob = await _dp.RegisterAsync("+33612345678");
         await _dp.Client.PublishAsync(bob.Sign(1));
         _dp.Time.Advance(TimeSpan.FromSeconds(5));
-        using var authority = _dp.LoadAuthority();
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var csip = new StatementSigner(key, authority.IssueCsipCredential("Example Telecom", CsipScope.Create(["+336"], []), key, TimeSpan.FromDays(30)), time: _dp.Time);
+        var csip = await Mappings.CsipKit.OnboardAsync(_dp, "Example Telecom", ["+336"]);
 
         var receipt = await _dp.Client.RemoveAsync(csip.SignRemoval(new RemovalDraft(bob.Csi)));
 
         Assert.Equal("csip", receipt.Authority);
         Assert.Empty(await StatementsAsync("+33612345678"));
+        var act = Assert.Single(await _dp.Service<Mimi.Discovery.Server.Storage.ICsipStore>().GetCsipActsAsync(bob.Csi.Uri, default));
+        Assert.Equal(("Example Telecom", null, receipt.Removed.Single()), (act.Csip, act.Feed, act.MappingId));
+    }
+
+    [Fact]
+    public async Task CsipRemoval_CsipNotOnboarded_IsRefusedAndChangesNothing()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1));
+        _dp.Time.Advance(TimeSpan.FromSeconds(5));
+        var csip = await Mappings.CsipKit.OnboardAsync(_dp, "Example Telecom", ["+336"], onboard: false);
+
+        await ProblemAssert.ThrowsAsync(403, "csip-not-onboarded", () => _dp.Client.RemoveAsync(csip.SignRemoval(new RemovalDraft(bob.Csi))));
+
+        Assert.Single(await StatementsAsync("+33612345678"));
+    }
+
+    [Fact]
+    public async Task CsipRemoval_CsipRevoked_IsRefusedAndChangesNothing()
+    {
+        var bob = await _dp.RegisterAsync("+33612345678");
+        await _dp.Client.PublishAsync(bob.Sign(1));
+        _dp.Time.Advance(TimeSpan.FromSeconds(5));
+        var csip = await Mappings.CsipKit.OnboardAsync(_dp, "Example Telecom", ["+336"]);
+        Assert.Equal(1, await _dp.Service<Mimi.Discovery.Server.Storage.ICsipStore>().RevokeCsipAsync("Example Telecom", 1, default));
+
+        await ProblemAssert.ThrowsAsync(403, "csip-revoked", () => _dp.Client.RemoveAsync(csip.SignRemoval(new RemovalDraft(bob.Csi))));
+
+        Assert.Single(await StatementsAsync("+33612345678"));
+        Assert.Empty(await _dp.Service<Mimi.Discovery.Server.Storage.ICsipStore>().GetCsipActsAsync(bob.Csi.Uri, default));
     }
 
     [Theory]

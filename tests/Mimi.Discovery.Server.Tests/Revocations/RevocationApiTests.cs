@@ -122,16 +122,29 @@ public sealed class RevocationApiTests : IAsyncLifetime
         await using var dp = await StartAsync();
         var bob = await dp.RegisterAsync(Bob);
         await dp.Client.PublishAsync(bob.Sign(1));
-        using var authority = dp.LoadAuthority();
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var csip = authority.IssueCsipCredential("Example Telecom", CsipScope.Create(["+336"], []), key, TimeSpan.FromDays(365));
-        var signer = new StatementSigner(key, csip, time: dp.Clock);
+        var signer = await Mappings.CsipKit.OnboardAsync(dp, "Example Telecom", ["+336"]);
 
         var receipt = await dp.Client.RevokeAsync(signer.SignRevocation(bob.Csi, Thumbprint(bob), RevocationReason.AffiliationChanged));
 
         Assert.Equal("csip", receipt.Authority);
         Assert.Empty(await StatementsAsync(dp, Bob));
         Assert.Equal(RevocationReason.AffiliationChanged, Assert.Single((await CrlAsync(dp)).Entries).Reason);
+    }
+
+    [Fact]
+    public async Task Revoke_ByCsipNotOnboardedOrRevoked_IsRefused_NothingStored()
+    {
+        await using var dp = await StartAsync();
+        var bob = await dp.RegisterAsync(Bob);
+        await dp.Client.PublishAsync(bob.Sign(1));
+        var stranger = await Mappings.CsipKit.OnboardAsync(dp, "Unknown Telecom", ["+336"], onboard: false);
+        var revoked = await Mappings.CsipKit.OnboardAsync(dp, "Former Telecom", ["+336"]);
+        Assert.Equal(1, await dp.Service<Mimi.Discovery.Server.Storage.ICsipStore>().RevokeCsipAsync("Former Telecom", dp.Clock.GetUtcNow().ToUnixTimeSeconds(), default));
+
+        await RefusedAsync(dp, 403, "csip-not-onboarded", stranger.SignRevocation(bob.Csi, Thumbprint(bob), RevocationReason.AffiliationChanged));
+        await RefusedAsync(dp, 403, "csip-revoked", revoked.SignRevocation(bob.Csi, Thumbprint(bob), RevocationReason.AffiliationChanged));
+
+        Assert.Single(await StatementsAsync(dp, Bob));
     }
 
     [Fact]
