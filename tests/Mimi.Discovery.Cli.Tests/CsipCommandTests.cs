@@ -13,6 +13,7 @@ public sealed class CsipCommandTests : IAsyncLifetime
     private const string Bob = "+33612345678";
     private const string Dave = "+33698765432";
     private const string Carol = "+447911123456";
+    private const string Erin = "+33611112222";
 
     private readonly CliHarness _cli = new("mimi-csip-");
 
@@ -79,6 +80,15 @@ public sealed class CsipCommandTests : IAsyncLifetime
         var remove = await _cli.RunAsync("remove", Dave, "--as-csip", privateKey, "--credential", credential, "--dp", _cli.Dp, "--ca", _cli.Ca);
         Assert.True(remove.Exit == 0, remove.Err);
         Assert.Contains($"Removed 1 mapping(s) of tel:{Dave} as its CSIP", remove.Out, StringComparison.Ordinal);
+
+        // The CSIP revokes a credential of a number in its scope: listed in the CRL, its mapping gone.
+        await RegisterAsync(Erin, "erin");
+        var revokeErin = await _cli.RunAsync("revoke", Erin, "--reason", "affiliation-changed", "--as-csip", privateKey, "--credential", credential, "--dp", _cli.Dp, "--ca", _cli.Ca);
+        Assert.True(revokeErin.Exit == 0, revokeErin.Err);
+        Assert.Contains($"of tel:{Erin}", revokeErin.Out, StringComparison.Ordinal);
+        Assert.Contains("as csip: affiliationChanged; removed 1 mapping(s)", revokeErin.Out, StringComparison.Ordinal);
+        var erinStatus = await _cli.RunAsync("erin", false, "status", "--dp", _cli.Dp, "--ca", _cli.Ca);
+        Assert.Matches("tel:\\+33611112222.* revoked", erinStatus.Out);
 
         var again = await _cli.RunAsync("csip", "feed", feedFile, "--key", privateKey, "--credential", credential, "--dp", _cli.Dp, "--ca", _cli.Ca);
         Assert.Contains($"tel:{Bob} nothing-to-remove", again.Out, StringComparison.Ordinal);
