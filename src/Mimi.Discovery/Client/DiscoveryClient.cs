@@ -332,6 +332,21 @@ public sealed partial class DiscoveryClient(HttpClient http)
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await SendAcceptedAsync(request, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
+                   ?? throw new DiscoveryException("the Discovery Provider sent an empty answer");
+        }
+        catch (JsonException e)
+        {
+            throw new DiscoveryException("the Discovery Provider's answer is not valid JSON: " + e.Message, e);
+        }
+    }
+
+    /// <summary>Sends <paramref name="request"/>; the response when it is a success, else the DP's refusal (or its unreachability) thrown.</summary>
+    private async Task<HttpResponseMessage> SendAcceptedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
         HttpResponseMessage response;
         try
         {
@@ -342,22 +357,14 @@ public sealed partial class DiscoveryClient(HttpClient http)
             throw Unreachable(http.BaseAddress, e);
         }
 
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
         using (response)
         {
-            if (!response.IsSuccessStatusCode)
-            {
-                throw await RefusalAsync(response, cancellationToken).ConfigureAwait(false);
-            }
-
-            try
-            {
-                return await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false)
-                       ?? throw new DiscoveryException("the Discovery Provider sent an empty answer");
-            }
-            catch (JsonException e)
-            {
-                throw new DiscoveryException("the Discovery Provider's answer is not valid JSON: " + e.Message, e);
-            }
+            throw await RefusalAsync(response, cancellationToken).ConfigureAwait(false);
         }
     }
 
