@@ -230,4 +230,9 @@ internal static class Cli
 }
 
 /// <summary>Bad command-line input; reported with exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message)
+{
+    /// <summary>A refusal worded by the library's argument check, without .NET's "(Parameter 'x')" suffix.</summary>
+    public static UsageException From(ArgumentException e, string? prefix = null) =>
+        new(prefix + (e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message));
+}

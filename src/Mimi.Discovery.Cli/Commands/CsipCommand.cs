@@ -70,7 +70,7 @@ internal static class CsipCommand
             }
             catch (ArgumentException e)
             {
-                throw new UsageException("--key: " + e.Message);
+                throw UsageException.From(e, "--key: ");
             }
 
             using (credential)
@@ -194,7 +194,7 @@ internal static class CsipCommand
             }
             catch (ArgumentException e)
             {
-                throw new UsageException(e.Message);
+                throw UsageException.From(e, result.GetValue(file)!.Name + ": ");
             }
 
             var client = Cli.Connect(result.GetValue(dp)!, result.GetValue(ca));
@@ -237,7 +237,7 @@ internal static class CsipCommand
         }
         catch (ArgumentException e)
         {
-            throw new UsageException("--credential: " + e.Message);
+            throw UsageException.From(e, "--credential: ");
         }
     }
 
@@ -269,7 +269,7 @@ internal static class CsipCommand
             var parsed = CsiParser.Parse(fields[0]);
             if (!parsed.Success)
             {
-                throw new UsageException($"{file.Name}:{number}: '{fields[0]}' is not a phone number or email address: {parsed.Reason}");
+                throw new UsageException($"{file.Name}:{number}: {parsed.Reason}");
             }
 
             if (!TryParseTime(fields[1], out var at))
@@ -306,7 +306,7 @@ internal static class CsipCommand
         catch (Exception e) when (e is ArgumentException or CryptographicException)
         {
             key.Dispose();
-            throw new UsageException($"{option} {file.Name} is not a PEM EC key: {e.Message}");
+            throw new UsageException($"{option} {file.Name} is not a PEM file of a P-256 key (make one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)");
         }
     }
 

@@ -58,7 +58,7 @@ internal sealed partial class MappingService(
                     "this mapping was removed after the statement was signed; sign a new statement");
             case PublishStatus.CredentialSuperseded:
                 return new Problem("credential-superseded", StatusCodes.Status403Forbidden,
-                    "a newer owner of this identifier has superseded credentials issued before theirs; prove control again for a new credential");
+                    "credentials for this identifier issued before a later owner's, or before its operator reported it reassigned, no longer publish; prove control again for a new credential");
         }
 
         LogPublished(logger, row.MappingId, row.Version, result.Superseded.Count);

@@ -68,7 +68,7 @@ internal sealed partial class ReassignmentService(
         {
             case FeedStatus.Replayed:
                 return new Problem("feed-replayed", StatusCodes.Status409Conflict,
-                    $"this DP applied a feed with id (jti) '{feed.Id}' from this CSIP before; each feed is applied once: sign a new one with a new jti");
+                    $"this DP applied a feed with id (jti) '{feed.Id}' from this CSIP before; each feed is applied once: sign a new one with a new jti (`csip feed --id`)");
             case FeedStatus.Revoked:
                 return new Problem("csip-revoked", StatusCodes.Status403Forbidden, $"the CSIP '{csip.Name}' was revoked by this DP's operator; ask them to onboard it again");
         }
