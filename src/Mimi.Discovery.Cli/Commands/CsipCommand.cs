@@ -177,10 +177,6 @@ internal static class CsipCommand
         {
             var reassignments = ReadFeedFile(result.GetValue(file)!);
             var signer = Signer(result.GetValue(key)!, result.GetValue(credential)!);
-            if (signer.Credential.Kind != CredentialKind.Csip)
-            {
-                throw new UsageException("--credential is not a CSIP credential (issued with `csip add`)");
-            }
 
             if (reassignments.Count > ReassignmentFeed.MaxReassignments)
             {
@@ -217,7 +213,15 @@ internal static class CsipCommand
         (new Option<FileInfo>(keyOption) { Description = "PEM file of the CSIP's private key.", Required = required },
          new Option<FileInfo>("--credential") { Description = "PEM file of the CSIP credential the DP's operator issued (`csip add`).", Required = required });
 
-    /// <summary>A signer for the CSIP's key and credential files.</summary>
+    /// <summary>A signer for the CSIP's key and credential files, acting for <paramref name="csi"/>: refused in one line when the credential's scope does not cover it.</summary>
+    internal static StatementSigner Signer(FileInfo keyFile, FileInfo credentialFile, Csi csi)
+    {
+        var signer = Signer(keyFile, credentialFile);
+        return signer.Credential.Scope!.Covers(csi) ? signer
+            : throw new UsageException($"your CSIP credential's scope ({signer.Credential.Scope}) does not cover {csi}");
+    }
+
+    /// <summary>A signer for the CSIP's key and credential files; refused in one line unless the credential is a CSIP credential for the key.</summary>
     internal static StatementSigner Signer(FileInfo keyFile, FileInfo credentialFile)
     {
         var key = LoadKey(keyFile, "--key");
@@ -231,14 +235,18 @@ internal static class CsipCommand
             throw new UsageException($"--credential {credentialFile.Name} is not a PEM certificate: {e.Message}");
         }
 
+        StatementSigner signer;
         try
         {
-            return new StatementSigner(key, certificate);
+            signer = new StatementSigner(key, certificate);
         }
         catch (ArgumentException e)
         {
             throw UsageException.From(e, "--credential: ");
         }
+
+        return signer.Credential.Kind == CredentialKind.Csip ? signer
+            : throw new UsageException("--credential is not a CSIP credential (issued with `csip add`)");
     }
 
     /// <summary>The feed file: 'NUMBER TIME' per line; any bad line is refused with its number, and nothing is sent.</summary>

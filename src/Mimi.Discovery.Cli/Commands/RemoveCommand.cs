@@ -25,16 +25,7 @@ internal static class RemoveCommand
             if (result.GetValue(asCsip) is { } csipKey)
             {
                 var csipCredential = result.GetValue(credential) ?? throw new UsageException("--as-csip needs --credential, the CSIP credential the DP's operator issued");
-                var signer = CsipCommand.Signer(csipKey, csipCredential);
-                if (signer.Credential.Kind != Credentials.CredentialKind.Csip)
-                {
-                    throw new UsageException("--credential is not a CSIP credential (issued with `csip add`)");
-                }
-
-                if (!signer.Credential.Scope!.Covers(csi))
-                {
-                    throw new UsageException($"{csi} is outside the CSIP's scope ({signer.Credential.Scope})");
-                }
+                var signer = CsipCommand.Signer(csipKey, csipCredential, csi);
 
                 var removal = await Cli.Connect(result.GetValue(dp)!, result.GetValue(ca))
                     .RemoveAsync(signer.SignRemoval(new Statements.RemovalDraft(csi)), cancellationToken).ConfigureAwait(false);

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Mimi.Discovery.Client;
-using Mimi.Discovery.Credentials;
 using Mimi.Discovery.Identifiers;
 using Mimi.Discovery.Statements;
 using Mimi.Discovery.Verification;
@@ -87,11 +86,7 @@ internal static class RevocationCommands
             if (result.GetValue(asCsip) is { } keyFile)
             {
                 var certificateFile = result.GetValue(credentialFile) ?? throw new UsageException("--as-csip needs --credential, the CSIP's credential (PEM)");
-                signer = CsipSigner(keyFile, certificateFile);
-                if (!signer.Credential.Scope!.Covers(csi))
-                {
-                    throw new UsageException($"your CSIP credential's scope ({signer.Credential.Scope}) does not cover {csi}");
-                }
+                signer = CsipCommand.Signer(keyFile, certificateFile, csi);
 
                 if (result.GetValue(thumbprint) is { } given)
                 {
@@ -161,22 +156,6 @@ internal static class RevocationCommands
         }
 
         throw new UsageException($"--reason '{text}' is not one of unspecified, key-compromise, affiliation-changed, superseded, cessation-of-operation");
-    }
-
-    private static StatementSigner CsipSigner(FileInfo keyFile, FileInfo certificateFile)
-    {
-        try
-        {
-            var key = ECDsa.Create();
-            key.ImportFromPem(File.ReadAllText(keyFile.FullName));
-            var certificate = X509Certificate2.CreateFromPem(File.ReadAllText(certificateFile.FullName));
-            var signer = new StatementSigner(key, certificate);
-            return signer.Credential.Kind == CredentialKind.Csip ? signer : throw new UsageException("--credential is not a CSIP credential");
-        }
-        catch (Exception e) when (e is CryptographicException or IOException or ArgumentException)
-        {
-            throw new UsageException("--as-csip/--credential: " + e.Message);
-        }
     }
 
     /// <summary>The x5t#S256 of each credential the DP's current statements of <paramref name="csi"/> are signed under (x5c[0]).</summary>

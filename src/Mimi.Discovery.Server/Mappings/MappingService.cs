@@ -288,9 +288,8 @@ internal sealed partial class MappingService(
             : new Problem("csip-revoked", StatusCodes.Status403Forbidden, $"the CSIP '{stored.Name}' was revoked by this DP's operator; ask them to onboard it again");
     }
 
-    /// <summary>How a stored CSIP credential is found: SHA-256 of its DER, lowercase hex.</summary>
-    internal static string CsipThumbprint(System.Security.Cryptography.X509Certificates.X509Certificate2 credential) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(credential.RawData));
+    /// <summary>How a stored CSIP credential is found: its x5t#S256, as every credential this DP keeps (<see cref="Revocation.ThumbprintOf"/>).</summary>
+    internal static string CsipThumbprint(System.Security.Cryptography.X509Certificates.X509Certificate2 credential) => Revocation.ThumbprintOf(credential);
 
     /// <summary>
     /// How long a client may reuse the answer (seconds): until its first statement expires, never

@@ -1,12 +1,11 @@
 using System.Data.Common;
-using System.Globalization;
 
 namespace Mimi.Discovery.Server.Storage;
 
 /// <summary>A CSIP the operator onboarded (docs/operations.md, "CSIP onboarding"): one credential the DP's CA issued for it.</summary>
 internal sealed record StoredCsip
 {
-    /// <summary>SHA-256 of the credential's DER, lowercase hex: how a removal or feed finds its CSIP.</summary>
+    /// <summary>The credential's x5t#S256 (SHA-256 of its DER, base64url): how a removal or feed finds its CSIP.</summary>
     public required string Thumbprint { get; init; }
 
     /// <summary>The operator's name for the CSIP; several credentials (a rotation) may share it.</summary>
@@ -220,7 +219,7 @@ internal abstract partial class SqlDiscoveryStore : ICsipStore
 
             // Marked pending last, as a publish or removal does: the epoch clock is taken after the
             // mapping rows, in the same order everywhere, so no change waits on a seal that waits on it.
-            due = await MarkPendingManyAsync(connection, transaction, changed.Select(c => c.Csi).ToList(), cancellationToken).ConfigureAwait(false);
+            due = await MarkPendingAsync(connection, transaction, changed.Select(c => c.Csi).ToList(), cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -250,25 +249,6 @@ internal abstract partial class SqlDiscoveryStore : ICsipStore
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         return await QueryAsync(connection, null, "SELECT csi, csip, feed, mapping_id, acted_at FROM csip_acts WHERE csi = @csi ORDER BY acted_at, mapping_id",
             r => new CsipAct(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt64(4)), cancellationToken, ("csi", csi)).ConfigureAwait(false);
-    }
-
-    /// <summary><see cref="MarkPendingAsync"/> for many CSIs: the clock is locked and read once.</summary>
-    private async Task<long> MarkPendingManyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> csis, CancellationToken cancellationToken)
-    {
-        await LockClockAsync(connection, transaction, exclusive: false, cancellationToken).ConfigureAwait(false);
-        var due = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT open_epoch FROM tx_clock WHERE id = 1", cancellationToken).ConfigureAwait(false),
-            CultureInfo.InvariantCulture);
-        await using var mark = Command(connection, transaction, """
-            INSERT INTO tx_pending (csi, gen, due) VALUES (@csi, 0, @due)
-            ON CONFLICT (csi) DO UPDATE SET gen = tx_pending.gen + 1,
-                due = CASE WHEN tx_pending.due IS NULL OR tx_pending.due > excluded.due THEN excluded.due ELSE tx_pending.due END
-            """, ("csi", ""), ("due", due));
-        foreach (var csi in csis)
-        {
-            await RunAsync(mark, cancellationToken, csi, due).ConfigureAwait(false);
-        }
-
-        return due;
     }
 
     private static StoredCsip ReadCsip(DbDataReader r) => new()

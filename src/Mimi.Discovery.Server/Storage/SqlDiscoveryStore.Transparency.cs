@@ -291,16 +291,25 @@ internal abstract partial class SqlDiscoveryStore
     /// the change is due in: the open epoch, read under a shared lock so no seal closes it until this
     /// transaction ends. The mark keeps the earliest epoch any of its changes was promised.
     /// </summary>
-    private async Task<long> MarkPendingAsync(DbConnection connection, DbTransaction transaction, string csi, CancellationToken cancellationToken)
+    private Task<long> MarkPendingAsync(DbConnection connection, DbTransaction transaction, string csi, CancellationToken cancellationToken) =>
+        MarkPendingAsync(connection, transaction, [csi], cancellationToken);
+
+    /// <summary><see cref="MarkPendingAsync(DbConnection, DbTransaction, string, CancellationToken)"/> for the CSIs of one change (a reassignment feed): the clock is locked and read once.</summary>
+    private async Task<long> MarkPendingAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<string> csis, CancellationToken cancellationToken)
     {
         await LockClockAsync(connection, transaction, exclusive: false, cancellationToken).ConfigureAwait(false);
         var due = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT open_epoch FROM tx_clock WHERE id = 1", cancellationToken).ConfigureAwait(false),
             CultureInfo.InvariantCulture);
-        await ExecuteAsync(connection, transaction, """
+        await using var mark = Command(connection, transaction, """
             INSERT INTO tx_pending (csi, gen, due) VALUES (@csi, 0, @due)
             ON CONFLICT (csi) DO UPDATE SET gen = tx_pending.gen + 1,
                 due = CASE WHEN tx_pending.due IS NULL OR tx_pending.due > excluded.due THEN excluded.due ELSE tx_pending.due END
-            """, cancellationToken, ("csi", csi), ("due", due)).ConfigureAwait(false);
+            """, ("csi", ""), ("due", due));
+        foreach (var csi in csis)
+        {
+            await RunAsync(mark, cancellationToken, csi, due).ConfigureAwait(false);
+        }
+
         return due;
     }
 

@@ -369,12 +369,13 @@ public sealed partial class StatementVerifier
             reassignments.Add(new Reassignment(csi, at));
         }
 
-        if (CheckCredential(envelope, _time.GetUtcNow()) is { } credentialFailure)
+        var now = _time.GetUtcNow();
+        if (CheckCredential(envelope, now) is { } credentialFailure)
         {
             return VerificationResult<ReassignmentFeed>.Fail(credentialFailure.Status, credentialFailure.Reason);
         }
 
-        return CheckIssuance(issuedAt, credential, _time.GetUtcNow()) is { } timeFailure
+        return CheckIssuance(issuedAt, credential, now) is { } timeFailure
             ? VerificationResult<ReassignmentFeed>.Fail(timeFailure.Status, timeFailure.Reason)
             : VerificationResult<ReassignmentFeed>.Valid(new ReassignmentFeed(jws!, payload.Id, issuedAt, reassignments, envelope.SignerThumbprint, credential));
     }
