@@ -4,10 +4,9 @@
 # side by side in one run, on the same sealed database.
 #   1. seeds N CSIs into a fresh database on the primary; a DP on the primary seals them all, and the
 #      replica replays them;
-#   2. one DP process: one driver, CONCURRENCY workers;
-#   3. two DP processes: the primary's and the replica's, one driver each with half the workers
-#      (the same number of lookups in flight); their lookups/s added.
-#   Prints each run and the ratio two/one.
+#   2. one DP process on the primary, then one on the replica, each alone: one driver, CONCURRENCY workers;
+#   3. both DP processes at once: the same driver process and workers, half of them asking each.
+#   Prints each run and the ratios replica/primary and two/one.
 #   bench/replica-load.sh [N]   (default 10000 CSIs; PostgreSQL: MIMI_TEST_POSTGRES as .ci/run sets it;
 #   run as root: the replica is started by .ci/postgres-replica when it does not run yet)
 set -euo pipefail
@@ -46,7 +45,7 @@ serve() { # index, then serve options
   pids+=($!)
   wait_healthy "https://127.0.0.1:$((port + i))" "$data/tls.crt"
 }
-drive() { $load drive --dp "https://127.0.0.1:$((port + $1))/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$2"; }
+drive() { $load drive --dp "$1" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency"; }
 
 # 1. Seal everything on the primary, then wait until the replica has replayed it.
 serve 0 --database "$primary_db"
@@ -59,17 +58,13 @@ done
 serve 1 --database "$primary_db" --read-replica "$replica_db"
 wait_sealed "https://127.0.0.1:$((port + 1))" "$data/tls.crt" $((n - 1))
 
-# 2. One DP process (the replica's process idles meanwhile).
-one=$(drive 0 "$concurrency")
-echo "one-process n=$n $one"
+# 2. One DP process at a time (the other idles meanwhile).
+one=$(drive "https://127.0.0.1:$port/")
+echo "one-process primary n=$n $one"
+alone=$(drive "https://127.0.0.1:$((port + 1))/")
+echo "one-process replica n=$n $alone"
 
-# 3. Two DP processes, half the workers each, at once.
-half=$((concurrency / 2))
-drive 0 "$half" >"$work/a.out" & a=$!
-drive 1 "$half" >"$work/b.out" & b=$!
-wait $a; wait $b
-first=$(cat "$work/a.out"); second=$(cat "$work/b.out")
-echo "two-processes primary n=$n $first"
-echo "two-processes replica n=$n $second"
-two=$(awk -v a="$(field rps "$first")" -v b="$(field rps "$second")" 'BEGIN { print a + b }')
-echo "ratio two/one=$(ratio "$two" "$(field rps "$one")") (two: $two /s, one: $(field rps "$one") /s)"
+# 3. Both DP processes at once, from one driver process.
+two=$(drive "https://127.0.0.1:$port/,https://127.0.0.1:$((port + 1))/")
+echo "two-processes n=$n $two"
+echo "ratio replica/primary=$(ratio "$(field rps "$alone")" "$(field rps "$one")") two/one=$(ratio "$(field rps "$two")" "$(field rps "$one")")"

@@ -131,6 +131,16 @@ public sealed class ReadReplicaTests : IAsyncLifetime
                     new LookupRequest(["+33698765432"], KnownTreeSize: latest)), TestContext.Current.CancellationToken);
                 await ProblemAssert.IsProblemAsync(behind, 503, "replica-behind");
                 Assert.Equal(TimeSpan.FromSeconds(1), behind.Headers.RetryAfter?.Delta);
+
+                // The SDK holding that head asks once more a second later, then gives the DP's reason.
+                var counted = new CountingHandler(TlsTrust.CreateHandler(TlsTrust.LoadRoots(Path.Combine(primary.DataDirectory, "tls.crt"))));
+                using var http = new HttpClient(counted) { BaseAddress = replica.BaseAddress };
+                var sdk = new DiscoveryClient(http);
+                var check = await TransparencyCheckHoldingAsync(primary, replica);
+                var verifier = new Verification.StatementVerifier(new Verification.TrustAnchors([primary.LoadAuthority().Certificate]), primary.Clock);
+                var refused = await Assert.ThrowsAsync<DiscoveryException>(() => sdk.LookupAsync(["+33698765432"], verifier, null, check, TestContext.Current.CancellationToken));
+                Assert.Equal("replica-behind", refused.Code);
+                Assert.Equal(2, counted.Lookups);
             }
             finally
             {
@@ -144,6 +154,30 @@ public sealed class ReadReplicaTests : IAsyncLifetime
             Assert.Null(caughtUp.LatestEpoch);
             Assert.Equal(LookupResultKinds.Found, caughtUp.Results[0].Result);
             Assert.Equal("ready", (await ReadyAsync(replica)).Status);
+        }
+    }
+
+    /// <summary>A transparency check whose memory holds the primary's current head for <paramref name="dp"/>, as a sender's does after a lookup the primary answered there.</summary>
+    private static async Task<TransparencyCheck> TransparencyCheckHoldingAsync(DpHost primary, DpHost dp)
+    {
+        var keys = TransparencyKeyset.FromWire((await primary.Client.GetMetadataAsync(TestContext.Current.CancellationToken)).Transparency!)!;
+        var memory = new TreeHeadMemory();
+        memory.Remember(dp.BaseAddress, ProofWire.Head(await primary.Client.GetTreeHeadAsync(TestContext.Current.CancellationToken))!);
+        return new TransparencyCheck(keys, memory, TimeSpan.FromDays(1), primary.Clock);
+    }
+
+    private sealed class CountingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        public int Lookups;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.AbsolutePath == "/v1/lookup")
+            {
+                Interlocked.Increment(ref Lookups);
+            }
+
+            return base.SendAsync(request, cancellationToken);
         }
     }
 
