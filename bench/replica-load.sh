@@ -17,13 +17,8 @@ seconds=${SECONDS_PER_RUN:-20}
 concurrency=${CONCURRENCY:-16}
 port=9700
 
-admin=${MIMI_TEST_POSTGRES:?set MIMI_TEST_POSTGRES to a PostgreSQL connection string of a role that may create databases}
 replica_port=$(.ci/postgres-replica)
-setting() { sed -n "s/.*$1=\([^;]*\).*/\1/p" <<<"$admin"; }
-psql_at() { PGPASSWORD=$(setting Password) psql -h "$(setting Host)" -p "$1" -U "$(setting Username)" -d postgres -qtAc "$2"; }
 name="mimi_replica_$$"
-primary_db=$(sed "s/Database=[^;]*/Database=$name/" <<<"$admin")
-replica_db=$(sed "s/Port=[^;]*/Port=$replica_port/" <<<"$primary_db")
 
 build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
 work=$(mktemp -d /tmp/mimi-replica-load-XXXX)
@@ -32,11 +27,12 @@ pids=()
 cleanup() {
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
-  psql_at "$(setting Port)" "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null || true
+  pg_drop "$name" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-psql_at "$(setting Port)" "CREATE DATABASE $name" >/dev/null
+primary_db=$(pg_create "$name")
+replica_db=$(sed "s/Port=[^;]*/Port=$replica_port/" <<<"$primary_db")
 $load seed --data "$data" --database "$primary_db" --from 0 --to "$n" >/dev/null
 
 serve() { # index, then serve options
@@ -50,9 +46,9 @@ drive() { $load drive --dp "$1" --ca "$data/tls.crt" --count "$n" --seconds "$se
 # 1. Seal everything on the primary, then wait until the replica has replayed it.
 serve 0 --database "$primary_db"
 wait_sealed "https://127.0.0.1:$port" "$data/tls.crt" $((n - 1))
-lsn=$(psql_at "$(setting Port)" "SELECT pg_current_wal_lsn()")
+lsn=$(pg_sql "SELECT pg_current_wal_lsn()")
 for _ in $(seq 1 600); do
-  [ "$(psql_at "$replica_port" "SELECT pg_wal_lsn_diff('$lsn', pg_last_wal_replay_lsn()) <= 0")" = t ] && break
+  [ "$(pg_sql "SELECT pg_wal_lsn_diff('$lsn', pg_last_wal_replay_lsn()) <= 0" "$replica_port")" = t ] && break
   sleep 0.5
 done
 serve 1 --database "$primary_db" --read-replica "$replica_db"
