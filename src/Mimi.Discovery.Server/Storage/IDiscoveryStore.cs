@@ -126,6 +126,13 @@ internal interface ILookupStore
     /// <summary>Leaves set in epochs (<paramref name="after"/>, <paramref name="upTo"/>]; with <paramref name="after"/> = 0, every label's leaf as of <paramref name="upTo"/>. Ordered by epoch, then by key (ordinal over the base64url text, the order auditors check).</summary>
     Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Calls <paramref name="leaf"/> with every label's leaf (search key, commitment; base64url) as of
+    /// epoch <paramref name="upTo"/>, in no particular order, as the rows stream in: the start-up load
+    /// of the whole prefix tree, which would otherwise hold every row (10^6 at scale) at once.
+    /// </summary>
+    Task ReadTreeAsync(long upTo, Action<string, string> leaf, CancellationToken cancellationToken);
+
     /// <summary>Every label of the given CSIs with its value as of <paramref name="epoch"/>.</summary>
     Task<IReadOnlyList<CommittedLabel>> GetCommittedAsync(IReadOnlyCollection<string> csis, long epoch, CancellationToken cancellationToken);
 

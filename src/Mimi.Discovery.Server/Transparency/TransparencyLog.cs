@@ -77,7 +77,9 @@ internal sealed partial class TransparencyLog : IDisposable
     /// The primary's last epoch when it is ahead of the one this process serves (a lagging replica),
     /// as of the last <see cref="FollowPrimaryAsync"/>; null when not behind, or without a replica.
     /// </summary>
-    public long? LatestEpoch => Volatile.Read(ref _primaryEpoch) is var latest && latest > _current.Epoch ? latest : null;
+    public long? LatestEpoch => LatestAfter(_current.Epoch);
+
+    private long? LatestAfter(long epoch) => Volatile.Read(ref _primaryEpoch) is var latest && latest > epoch ? latest : null;
 
     /// <summary>
     /// On a process reading a hot standby: reads the primary's last epoch (one small query) and
@@ -247,8 +249,7 @@ internal sealed partial class TransparencyLog : IDisposable
             epoch = epoch with { ConsistencyFrom = known, Consistency = ProofWire.EncodeAll(ConsistencyProof(known, snapshot.Epoch)) };
         }
 
-        var latest = Volatile.Read(ref _primaryEpoch);
-        return (proofs, delegations, epoch, latest > snapshot.Epoch ? latest : null);
+        return (proofs, delegations, epoch, LatestAfter(snapshot.Epoch));
     }
 
     /// <summary>The proof of one label at <paramref name="snapshot"/>'s epoch, opening the committed value when there is one.</summary>
@@ -481,8 +482,20 @@ internal sealed partial class TransparencyLog : IDisposable
         }
 
         var last = epochs[^1];
-        var leaves = await _reads.GetLeavesAsync(_current.Epoch, last.Epoch, cancellationToken).ConfigureAwait(false);
-        var tree = _current.Epoch == 0 ? Build(leaves) : _current.Tree.With(leaves.Select(l => (ProofWire.Decode(l.SearchKey), ProofWire.Decode(l.Commitment))));
+        PrefixTree tree;
+        int changes;
+        if (_current.Epoch == 0)
+        {
+            tree = await LoadTreeAsync(last.Epoch, cancellationToken).ConfigureAwait(false);
+            changes = tree.Count;
+        }
+        else
+        {
+            var leaves = await _reads.GetLeavesAsync(_current.Epoch, last.Epoch, cancellationToken).ConfigureAwait(false);
+            tree = _current.Tree.With(leaves.Select(l => (ProofWire.Decode(l.SearchKey), ProofWire.Decode(l.Commitment))));
+            changes = leaves.Count;
+        }
+
         Snapshot? next = null;
         lock (_logLock)
         {
@@ -502,7 +515,7 @@ internal sealed partial class TransparencyLog : IDisposable
             }
 
             var leaf = new EpochLeaf(last.Epoch, last.SealedAt, tree.Root);
-            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(leaf, log.InclusionProof(last.Epoch - 1, last.Epoch), head), leaves.Count, leaf.Hash());
+            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(leaf, log.InclusionProof(last.Epoch - 1, last.Epoch), head), changes, leaf.Hash());
         }
 
         Publish(next);
@@ -533,14 +546,11 @@ internal sealed partial class TransparencyLog : IDisposable
         }
     }
 
-    private static PrefixTree Build(IReadOnlyList<LeafRow> leaves)
+    /// <summary>The prefix tree as of <paramref name="epoch"/>, built as the store streams its leaves in (start-up: no list of every row).</summary>
+    private async Task<PrefixTree> LoadTreeAsync(long epoch, CancellationToken cancellationToken)
     {
         var tree = new PrefixTree();
-        foreach (var leaf in leaves)
-        {
-            tree.Set(ProofWire.Decode(leaf.SearchKey), ProofWire.Decode(leaf.Commitment));
-        }
-
+        await _reads.ReadTreeAsync(epoch, (key, commitment) => tree.Set(ProofWire.Decode(key), ProofWire.Decode(commitment)), cancellationToken).ConfigureAwait(false);
         _ = tree.Root;
         return tree;
     }
