@@ -47,3 +47,11 @@ field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # ratio A B: A/B to two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+# PostgreSQL for the scripts that run on it, from MIMI_TEST_POSTGRES (as .ci/run sets it: a role that may
+# create databases). pg_sql SQL [PORT]: runs SQL in the postgres database (of the cluster on PORT when
+# given); pg_create NAME: creates database NAME and prints its connection string; pg_drop NAME.
+pg_setting() { sed -n "s/.*$1=\([^;]*\).*/\1/p" <<<"${MIMI_TEST_POSTGRES:?set MIMI_TEST_POSTGRES to a PostgreSQL connection string of a role that may create databases}"; }
+pg_sql() { PGPASSWORD=$(pg_setting Password) psql -h "$(pg_setting Host)" -p "${2:-$(pg_setting Port)}" -U "$(pg_setting Username)" -d postgres -qtAc "$1"; }
+pg_create() { pg_sql "CREATE DATABASE $1" >/dev/null && sed "s/Database=[^;]*/Database=$1/" <<<"$MIMI_TEST_POSTGRES"; }
+pg_drop() { pg_sql "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null; }

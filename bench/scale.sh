@@ -6,8 +6,9 @@
 #   4. a restart: seconds from start until the DP answers a sealed CSI `found` (the tree rebuilt from
 #      the database), and the resident memory then.
 # Prints one line per size and the ratios of lookups/s and p50 to the smallest size. SQLite (the
-# embedded default); restart time is polled once a second.
-#   bench/scale.sh [SIZES]   e.g. bench/scale.sh "10000 100000 1000000"
+# embedded default), or with STORE=postgres a fresh PostgreSQL database per size (MIMI_TEST_POSTGRES,
+# as .ci/run sets it); restart time is polled once a second.
+#   [STORE=postgres] bench/scale.sh [SIZES]   e.g. bench/scale.sh "10000 100000 1000000"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -20,10 +21,13 @@ url="https://127.0.0.1:$port"
 build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
 work=$(mktemp -d /tmp/mimi-scale-XXXX)
 server=""
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+store=${STORE:-sqlite}
+database=()
+name=""
+trap 'kill $server 2>/dev/null || true; [ -n "$name" ] && pg_drop "$name"; rm -rf "$work"' EXIT
 
 serve() { # data folder
-  env Discovery__RequireTokens=false $cli serve --data "$1" --urls "$url" >"$1.log" 2>&1 &
+  env Discovery__RequireTokens=false $cli serve --data "$1" "${database[@]}" --urls "$url" >"$1.log" 2>&1 &
   server=$!
 }
 stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
@@ -32,7 +36,11 @@ status_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server/status"; }
 first_rps=""; first_p50=""
 for n in $sizes; do
   data="$work/dp-$n"
-  $load seed --data "$data" --from 0 --to "$n" >/dev/null
+  if [ "$store" = postgres ]; then
+    name="mimi_scale_${n}_$$"
+    database=(--database "$(pg_create "$name")")
+  fi
+  $load seed --data "$data" "${database[@]}" --from 0 --to "$n" >/dev/null
   start=$(date +%s.%N)
   serve "$data"
   wait_healthy "$url" "$data/tls.crt"
@@ -48,9 +56,10 @@ for n in $sizes; do
   restart_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   restart_rss=$(status_kb VmRSS)
   stop
-  echo "scale n=$n seal_s=$sealed_s $run body_bytes=$(stat -c %s "$work/body.json") rss_mib=$((rss / 1024)) peak_rss_mib=$((hwm / 1024)) restart_s=$restart_s restart_rss_mib=$((restart_rss / 1024))"
+  echo "scale store=$store n=$n seal_s=$sealed_s $run body_bytes=$(stat -c %s "$work/body.json") rss_mib=$((rss / 1024)) peak_rss_mib=$((hwm / 1024)) restart_s=$restart_s restart_rss_mib=$((restart_rss / 1024))"
   rps=$(field rps "$run"); p50=$(field p50_ms "$run")
   if [ -z "$first_rps" ]; then first_rps=$rps; first_p50=$p50; fi
   echo "ratios n=$n rps/first=$(ratio "$rps" "$first_rps") p50/first=$(ratio "$p50" "$first_p50")"
   rm -rf "$data"
+  if [ -n "$name" ]; then pg_drop "$name"; name=""; fi
 done

@@ -13,7 +13,8 @@ using Spectre.Console;
 // The load benchmark, in two roles that run as separate processes:
 //   seed  --data DIR [--database PG] --from A --to B [--mix book]   real signed statements for CSIs A..B-1,
 //         bulk-loaded; with --mix book, an address book's mix: of every 20, 6 found, 1 opted out, 13 none
-//   drive --dp URL --ca PEM --count N [--seconds S] [--concurrency C] [--rate R]   lookups over HTTPS keep-alive
+//   drive --dp URL[,URL…] --ca PEM --count N [--seconds S] [--concurrency C] [--rate R]   lookups over HTTPS keep-alive
+//         (several DPs: worker w asks the w-th modulo their number, e.g. DP processes on a primary and a replica)
 //         (R: at most R lookups a second in all, for soaks; flat out when absent)
 //         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
 //         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
@@ -110,7 +111,8 @@ static async Task<int> DriveAsync(Options o)
     var rate = o.Long("rate", 0);
     var handler = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
     handler.MaxConnectionsPerServer = concurrency;
-    using var direct = new HttpClient(handler) { BaseAddress = new Uri(o.Get("dp")) };
+    var dps = o.Get("dp").Split(',').Select(dp => new Uri(dp)).ToList();
+    using var direct = new HttpClient(handler) { BaseAddress = dps[0] };
     HttpMessageHandler stack = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
     ((SocketsHttpHandler)stack).MaxConnectionsPerServer = concurrency;
     if (o.Find("relay") is { } relay)
@@ -132,7 +134,24 @@ static async Task<int> DriveAsync(Options o)
         stack = new PrivateTokenHandler(tokens, stack);
     }
 
-    using var http = new HttpClient(stack) { BaseAddress = direct.BaseAddress };
+    if (dps.Count > 1 && stack is not SocketsHttpHandler)
+    {
+        Console.Error.WriteLine("drive: several --dp URLs take neither --relay nor --token-account");
+        return 2;
+    }
+
+    // One client per DP; the first on the stack built above.
+    var clients = dps.Select((dp, i) =>
+    {
+        if (i == 0)
+        {
+            return new HttpClient(stack) { BaseAddress = dp };
+        }
+
+        var more = TlsTrust.CreateHandler(TlsTrust.LoadRoots(o.Get("ca")));
+        more.MaxConnectionsPerServer = concurrency;
+        return new HttpClient(more) { BaseAddress = dp };
+    }).ToList();
 
     // Warm up: connections, JIT, database caches.
     var warmEnd = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3;
@@ -164,7 +183,7 @@ static async Task<int> DriveAsync(Options o)
             var t0 = Stopwatch.GetTimestamp();
             try
             {
-                using var response = await http.PostAsJsonAsync("v1/lookup", new LookupRequest([csi]), ProtocolJson.Default.LookupRequest);
+                using var response = await clients[worker % clients.Count].PostAsJsonAsync("v1/lookup", new LookupRequest([csi]), ProtocolJson.Default.LookupRequest);
                 var body = await response.Content.ReadFromJsonAsync(ProtocolJson.Default.LookupResponse);
                 if (!response.IsSuccessStatusCode)
                 {
@@ -206,6 +225,7 @@ static async Task<int> DriveAsync(Options o)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} max_ms={all[^1]:F0} errors={errors} not_found={notFound}")
         + (peerProblems > 0 ? string.Create(CultureInfo.InvariantCulture, $" peer_problems={peerProblems}") : ""));
+    clients.ForEach(c => c.Dispose());
     return errors == 0 && notFound == 0 && peerProblems == 0 ? 0 : 1;
 }
 

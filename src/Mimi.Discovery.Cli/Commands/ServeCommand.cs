@@ -13,8 +13,9 @@ internal static class ServeCommand
         var data = new Option<string>("--data") { Description = "Data folder (database, CA, TLS certificate, outbox).", DefaultValueFactory = _ => "mimi-data" };
         var urls = new Option<string>("--urls") { Description = "https:// URLs to listen on, separated by ';'.", DefaultValueFactory = _ => DiscoveryServer.DefaultUrl };
         var database = new Option<string?>("--database") { Description = "PostgreSQL connection string or URI; SQLite in the data folder when omitted." };
+        var replica = new Option<string?>("--read-replica") { Description = "PostgreSQL hot standby of --database to serve lookups from; this process then never seals." };
         var dev = new Option<bool>("--dev") { Description = "Development mode: codes are written to <data>/outbox/ instead of being sent." };
-        var command = new Command("serve", "Run a Discovery Provider over HTTPS.") { data, urls, database, dev };
+        var command = new Command("serve", "Run a Discovery Provider over HTTPS.") { data, urls, database, replica, dev };
         command.SetAction((result, cancellationToken) => Cli.RunAsync(async () =>
         {
             WebApplication app;
@@ -24,6 +25,7 @@ internal static class ServeCommand
                 {
                     o.DataDirectory = result.GetValue(data)!;
                     o.Database = result.GetValue(database) ?? o.Database;
+                    o.ReadReplica = result.GetValue(replica) ?? o.ReadReplica;
                     o.Dev = result.GetValue(dev) || o.Dev;
                 }, cancellationToken: cancellationToken).ConfigureAwait(false);
             }

@@ -18,7 +18,7 @@ internal static class MirrorApi
     /// <summary>CSIs per page.</summary>
     public const int PageSize = 500;
 
-    public static async Task<Results<Ok<MirrorEpoch>, ProblemHttpResult>> GetEpochAsync(long epoch, string? after, HttpContext context, TransparencyLog log, IDiscoveryStore store,
+    public static async Task<Results<Ok<MirrorEpoch>, ProblemHttpResult>> GetEpochAsync(long epoch, string? after, HttpContext context, TransparencyLog log, ILookupStore store,
         IOptions<DiscoveryOptions> options, CancellationToken cancellationToken)
     {
         var key = ApiKeys.FromBearer(context.Request.Headers.Authorization.ToString());

@@ -82,7 +82,7 @@ internal static class TransparencyApi
         return TypedResults.Ok(new ConsistencyWire(from, size, ProofWire.EncodeAll(log.ConsistencyProof(from, size))));
     }
 
-    private static async Task<Results<Ok<EpochChanges>, ProblemHttpResult>> GetEpochAsync(long epoch, TransparencyLog log, IDiscoveryStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<EpochChanges>, ProblemHttpResult>> GetEpochAsync(long epoch, TransparencyLog log, ILookupStore store, CancellationToken cancellationToken)
     {
         await log.RefreshAsync(epoch, cancellationToken).ConfigureAwait(false);
         if (epoch < 1 || epoch > log.Epoch)
@@ -95,7 +95,7 @@ internal static class TransparencyApi
         return TypedResults.Ok(new EpochChanges(epoch, stored.SealedAt, stored.PrefixRoot, leaves.Select(l => new LeafChange(l.SearchKey, l.Commitment)).ToList()));
     }
 
-    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, HttpContext context, ILookupGate gate, TransparencyLog log, IDiscoveryStore store, ICsipStore csips, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LabelHistory>, ProblemHttpResult>> GetHistoryAsync(string csi, string? scope, HttpContext context, ILookupGate gate, TransparencyLog log, ILookupStore store, ICsipStore csips, CancellationToken cancellationToken)
     {
         var parsed = CsiParser.Parse(csi);
         if (!parsed.Success)

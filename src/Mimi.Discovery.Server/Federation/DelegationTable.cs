@@ -22,7 +22,7 @@ internal sealed record HeldDelegation(string Id, long Version, string Dp, IReadO
 /// committed for the most specific subject covering it; the set of delegated subjects is re-read
 /// whenever the log moves to a new epoch.
 /// </summary>
-internal sealed class DelegationTable(IDiscoveryStore store, TransparencyLog log)
+internal sealed class DelegationTable(ILookupStore reads, TransparencyLog log)
 {
     /// <summary>The audience column value that marks a delegation row.</summary>
     public const string RowAudience = Mimi.Discovery.Transparency.Labels.DelegationScope;
@@ -38,7 +38,7 @@ internal sealed class DelegationTable(IDiscoveryStore store, TransparencyLog log
             return cached.Delegated;
         }
 
-        var rows = await store.GetDelegationsAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await reads.GetDelegationsAsync(cancellationToken).ConfigureAwait(false);
         var subjects = rows.Select(r => r.Csi).ToHashSet(StringComparer.Ordinal);
         _subjects = new Subjects(epoch, subjects);
         return subjects;

@@ -11,6 +11,16 @@ public sealed class DiscoveryOptions
     /// <summary>Database: empty for SQLite in the data folder; a PostgreSQL connection string or URI otherwise.</summary>
     public string? Database { get; set; }
 
+    /// <summary>
+    /// A PostgreSQL streaming replica (hot standby) of <see cref="Database"/>, as a connection string
+    /// or URI, that this process serves lookups, the transparency read API and mirroring from. Writes
+    /// (publishes, removals, proofs of control, tokens, limits) still go to <see cref="Database"/>, and
+    /// this process never seals: run at least one DP process without a replica to seal. A replica
+    /// behind the primary answers from the last epoch it has, proven, and says so
+    /// (<c>latestEpoch</c>, docs/protocol.md §8 "Read replicas"). Empty: everything on <see cref="Database"/>.
+    /// </summary>
+    public string? ReadReplica { get; set; }
+
     /// <summary>Development mode: codes go to the outbox folder instead of SMTP/SMS.</summary>
     public bool Dev { get; set; }
 

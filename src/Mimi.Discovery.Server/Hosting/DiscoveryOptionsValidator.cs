@@ -20,6 +20,18 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
 
         check.NotEmpty(nameof(options.DataDirectory), options.DataDirectory);
         check.Text(nameof(options.Name), options.Name, 1, 100);
+        if (options.ReadReplica is { Length: > 0 } replica)
+        {
+            if (!Storage.StoreFactory.IsPostgres(options.Database))
+            {
+                check.Fail(nameof(options.ReadReplica), "needs Discovery:Database to be the PostgreSQL primary it replicates (a SQLite DP has no replicas)");
+            }
+            else if (!Storage.StoreFactory.IsPostgres(replica))
+            {
+                check.Fail(nameof(options.ReadReplica), "is not a PostgreSQL 'Host=…' string or postgresql:// URI");
+            }
+        }
+
         check.FilePair(nameof(options.TlsCertificate), options.TlsCertificate, nameof(options.TlsKey), options.TlsKey);
         for (var i = 0; i < options.AcceptedCaFiles.Count; i++)
         {

@@ -58,6 +58,7 @@ public static class DiscoveryServer
 
         var store = StoreFactory.Create(options.Database, folder.Path);
         await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        var reads = StoreFactory.LookupStore(store, options.ReadReplica);
 
         var anchors = new List<X509Certificate2> { folder.Authority.Certificate };
         foreach (var file in options.AcceptedCaFiles)
@@ -72,6 +73,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton(folder);
         builder.Services.AddSingleton(new ServingCertificate(tls));
         builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(reads);
         builder.Services.AddSingleton((IInvitationStore)store);
         builder.Services.AddSingleton((IRevocationStore)store);
         builder.Services.AddSingleton((ICsipStore)store);
@@ -80,7 +82,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<ReassignmentService>();
-        builder.Services.AddReadiness();
+        builder.Services.AddReadiness(readReplica: !ReferenceEquals(reads, store));
         builder.Services.AddSingleton<Federation.DelegationTable>();
         builder.Services.AddSingleton<Federation.PeerSet>();
         builder.Services.AddSingleton<Federation.MirrorPuller>();
@@ -134,7 +136,14 @@ public static class DiscoveryServer
 
         customize?.Invoke(builder);
         var app = builder.Build();
-        app.Lifetime.ApplicationStopped.Register(() => (store as IDisposable)?.Dispose());
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            (store as IDisposable)?.Dispose();
+            if (!ReferenceEquals(reads, store))
+            {
+                (reads as IDisposable)?.Dispose();
+            }
+        });
         app.UseDiscoveryTelemetry();
         app.UseAccessLog();
         app.UseExceptionHandler();

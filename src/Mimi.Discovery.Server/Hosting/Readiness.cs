@@ -14,21 +14,28 @@ namespace Mimi.Discovery.Server.Hosting;
 /// answers 200 when the DP can serve — its database answers and its transparency log has a sealed
 /// epoch (lookups answer 503 before) — and 503 with each failed check named otherwise; a CSI kind no
 /// channel delivers codes to is reported <c>degraded</c> (200: lookups work, registration of that kind does not),
-/// as are a lagging sealer and a certificate near expiry (an expired one fails). Each entry names what
+/// as are a lagging sealer, a certificate near expiry (an expired one fails), and on a process reading a
+/// hot standby a primary that does not answer or a replica behind it. Each entry names what
 /// is wrong and what to do. <c>GET /health</c> stays the database check it always was.
 /// </summary>
 internal static class Readiness
 {
     private const string ReadyTag = "ready";
 
-    public static IServiceCollection AddReadiness(this IServiceCollection services)
+    /// <param name="services">The DP's services.</param>
+    /// <param name="readReplica">Whether this process reads a hot standby (<see cref="DiscoveryOptions.ReadReplica"/>): the <c>replica</c> check then takes the <c>sealer</c> check's place.</param>
+    public static IServiceCollection AddReadiness(this IServiceCollection services, bool readReplica)
     {
-        services.AddHealthChecks()
+        var checks = services.AddHealthChecks()
             .AddCheck<DatabaseCheck>("database", tags: [ReadyTag])
             .AddCheck<LogCheck>("transparency-log", tags: [ReadyTag])
             .AddCheck<ChannelCheck>("channels", tags: [ReadyTag])
-            .AddCheck<Observability.SealerLagCheck>("sealer", tags: [ReadyTag])
             .AddCheck<Observability.CertificateExpiryCheck>("certificates", tags: [ReadyTag]);
+        // A process reading a hot standby never seals: it answers for the standby's lag instead.
+        _ = readReplica
+            ? checks.AddCheck<ReplicaCheck>("replica", tags: [ReadyTag])
+            : checks.AddCheck<Observability.SealerLagCheck>("sealer", tags: [ReadyTag]);
+
         return services;
     }
 
@@ -58,12 +65,36 @@ internal static class Readiness
         }));
     }
 
-    private sealed class DatabaseCheck(IDiscoveryStore store) : IHealthCheck
+    /// <summary>
+    /// The database lookups read must answer. On a process reading a hot standby that is the standby;
+    /// a primary that does not answer only degrades it (lookups go on, writes fail).
+    /// </summary>
+    private sealed class DatabaseCheck(IDiscoveryStore store, ILookupStore reads) : IHealthCheck
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            await store.IsHealthyAsync(cancellationToken).ConfigureAwait(false)
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var replica = !ReferenceEquals(store, reads);
+            if (!await reads.IsHealthyAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return HealthCheckResult.Unhealthy(replica
+                    ? "the read replica does not answer: check that it runs and that Discovery:ReadReplica reaches it (log event 800)"
+                    : "the database does not answer: check that it runs and that Discovery:Database reaches it (log event 800)");
+            }
+
+            return !replica || await store.IsHealthyAsync(cancellationToken).ConfigureAwait(false)
                 ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("the database does not answer: check that it runs and that Discovery:Database reaches it (log event 800)");
+                : HealthCheckResult.Degraded("the primary database does not answer: lookups go on from the read replica, publishes and removals fail until Discovery:Database is back (log event 800)");
+        }
+    }
+
+    /// <summary>On a process reading a hot standby: degraded while the standby has not replayed the primary's last epoch.</summary>
+    private sealed class ReplicaCheck(TransparencyLog log) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(log.LatestEpoch is { } latest
+                ? HealthCheckResult.Degraded(FormattableString.Invariant(
+                    $"the read replica has replayed the log up to epoch {log.Epoch} and the primary is at {latest}: lookups answer from epoch {log.Epoch} and say latestEpoch; check the standby's replication (pg_stat_replication on the primary, log event 404)"))
+                : HealthCheckResult.Healthy());
     }
 
     internal sealed class LogCheck(TransparencyLog log, IOptions<DiscoveryOptions> options) : IHealthCheck

@@ -16,6 +16,7 @@ namespace Mimi.Discovery.Server.Mappings;
 /// </summary>
 internal sealed partial class MappingService(
     IDiscoveryStore store,
+    ILookupStore reads,
     ICsipStore csips,
     StatementVerifier verifier,
     DnsZoneSync dnsZone,
@@ -144,7 +145,7 @@ internal sealed partial class MappingService(
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         if (!options.Value.Transparency)
         {
-            var rows = await store.LookupAsync(csis, now, cancellationToken).ConfigureAwait(false);
+            var rows = await reads.LookupAsync(csis, now, cancellationToken).ConfigureAwait(false);
             return new LookupResponse(Results(queries, parsed, csi =>
             {
                 var visible = rows[csi].Where(r => Admits(r, request.Service) && Facts(r.Statement!).ValidUntil > now).ToList();
@@ -171,6 +172,14 @@ internal sealed partial class MappingService(
             return new Problem("log-not-ready", StatusCodes.Status503ServiceUnavailable, "the transparency log has no epoch yet; try again in a moment");
         }
 
+        // A read replica behind the head the sender holds cannot prove its epoch consistent with it.
+        if (transparency.ReadsReplica && request.KnownTreeSize > p.Epoch.Epoch)
+        {
+            return new Problem("replica-behind", StatusCodes.Status503ServiceUnavailable,
+                FormattableString.Invariant($"this DP reads a replica that has replayed the log up to epoch {p.Epoch.Epoch}, before the head you hold ({request.KnownTreeSize}); try again in a moment, or ask another of the DP's addresses"))
+            { RetryAfterSeconds = 1 };
+        }
+
         return new LookupResponse(Results(queries, parsed, csi =>
         {
             if (chains.TryGetValue(csi, out var chain) && Referral(chain.Select(s => p.Delegations[s]).ToList(), now) is { } referral)
@@ -188,7 +197,7 @@ internal sealed partial class MappingService(
                 : statements.All(s => s.OptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
             return new LookupResult("", csi, kind, statements.Select(s => s.Token).ToList(), Labels: labels, MaxAge: MaxAge(statements.Select(s => s.ValidUntil), now));
-        }), p.Epoch);
+        }), p.Epoch) { LatestEpoch = p.LatestEpoch };
     }
 
     /// <summary>The referral to the most specific live delegation in a proven chain, or null when none is committed and live.</summary>

@@ -98,16 +98,56 @@ internal enum ProofLimitHit
 }
 
 /// <summary>
+/// What lookups and the transparency read API read: the sealed log (epochs, leaves, committed
+/// labels, histories), delegations and live mappings. Only reads, so a PostgreSQL hot standby can
+/// serve it (<see cref="Hosting.DiscoveryOptions.ReadReplica"/>, docs/operations.md "Read replicas"); without
+/// one it is the <see cref="IDiscoveryStore"/> itself.
+/// </summary>
+internal interface ILookupStore
+{
+    /// <summary>Whether the database answers.</summary>
+    Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
+
+    /// <summary>The CSIs (not delegation subjects) whose labels epoch <paramref name="epoch"/> changed, in ordinal order.</summary>
+    Task<IReadOnlyList<string>> GetChangedCsisAsync(long epoch, CancellationToken cancellationToken);
+
+    /// <summary>Every current delegation row (<see cref="StoredMapping.Audience"/> <c>delegation</c>, keyed by subject), sealed or not.</summary>
+    Task<IReadOnlyList<StoredMapping>> GetDelegationsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Live, unexpired statements of many CSIs, keyed by CSI.</summary>
+    Task<ILookup<string, StoredMapping>> LookupAsync(IReadOnlyCollection<string> csis, long now, CancellationToken cancellationToken);
+
+    /// <summary>Epochs after <paramref name="after"/>, in order.</summary>
+    Task<IReadOnlyList<StoredEpoch>> GetEpochsAsync(long after, CancellationToken cancellationToken);
+
+    /// <summary>The latest sealed epoch (0 when none).</summary>
+    Task<long> GetLastEpochAsync(CancellationToken cancellationToken);
+
+    /// <summary>Leaves set in epochs (<paramref name="after"/>, <paramref name="upTo"/>]; with <paramref name="after"/> = 0, every label's leaf as of <paramref name="upTo"/>. Ordered by epoch, then by key (ordinal over the base64url text, the order auditors check).</summary>
+    Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Calls <paramref name="leaf"/> with every label's leaf (search key, commitment; base64url) as of
+    /// epoch <paramref name="upTo"/>, in no particular order, as the rows stream in: the start-up load
+    /// of the whole prefix tree, which would otherwise hold every row (10^6 at scale) at once.
+    /// </summary>
+    Task ReadTreeAsync(long upTo, Action<string, string> leaf, CancellationToken cancellationToken);
+
+    /// <summary>Every label of the given CSIs with its value as of <paramref name="epoch"/>.</summary>
+    Task<IReadOnlyList<CommittedLabel>> GetCommittedAsync(IReadOnlyCollection<string> csis, long epoch, CancellationToken cancellationToken);
+
+    /// <summary>A label and its versions sealed up to <paramref name="epoch"/>.</summary>
+    Task<(StoredLabel? Label, IReadOnlyList<VersionRow> Versions)> GetHistoryAsync(string csi, string scope, long epoch, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// Everything a DP stores. Implementations: SQLite (embedded default) and PostgreSQL (several DP
 /// processes on one database). Every write is one transaction, acknowledged only once durable.
 /// </summary>
-internal interface IDiscoveryStore
+internal interface IDiscoveryStore : ILookupStore
 {
     /// <summary>Creates or upgrades the schema; safe to call from several processes at once.</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
-
-    /// <summary>Whether the database answers.</summary>
-    Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores <paramref name="mapping"/> if its version exceeds the stored one (and it was not
@@ -120,20 +160,11 @@ internal interface IDiscoveryStore
     /// <summary>Every row of a CSI, live or removed.</summary>
     Task<IReadOnlyList<StoredMapping>> GetMappingsAsync(string csi, CancellationToken cancellationToken);
 
-    /// <summary>The CSIs (not delegation subjects) whose labels epoch <paramref name="epoch"/> changed, in ordinal order.</summary>
-    Task<IReadOnlyList<string>> GetChangedCsisAsync(long epoch, CancellationToken cancellationToken);
-
     /// <summary>The last epoch of <paramref name="peer"/> this DP has mirrored (0: none).</summary>
     Task<long> GetMirrorCursorAsync(string peer, CancellationToken cancellationToken);
 
     /// <summary>Records that <paramref name="peer"/> is mirrored up to <paramref name="epoch"/> (never moves back).</summary>
     Task SetMirrorCursorAsync(string peer, long epoch, CancellationToken cancellationToken);
-
-    /// <summary>Every current delegation row (<see cref="StoredMapping.Audience"/> <c>delegation</c>, keyed by subject), sealed or not.</summary>
-    Task<IReadOnlyList<StoredMapping>> GetDelegationsAsync(CancellationToken cancellationToken);
-
-    /// <summary>Live, unexpired statements of many CSIs, keyed by CSI.</summary>
-    Task<ILookup<string, StoredMapping>> LookupAsync(IReadOnlyCollection<string> csis, long now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Erases the given mappings' statements; a target whose version changed meanwhile is skipped.
@@ -200,21 +231,6 @@ internal interface IDiscoveryStore
     /// nothing, when another sealer committed first.
     /// </summary>
     Task<bool> CommitSealAsync(long lastEpoch, SealPlan plan, IReadOnlyList<PendingMark> sealedMarks, CancellationToken cancellationToken);
-
-    /// <summary>Epochs after <paramref name="after"/>, in order.</summary>
-    Task<IReadOnlyList<StoredEpoch>> GetEpochsAsync(long after, CancellationToken cancellationToken);
-
-    /// <summary>The latest sealed epoch (0 when none).</summary>
-    Task<long> GetLastEpochAsync(CancellationToken cancellationToken);
-
-    /// <summary>Leaves set in epochs (<paramref name="after"/>, <paramref name="upTo"/>]; with <paramref name="after"/> = 0, every label's leaf as of <paramref name="upTo"/>. Ordered by epoch, then by key (ordinal over the base64url text, the order auditors check).</summary>
-    Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken);
-
-    /// <summary>Every label of the given CSIs with its value as of <paramref name="epoch"/>.</summary>
-    Task<IReadOnlyList<CommittedLabel>> GetCommittedAsync(IReadOnlyCollection<string> csis, long epoch, CancellationToken cancellationToken);
-
-    /// <summary>A label and its versions sealed up to <paramref name="epoch"/>.</summary>
-    Task<(StoredLabel? Label, IReadOnlyList<VersionRow> Versions)> GetHistoryAsync(string csi, string scope, long epoch, CancellationToken cancellationToken);
 
     /// <summary>Creates a token account; false when the name or key hash is taken.</summary>
     Task<bool> CreateAccountAsync(TokenAccount account, CancellationToken cancellationToken);

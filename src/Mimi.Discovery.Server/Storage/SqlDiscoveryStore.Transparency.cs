@@ -226,15 +226,17 @@ internal abstract partial class SqlDiscoveryStore
         return (await LastEpochAsync(connection, null, cancellationToken).ConfigureAwait(false))?.Epoch ?? 0;
     }
 
+    // Every label's leaf as of epoch @upTo: its latest version sealed by then.
+    private const string TreeAsOf = """
+        SELECT v.search_key, v.commitment, v.epoch FROM tx_versions v
+        WHERE v.version = (SELECT MAX(w.version) FROM tx_versions w WHERE w.search_key = v.search_key AND w.epoch <= @upTo)
+        """;
+
     public async Task<IReadOnlyList<LeafRow>> GetLeavesAsync(long after, long upTo, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = after == 0
-            // Start-up: every label's leaf as of epoch upTo.
-            ? await QueryAsync(connection, null, """
-                SELECT v.search_key, v.commitment, v.epoch FROM tx_versions v
-                WHERE v.version = (SELECT MAX(w.version) FROM tx_versions w WHERE w.search_key = v.search_key AND w.epoch <= @upTo)
-                """, r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("upTo", upTo)).ConfigureAwait(false)
+            ? await QueryAsync(connection, null, TreeAsOf, r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("upTo", upTo)).ConfigureAwait(false)
             : await QueryAsync(connection, null, "SELECT search_key, commitment, epoch FROM tx_versions WHERE epoch > @after AND epoch <= @upTo",
                 r => new LeafRow(r.GetString(0), r.GetString(1), r.GetInt64(2)), cancellationToken, ("after", after), ("upTo", upTo)).ConfigureAwait(false);
 
@@ -242,6 +244,17 @@ internal abstract partial class SqlDiscoveryStore
         // Sorted here, not by SQL: SQL gives no order without ORDER BY (the start-up query), and
         // PostgreSQL orders text by the database's collation, which need not be ordinal.
         return [.. rows.OrderBy(r => r.Epoch).ThenBy(r => r.SearchKey, StringComparer.Ordinal)];
+    }
+
+    public async Task ReadTreeAsync(long upTo, Action<string, string> leaf, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, TreeAsOf, [("upTo", upTo)]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            leaf(reader.GetString(0), reader.GetString(1));
+        }
     }
 
     public async Task<IReadOnlyList<CommittedLabel>> GetCommittedAsync(IReadOnlyCollection<string> csis, long epoch, CancellationToken cancellationToken)

@@ -26,18 +26,40 @@ internal static class StoreFactory
             return Sqlite("Data Source=" + database);
         }
 
-        if (database.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || database.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        if (IsPostgres(database))
         {
-            return new PostgresDiscoveryStore(FromUri(new Uri(database)));
-        }
-
-        if (database.Contains("Host=", StringComparison.OrdinalIgnoreCase))
-        {
-            return new PostgresDiscoveryStore(database);
+            return new PostgresDiscoveryStore(PostgresConnectionString(database));
         }
 
         throw new ArgumentException("--database takes 'Data Source=FILE' or FILE.db for SQLite, or a PostgreSQL 'Host=…' string or postgresql:// URI.", nameof(database));
     }
+
+    /// <summary>
+    /// The store lookups read (<see cref="ILookupStore"/>): <paramref name="primary"/>, or a PostgreSQL
+    /// hot standby of it at <paramref name="replica"/> (never migrated: the primary's schema reaches it
+    /// by replication).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="replica"/> is not a PostgreSQL connection string or URI.</exception>
+    public static ILookupStore LookupStore(IDiscoveryStore primary, string? replica)
+    {
+        if (string.IsNullOrWhiteSpace(replica))
+        {
+            return primary;
+        }
+
+        return IsPostgres(replica)
+            ? new PostgresDiscoveryStore(PostgresConnectionString(replica))
+            : throw new ArgumentException("Discovery:ReadReplica takes a PostgreSQL 'Host=…' string or postgresql:// URI.", nameof(replica));
+    }
+
+    /// <summary>Whether <paramref name="database"/> names PostgreSQL: a <c>postgres://</c> or <c>postgresql://</c> URI, or a keyword string with <c>Host=</c>.</summary>
+    public static bool IsPostgres(string? database) =>
+        database is not null
+        && (database.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || database.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+            || database.Contains("Host=", StringComparison.OrdinalIgnoreCase));
+
+    private static string PostgresConnectionString(string database) =>
+        database.Contains("://", StringComparison.Ordinal) ? FromUri(new Uri(database)) : database;
 
     /// <summary>
     /// A SQLite store whose database file is created 0600 before SQLite opens it (SQLite gives its

@@ -7,14 +7,20 @@ namespace Mimi.Discovery.Server.Transparency;
 /// Loads the transparency state at start-up (sealing the empty genesis epoch on a new database),
 /// then seals pending changes every <see cref="DiscoveryOptions.EpochInterval"/>. With several DP
 /// processes on one database each runs this loop and the store's sealing lock lets one seal at a
-/// time; the others catch up from what it stored.
+/// time; the others catch up from what it stored. A process reading a hot standby
+/// (<see cref="DiscoveryOptions.ReadReplica"/>) seals nothing: at each tick it follows the primary's
+/// last epoch and catches up with what the standby replayed (<see cref="TransparencyLog.FollowPrimaryAsync"/>).
 /// </summary>
 internal sealed partial class EpochSealer(TransparencyLog log, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<EpochSealer> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await log.CatchUpAsync(cancellationToken).ConfigureAwait(false);
-        if (log.Epoch == 0)
+        if (log.ReadsReplica)
+        {
+            await log.FollowPrimaryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (log.Epoch == 0)
         {
             await log.SealAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -33,6 +39,12 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
             {
                 try
                 {
+                    if (log.ReadsReplica)
+                    {
+                        await log.FollowPrimaryAsync(stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+
                     // A backlog (a bulk load, a burst) is sealed batch after batch without waiting.
                     while (await log.SealAsync(stoppingToken).ConfigureAwait(false) is not null && log.BacklogLikely)
                     {
@@ -42,7 +54,14 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
                 {
                     // The type and stack only: a database's message may quote stored values.
                     var failure = Hosting.FailureLog.Describe(e);
-                    LogSealFailed(logger, failure);
+                    if (log.ReadsReplica)
+                    {
+                        LogFollowFailed(logger, failure);
+                    }
+                    else
+                    {
+                        LogSealFailed(logger, failure);
+                    }
                 }
             }
         }
@@ -54,4 +73,7 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Sealing an epoch failed; the changes stay pending for the next attempt: {Failure}")]
     private static partial void LogSealFailed(ILogger logger, string failure);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Following the primary from the read replica failed; lookups go on from the last epoch replayed: {Failure}")]
+    private static partial void LogFollowFailed(ILogger logger, string failure);
 }

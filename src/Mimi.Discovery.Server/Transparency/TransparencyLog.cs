@@ -15,13 +15,19 @@ namespace Mimi.Discovery.Server.Transparency;
 /// kept in memory as immutable snapshots over the database (the source of truth). Sealing builds
 /// the next snapshot, writes it in one transaction, and only then makes it visible, so every
 /// lookup proves against one consistent epoch. Other DP processes on the same database catch up
-/// from the stored epochs.
+/// from the stored epochs. A process reading a PostgreSQL hot standby
+/// (<see cref="DiscoveryOptions.ReadReplica"/>) catches up from the standby, never seals, and
+/// follows the primary's last epoch (<see cref="FollowPrimaryAsync"/>) to say when its answers lag.
 /// </summary>
 internal sealed partial class TransparencyLog : IDisposable
 {
     private const int AbsentLabelCacheSize = 100_000;
 
     private readonly IDiscoveryStore _store;
+    // What lookups read: _store, or the hot standby that replicates it.
+    private readonly ILookupStore _reads;
+    // The primary's last epoch as of the last FollowPrimaryAsync (0 before one, or without a replica).
+    private long _primaryEpoch;
     private readonly TimeProvider _time;
     private readonly ILogger<TransparencyLog> _logger;
     private readonly DiscoveryOptions _options;
@@ -43,17 +49,18 @@ internal sealed partial class TransparencyLog : IDisposable
 
     private readonly Observability.SealTelemetry _telemetry;
 
-    public TransparencyLog(IDiscoveryStore store, DataFolder folder, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<TransparencyLog> logger, Observability.SealTelemetry telemetry)
+    public TransparencyLog(IDiscoveryStore store, ILookupStore reads, DataFolder folder, IOptions<DiscoveryOptions> options, TimeProvider time, ILogger<TransparencyLog> logger, Observability.SealTelemetry telemetry)
     {
         _telemetry = telemetry;
         _store = store;
+        _reads = reads;
         _time = time;
         _logger = logger;
         _options = options.Value;
         (var vrfSecret, _logKey) = folder.LoadTransparencyKeys();
         _vrfKey = new EcVrfSecretKey(vrfSecret);
         Keys = new TransparencyKeys(ProofWire.Encode(_vrfKey.PublicKey), ProofWire.Encode(_logKey.ExportSubjectPublicKeyInfo()), _options.SealInterval.TotalSeconds);
-        _epochCheck = new EpochCheck(store.GetLastEpochAsync);
+        _epochCheck = new EpochCheck(reads.GetLastEpochAsync);
         _proofs = _options.ProofCacheBytes > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.ProofCacheBytes, CompactionPercentage = 0.25 }) : null;
     }
 
@@ -62,6 +69,27 @@ internal sealed partial class TransparencyLog : IDisposable
 
     /// <summary>The latest epoch this process has loaded or sealed.</summary>
     public long Epoch => _current.Epoch;
+
+    /// <summary>Whether this process reads a hot standby (<see cref="DiscoveryOptions.ReadReplica"/>): it never seals.</summary>
+    public bool ReadsReplica => !ReferenceEquals(_reads, _store);
+
+    /// <summary>
+    /// The primary's last epoch when it is ahead of the one this process serves (a lagging replica),
+    /// as of the last <see cref="FollowPrimaryAsync"/>; null when not behind, or without a replica.
+    /// </summary>
+    public long? LatestEpoch => LatestAfter(_current.Epoch);
+
+    private long? LatestAfter(long epoch) => Volatile.Read(ref _primaryEpoch) is var latest && latest > epoch ? latest : null;
+
+    /// <summary>
+    /// On a process reading a hot standby: reads the primary's last epoch (one small query) and
+    /// catches up with what the standby has replayed. Throws what the database throws.
+    /// </summary>
+    public async Task FollowPrimaryAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _primaryEpoch, await _store.GetLastEpochAsync(cancellationToken).ConfigureAwait(false));
+        await RefreshAsync(null, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Whether the last seal took a full batch, so more CSIs are likely pending.</summary>
     public bool BacklogLikely { get; private set; }
@@ -97,11 +125,13 @@ internal sealed partial class TransparencyLog : IDisposable
 
     /// <summary>
     /// Seals pending changes into one epoch (docs/architecture.md, "Epochs and receipts"); returns it,
-    /// or null when there was nothing to seal or another process holds the right to seal. The costly
+    /// or null when there was nothing to seal, another process holds the right to seal, or this
+    /// process reads a hot standby (its primary's DP processes seal). The costly
     /// part (VRF proofs, the new tree) runs without the state lock, so lookups on this process go on
     /// answering from the last epoch meanwhile.
     /// </summary>
-    public Task<long?> SealAsync(CancellationToken cancellationToken) => _telemetry.ObserveAsync(SealOnceAsync, cancellationToken);
+    public Task<long?> SealAsync(CancellationToken cancellationToken) =>
+        ReadsReplica ? Task.FromResult<long?>(null) : _telemetry.ObserveAsync(SealOnceAsync, cancellationToken);
 
     private async Task<long?> SealOnceAsync(CancellationToken cancellationToken)
     {
@@ -169,9 +199,10 @@ internal sealed partial class TransparencyLog : IDisposable
     /// <summary>
     /// Proves the committed labels of <paramref name="csis"/> a lookup by <paramref name="service"/>
     /// may see, and the delegation labels of <paramref name="subjects"/> (<see cref="Labels.DelegationScope"/>),
-    /// at the current epoch. Returns per CSI the label proofs with their opened values, and per subject its proof.
+    /// at the current epoch. Returns per CSI the label proofs with their opened values, per subject its
+    /// proof, and <see cref="LatestEpoch"/> as it stood for this epoch.
     /// </summary>
-    public async Task<(IReadOnlyDictionary<string, IReadOnlyList<LabelProof>> Labels, IReadOnlyDictionary<string, LabelProof> Delegations, EpochProof Epoch)?> ProveAsync(
+    public async Task<(IReadOnlyDictionary<string, IReadOnlyList<LabelProof>> Labels, IReadOnlyDictionary<string, LabelProof> Delegations, EpochProof Epoch, long? LatestEpoch)?> ProveAsync(
         IReadOnlyCollection<string> csis, string? service, long? knownTreeSize, IReadOnlyCollection<string> subjects, CancellationToken cancellationToken)
     {
         await RefreshAsync(knownTreeSize, cancellationToken).ConfigureAwait(false);
@@ -200,7 +231,7 @@ internal sealed partial class TransparencyLog : IDisposable
 
         if (missing.Count > 0)
         {
-            var committed = (await _store.GetCommittedAsync(missing.Select(l => l.Subject).Distinct(StringComparer.Ordinal).ToList(), snapshot.Epoch, cancellationToken).ConfigureAwait(false))
+            var committed = (await _reads.GetCommittedAsync(missing.Select(l => l.Subject).Distinct(StringComparer.Ordinal).ToList(), snapshot.Epoch, cancellationToken).ConfigureAwait(false))
                 .ToDictionary(c => (c.Csi, c.Scope));
             foreach (var label in missing)
             {
@@ -218,7 +249,7 @@ internal sealed partial class TransparencyLog : IDisposable
             epoch = epoch with { ConsistencyFrom = known, Consistency = ProofWire.EncodeAll(ConsistencyProof(known, snapshot.Epoch)) };
         }
 
-        return (proofs, delegations, epoch);
+        return (proofs, delegations, epoch, LatestAfter(snapshot.Epoch));
     }
 
     /// <summary>The proof of one label at <paramref name="snapshot"/>'s epoch, opening the committed value when there is one.</summary>
@@ -444,15 +475,27 @@ internal sealed partial class TransparencyLog : IDisposable
 
     private async Task CatchUpLockedAsync(CancellationToken cancellationToken)
     {
-        var epochs = await _store.GetEpochsAsync(_current.Epoch, cancellationToken).ConfigureAwait(false);
+        var epochs = await _reads.GetEpochsAsync(_current.Epoch, cancellationToken).ConfigureAwait(false);
         if (epochs.Count == 0)
         {
             return;
         }
 
         var last = epochs[^1];
-        var leaves = await _store.GetLeavesAsync(_current.Epoch, last.Epoch, cancellationToken).ConfigureAwait(false);
-        var tree = _current.Epoch == 0 ? Build(leaves) : _current.Tree.With(leaves.Select(l => (ProofWire.Decode(l.SearchKey), ProofWire.Decode(l.Commitment))));
+        PrefixTree tree;
+        int changes;
+        if (_current.Epoch == 0)
+        {
+            tree = await LoadTreeAsync(last.Epoch, cancellationToken).ConfigureAwait(false);
+            changes = tree.Count;
+        }
+        else
+        {
+            var leaves = await _reads.GetLeavesAsync(_current.Epoch, last.Epoch, cancellationToken).ConfigureAwait(false);
+            tree = _current.Tree.With(leaves.Select(l => (ProofWire.Decode(l.SearchKey), ProofWire.Decode(l.Commitment))));
+            changes = leaves.Count;
+        }
+
         Snapshot? next = null;
         lock (_logLock)
         {
@@ -472,7 +515,7 @@ internal sealed partial class TransparencyLog : IDisposable
             }
 
             var leaf = new EpochLeaf(last.Epoch, last.SealedAt, tree.Root);
-            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(leaf, log.InclusionProof(last.Epoch - 1, last.Epoch), head), leaves.Count, leaf.Hash());
+            next = new Snapshot(last.Epoch, tree, head, EpochProofOf(leaf, log.InclusionProof(last.Epoch - 1, last.Epoch), head), changes, leaf.Hash());
         }
 
         Publish(next);
@@ -503,14 +546,11 @@ internal sealed partial class TransparencyLog : IDisposable
         }
     }
 
-    private static PrefixTree Build(IReadOnlyList<LeafRow> leaves)
+    /// <summary>The prefix tree as of <paramref name="epoch"/>, built as the store streams its leaves in (start-up: no list of every row).</summary>
+    private async Task<PrefixTree> LoadTreeAsync(long epoch, CancellationToken cancellationToken)
     {
         var tree = new PrefixTree();
-        foreach (var leaf in leaves)
-        {
-            tree.Set(ProofWire.Decode(leaf.SearchKey), ProofWire.Decode(leaf.Commitment));
-        }
-
+        await _reads.ReadTreeAsync(epoch, (key, commitment) => tree.Set(ProofWire.Decode(key), ProofWire.Decode(commitment)), cancellationToken).ConfigureAwait(false);
         _ = tree.Root;
         return tree;
     }

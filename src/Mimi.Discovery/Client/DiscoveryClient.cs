@@ -80,6 +80,24 @@ public sealed partial class DiscoveryClient(HttpClient http)
     public Task<LookupResponse> LookupRawAsync(LookupRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "v1/lookup", JsonContent.Create(request, ProtocolJson.Default.LookupRequest), ProtocolJson.Default.LookupResponse, cancellationToken);
 
+    /// <summary>
+    /// A lookup that names the head the sender holds, asked once more a second later when the DP
+    /// process that took it reads a read replica that has not replayed that head yet (<c>replica-behind</c>,
+    /// docs/protocol.md §8 "Read replicas"): replication usually catches up within that second.
+    /// </summary>
+    private async Task<LookupResponse> LookupKnowingAsync(LookupRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await LookupRawAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DiscoveryException e) when (e.Code == "replica-behind")
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            return await LookupRawAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The DP's current signed tree head (unverified).</summary>
     /// <exception cref="DiscoveryException">The DP refused or keeps no log.</exception>
     public Task<TreeHeadWire> GetTreeHeadAsync(CancellationToken cancellationToken = default) =>
@@ -132,7 +150,7 @@ public sealed partial class DiscoveryClient(HttpClient http)
         ArgumentNullException.ThrowIfNull(csis);
         ArgumentNullException.ThrowIfNull(verifier);
         var known = transparency?.Memory.Get(http.BaseAddress!);
-        var response = await LookupRawAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
+        var response = await LookupKnowingAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
         return Verify(response, csis, verifier, service, transparency, http.BaseAddress!, known);
     }
 
@@ -150,7 +168,7 @@ public sealed partial class DiscoveryClient(HttpClient http)
         ArgumentNullException.ThrowIfNull(verifier);
         ArgumentNullException.ThrowIfNull(peers);
         var known = transparency?.Memory.Get(http.BaseAddress!);
-        var response = await LookupRawAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
+        var response = await LookupKnowingAsync(new LookupRequest(csis, service, known?.Size), cancellationToken).ConfigureAwait(false);
         var own = Verify(response, csis, verifier, service, transparency, http.BaseAddress!, known);
         var results = new List<PeerResult>();
         foreach (var part in response.Peers ?? [])

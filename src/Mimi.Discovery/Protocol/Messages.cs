@@ -201,7 +201,16 @@ public sealed record LookupRequest(IReadOnlyList<string> Csis, string? Service =
 /// <param name="Results">The per-CSI answers.</param>
 /// <param name="Transparency">The epoch every answer is proven at; null when the DP keeps no log.</param>
 /// <param name="Peers">When the DP federates: each peer's part, in the order of its metadata's <c>peers</c>; null otherwise.</param>
-public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochProof? Transparency = null, IReadOnlyList<PeerAnswer>? Peers = null);
+public sealed record LookupResponse(IReadOnlyList<LookupResult> Results, EpochProof? Transparency = null, IReadOnlyList<PeerAnswer>? Peers = null)
+{
+    /// <summary>
+    /// The latest epoch the DP knows its log has reached, present only when that is past
+    /// <see cref="EpochProof.Epoch"/>: a DP process reading a read replica that has not replayed the
+    /// newest epochs yet (docs/protocol.md §8, "Read replicas"). The answers are still proven, at the
+    /// older epoch; a change sealed since may be missing from them.
+    /// </summary>
+    public long? LatestEpoch { get; init; }
+}
 
 /// <summary>The DP's answer for one CSI.</summary>
 /// <param name="Query">The identifier as asked.</param>

@@ -84,8 +84,9 @@ internal sealed record PrefixProof(IReadOnlyList<byte[]> Siblings, PrefixTermina
 }
 
 /// <summary>
-/// An in-memory prefix tree mapping 32-byte search keys to 32-byte commitments, with cached
-/// hashes. <see cref="Set"/> changes the tree in place (for building); <see cref="With"/> returns
+/// An in-memory prefix tree mapping 32-byte search keys to 32-byte commitments, with the interior
+/// nodes' hashes cached (a leaf's is one SHA-256 of its 65 bytes, computed when asked: at 10^6 labels
+/// a cached copy would cost 40 MB for hashes read only along changed paths and proofs). <see cref="Set"/> changes the tree in place (for building); <see cref="With"/> returns
 /// a new tree that shares every unchanged node, leaving this one intact for concurrent readers.
 /// </summary>
 internal sealed class PrefixTree
@@ -114,7 +115,7 @@ internal sealed class PrefixTree
     public int Count { get; private set; }
 
     /// <summary>The root hash (32 zero bytes for the empty tree).</summary>
-    public byte[] Root => _root is null ? new byte[HashSize] : _root.GetHash().ToArray();
+    public byte[] Root => HashOf(_root);
 
     /// <summary>Sets (adds or updates) the commitment under <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">Wrong key or commitment length.</exception>
@@ -191,7 +192,7 @@ internal sealed class PrefixTree
         {
             var right = Bit(key, depth) == 1;
             var sibling = right ? interior.Left : interior.Right;
-            siblings.Add(sibling is null ? new byte[HashSize] : sibling.GetHash().ToArray());
+            siblings.Add(HashOf(sibling));
             node = right ? interior.Right : interior.Left;
         }
 
@@ -202,6 +203,14 @@ internal sealed class PrefixTree
             Leaf leaf => new PrefixProof(siblings, PrefixTerminal.OtherLeaf, leaf.Key[..].ToArray(), leaf.Commitment[..].ToArray()),
             _ => throw new InvalidOperationException("unreachable"),
         };
+    }
+
+    /// <summary>A node's hash as a new array; 32 zero bytes for an empty subtree.</summary>
+    private static byte[] HashOf(Node? node)
+    {
+        var hash = new byte[HashSize];
+        node?.WriteHash(hash);
+        return hash;
     }
 
     internal static int Bit(ReadOnlySpan<byte> key, int depth) => (key[depth >> 3] >> (7 - (depth & 7))) & 1;
@@ -285,23 +294,8 @@ internal sealed class PrefixTree
 
     private abstract class Node
     {
-        private Bytes32 _hash;
-        private bool _valid;
-
-        public ReadOnlySpan<byte> GetHash()
-        {
-            if (!_valid)
-            {
-                ComputeHash(_hash);
-                _valid = true;
-            }
-
-            return _hash;
-        }
-
-        public void Invalidate() => _valid = false;
-
-        protected abstract void ComputeHash(Span<byte> destination);
+        /// <summary>Writes the node's 32-byte hash into <paramref name="destination"/>.</summary>
+        public abstract void WriteHash(Span<byte> destination);
     }
 
     private sealed class Leaf : Node
@@ -317,11 +311,22 @@ internal sealed class PrefixTree
         public Bytes32 Commitment;
 #pragma warning restore IDE0044
 
-        protected override void ComputeHash(Span<byte> destination) => LeafHash(Key, Commitment).CopyTo(destination);
+        // SHA-256(0x00 || key || commitment), as LeafHash.
+        public override void WriteHash(Span<byte> destination)
+        {
+            Span<byte> buffer = stackalloc byte[1 + KeySize + HashSize];
+            buffer[0] = 0;
+            ((ReadOnlySpan<byte>)Key).CopyTo(buffer[1..]);
+            ((ReadOnlySpan<byte>)Commitment).CopyTo(buffer[(1 + KeySize)..]);
+            SHA256.HashData(buffer, destination);
+        }
     }
 
     private sealed class Interior : Node
     {
+        private Bytes32 _hash;
+        private bool _valid;
+
         public Node? Left { get; set; }
 
         public Node? Right { get; set; }
@@ -329,10 +334,40 @@ internal sealed class PrefixTree
         /// <summary>The tree that created this node and may change it in place.</summary>
         public object? Owner { get; init; }
 
-        protected override void ComputeHash(Span<byte> destination)
+        public void Invalidate() => _valid = false;
+
+        // SHA-256(0x01 || left || right), as InteriorHash, computed once and kept until the node changes.
+        public override void WriteHash(Span<byte> destination)
         {
-            ReadOnlySpan<byte> empty = stackalloc byte[HashSize];
-            InteriorHash(Left is null ? empty : Left.GetHash(), Right is null ? empty : Right.GetHash()).CopyTo(destination);
+            if (!_valid)
+            {
+                Span<byte> buffer = stackalloc byte[1 + (2 * HashSize)];
+                buffer[0] = 1;
+                var left = buffer.Slice(1, HashSize);
+                var right = buffer.Slice(1 + HashSize, HashSize);
+                if (Left is null)
+                {
+                    left.Clear();
+                }
+                else
+                {
+                    Left.WriteHash(left);
+                }
+
+                if (Right is null)
+                {
+                    right.Clear();
+                }
+                else
+                {
+                    Right.WriteHash(right);
+                }
+
+                SHA256.HashData(buffer, _hash);
+                _valid = true;
+            }
+
+            ((ReadOnlySpan<byte>)_hash).CopyTo(destination);
         }
     }
 }

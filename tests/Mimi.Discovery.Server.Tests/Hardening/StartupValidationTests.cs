@@ -34,6 +34,7 @@ public sealed class StartupValidationTests
     [InlineData("Discovery:TlsCertificate", "/nonexistent/tls.crt")]
     [InlineData("Discovery:AcceptedCaFiles:0", "/nonexistent/ca.crt")]
     [InlineData("Discovery:ResponseBuckets:7", "10")]
+    [InlineData("Discovery:ReadReplica", "Host=127.0.0.1;Port=1")] // a replica of the SQLite default
     public async Task BuildAsync_SettingOutOfRange_FailsNamingTheSetting(string setting, string value)
     {
         var data = Path.Combine(Path.GetTempPath(), "mimi-dp-invalid-" + Guid.NewGuid().ToString("N"));

@@ -140,7 +140,7 @@ public sealed class ReadinessCheckTests
         await using var dp = await DpHost.StartAsync();
 
         // A log that has loaded nothing yet, as a process is before its first seal or catch-up.
-        using var fresh = new TransparencyLog(dp.Service<IDiscoveryStore>(), dp.Service<DataFolder>(), dp.Service<IOptions<DiscoveryOptions>>(), dp.Clock,
+        using var fresh = new TransparencyLog(dp.Service<IDiscoveryStore>(), dp.Service<ILookupStore>(), dp.Service<DataFolder>(), dp.Service<IOptions<DiscoveryOptions>>(), dp.Clock,
             NullLogger<TransparencyLog>.Instance, dp.Service<Server.Observability.SealTelemetry>());
         var check = new Readiness.LogCheck(fresh, dp.Service<IOptions<DiscoveryOptions>>());
 

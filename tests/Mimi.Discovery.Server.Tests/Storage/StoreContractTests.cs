@@ -291,6 +291,25 @@ public abstract class StoreContractTests : StoreSuite
     }
 
     [Fact]
+    public async Task ReadTree_StreamsEveryLabelsLatestLeafAsOfTheEpoch_AsGetLeavesFromZeroLists()
+    {
+        StoredLabel Label(string key, long version) => new(key, "tel:+3361234567" + key[^1], "any", "vrf", version, "c" + key + version, null, "");
+        VersionRow Row(string key, long version, long epoch) => new(key, version, epoch, "c" + key + version, "o", "", "", "");
+        var genesis = await CloseAndReadAsync(Store);
+        Assert.True(await Store.CommitSealAsync(0, new SealPlan(Epoch(1), [], [], []), genesis.Pending, default));
+        Assert.True(await Store.CommitSealAsync(1, new SealPlan(Epoch(2), [Label("k1", 1), Label("k2", 1)], [Row("k1", 1, 2), Row("k2", 1, 2)], []), [], default));
+        Assert.True(await Store.CommitSealAsync(2, new SealPlan(Epoch(3), [Label("k1", 2)], [Row("k1", 2, 3)], []), [], default));
+
+        foreach (var (epoch, expected) in new[] { (2L, new[] { "k1=ck11", "k2=ck21" }), (3L, ["k1=ck12", "k2=ck21"]) })
+        {
+            var streamed = new List<string>();
+            await OtherProcess.ReadTreeAsync(epoch, (key, commitment) => streamed.Add(key + "=" + commitment), default);
+            Assert.Equal(expected, streamed.Order(StringComparer.Ordinal));
+            Assert.Equal(expected, (await OtherProcess.GetLeavesAsync(0, epoch, default)).Select(l => l.SearchKey + "=" + l.Commitment).Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task CommitSeal_MarkPromisedALaterEpoch_StaysUntilThatEpoch()
     {
         var genesis = await CloseAndReadAsync(Store);

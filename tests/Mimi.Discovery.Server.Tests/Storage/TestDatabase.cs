@@ -65,12 +65,71 @@ internal sealed class PostgresTestDatabase : TestDatabase
 
     internal static string ConnectionStringFor(string database) => new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ToString();
 
+    /// <summary>
+    /// Drops the database, ending the sessions still on it. PostgreSQL 15 refuses FORCE (42501) while an
+    /// autovacuum worker is on the database (it has no role this one may signal); the worker ends within
+    /// moments, so the drop is tried again, up to ten times a fifth of a second apart.
+    /// </summary>
     internal static async Task DropDatabaseAsync(string database)
     {
         NpgsqlConnection.ClearAllPools();
         await using var admin = new NpgsqlConnection(AdminConnectionString);
         await admin.OpenAsync();
         await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", admin);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await command.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege && attempt < 10)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>A streaming replica (hot standby) of the cluster <see cref="Variable"/> names, as .ci/postgres-replica starts it; CI sets it.</summary>
+    public const string ReplicaVariable = "MIMI_TEST_POSTGRES_REPLICA";
+
+    internal static string? ReplicaAdminConnectionString => Environment.GetEnvironmentVariable(ReplicaVariable);
+
+    internal static string ReplicaConnectionStringFor(string database) => new NpgsqlConnectionStringBuilder(ReplicaAdminConnectionString) { Database = database }.ToString();
+
+    /// <summary>
+    /// Waits until the replica has replayed everything the primary had written when this was called
+    /// (a database just created, a seal just committed). Replay is asynchronous, so this polls; it
+    /// fails after a minute rather than wait for ever on a replica that stopped.
+    /// </summary>
+    internal static async Task ReplicaCaughtUpAsync()
+    {
+        string target;
+        await using (var primary = new NpgsqlConnection(AdminConnectionString))
+        {
+            await primary.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT pg_current_wal_lsn()::text", primary);
+            target = (string)(await command.ExecuteScalarAsync())!;
+        }
+
+        await using var replica = new NpgsqlConnection(ReplicaAdminConnectionString);
+        await replica.OpenAsync();
+        await using var behind = new NpgsqlCommand("SELECT pg_wal_lsn_diff(@target::pg_lsn, pg_last_wal_replay_lsn()) > 0", replica);
+        behind.Parameters.AddWithValue("target", target);
+        var until = DateTime.UtcNow.AddMinutes(1);
+        while ((bool)(await behind.ExecuteScalarAsync())!)
+        {
+            Assert.True(DateTime.UtcNow < until, $"the replica has not replayed the primary's WAL up to {target} within a minute");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Pauses (or resumes) the replica's WAL replay: it goes on receiving but stops applying, so it lags on purpose.</summary>
+    internal static async Task PauseReplicaAsync(bool pause)
+    {
+        await using var replica = new NpgsqlConnection(ReplicaAdminConnectionString);
+        await replica.OpenAsync();
+        await using var command = new NpgsqlCommand(pause ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()", replica);
         await command.ExecuteNonQueryAsync();
     }
 
