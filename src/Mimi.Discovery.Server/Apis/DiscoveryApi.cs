@@ -59,7 +59,9 @@ internal static class DiscoveryApi
 
     private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> PipelineAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken)
     {
-        var authorization = context.Request.Headers.Authorization.OfType<string>().ToList();
+        // Most lookups carry no Authorization (an open DP, or tokens in the body): nothing to copy then.
+        var values = context.Request.Headers.Authorization;
+        IReadOnlyList<string> authorization = values.Count == 0 ? [] : values.OfType<string>().ToList();
         var fromPeer = context.Request.Headers[Federation.PeerSet.FederationHeader] == Federation.PeerSet.FederationValue;
         var answer = await lookups.LookupAsync(request, authorization, cancellationToken, askPeers: !fromPeer).ConfigureAwait(false);
         if (answer.Challenge is not null)

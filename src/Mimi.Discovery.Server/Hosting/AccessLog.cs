@@ -9,19 +9,26 @@ namespace Mimi.Discovery.Server.Hosting;
 /// </summary>
 internal static partial class AccessLog
 {
-    public static IApplicationBuilder UseAccessLog(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseAccessLog(this IApplicationBuilder app)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        await next(context).ConfigureAwait(false);
-        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Mimi.Discovery.Server.Access");
-        if (logger.IsEnabled(LogLevel.Debug))
+        // One logger for the host's life: creating it per request takes the factory's lock on every lookup.
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Mimi.Discovery.Server.Access");
+        return app.Use(async (context, next) =>
         {
+            if (!logger.IsEnabled(LogLevel.Debug))
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await next(context).ConfigureAwait(false);
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
             var peer = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             LogRequest(logger, context.Request.Method, route, peer, context.Response.StatusCode, elapsed);
-        }
-    });
+        });
+    }
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Debug, Message = "{Method} {Route} from {Peer} -> {Status} in {Milliseconds:F1} ms")]
     private static partial void LogRequest(ILogger logger, string method, string route, string peer, int status, double milliseconds);

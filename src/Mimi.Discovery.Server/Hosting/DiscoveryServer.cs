@@ -103,7 +103,8 @@ public static class DiscoveryServer
             builder.Services.AddSingleton<ILookupGate, OpenLookupGate>();
         }
 
-        CountingLookupGate.Decorate(builder.Services);        builder.Services.AddSingleton<OhttpKeyRing>();
+        CountingLookupGate.Decorate(builder.Services);
+        builder.Services.AddSingleton<OhttpKeyRing>();
         builder.Services.AddSingleton<LookupPipeline>();
         builder.Services.AddSingleton<ObliviousGateway>();
         builder.Services.AddSingleton<MetadataBuilder>();
@@ -134,7 +135,9 @@ public static class DiscoveryServer
         builder.Services.AddExceptionHandler<FailureLog>();
         builder.Services.Configure<ExceptionHandlerOptions>(FailureLog.Configure);
 
+        var traceConfigurations = Telemetry.TraceConfigurations(builder.Services);
         customize?.Invoke(builder);
+        builder.AddDiscoveryTracing(options, hostAsked: Telemetry.TraceConfigurations(builder.Services) > traceConfigurations);
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(() =>
         {

@@ -12,8 +12,13 @@ internal sealed class GatewayTracePolicy(bool trustGateway)
     /// <summary>False for an encapsulated request (RFC 9458 §4.1 media type) unless the operator trusts the relay's trace context.</summary>
     public bool MayContinue(string? contentType) => trustGateway || !IsEncapsulated(contentType);
 
-    private static bool IsEncapsulated(string? contentType) =>
-        contentType is not null && contentType.Split(';', 2)[0].Trim().Equals(Privacy.ObliviousGateway.RequestMediaType, StringComparison.OrdinalIgnoreCase);
+    // Asked for every request hosting starts an activity for, so it reads the media type in place.
+    private static bool IsEncapsulated(string? contentType)
+    {
+        var media = contentType.AsSpan();
+        var parameters = media.IndexOf(';');
+        return contentType is not null && (parameters < 0 ? media : media[..parameters]).Trim().Equals(Privacy.ObliviousGateway.RequestMediaType, StringComparison.OrdinalIgnoreCase);
+    }
 }
 
 /// <summary>ASP.NET Core hosting's propagator, refusing to extract trace context from a request <see cref="GatewayTracePolicy"/> keeps apart.</summary>

@@ -28,10 +28,10 @@ public sealed class MetricsOptions
     public string? TokenHash { get; set; }
 }
 
-/// <summary>Trace export (configuration <c>Discovery:Traces</c>): spans are recorded in process and exported only where configured.</summary>
+/// <summary>Trace export (configuration <c>Discovery:Traces</c>): spans are recorded only where they are exported.</summary>
 public sealed class TracesOptions
 {
-    /// <summary>An OTLP collector (gRPC, e.g. <c>http://127.0.0.1:4317</c>) traces are exported to. Unset: none leave the process.</summary>
+    /// <summary>An OTLP collector (gRPC, e.g. <c>http://127.0.0.1:4317</c>) traces are exported to. Unset: no spans are recorded.</summary>
     public Uri? OtlpEndpoint { get; set; }
 
     /// <summary>

@@ -17,7 +17,7 @@ namespace Mimi.Discovery.Server.Observability;
 /// Metrics and traces with OpenTelemetry (docs/operations.md, "Metrics and traces"): the DP's meter
 /// and ASP.NET Core's, served to Prometheus from a listener of its own or, with the operator's
 /// token, from the public one; spans of the DP's own work and of each request, scrubbed of paths
-/// (which may hold a CSI), exported over OTLP when configured. Trace context from outside never
+/// (which may hold a CSI), recorded only when exported (over OTLP when configured). Trace context from outside never
 /// reaches the Oblivious HTTP gateway unless the operator says so (docs/privacy.md, "Traces").
 /// </summary>
 internal static class Telemetry
@@ -65,30 +65,47 @@ internal static class Telemetry
             .WithMetrics(metrics => metrics
                 .AddMeter(DiscoveryMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0))
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(DiscoveryTracing.SourceName)
-                    .AddAspNetCoreInstrumentation(aspnet =>
-                    {
-                        aspnet.Filter = context => !MetricsListener.IsScrapePath(context, options.Metrics);
-                        aspnet.EnrichWithHttpResponse = Scrub;
-                    });
-                if (options.Traces.OtlpEndpoint is { } otlp)
-                {
-                    tracing.AddOtlpExporter(o => o.Endpoint = otlp);
-                }
-            });
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
 
         return metricsUrl is null ? urls : [.. urls, metricsUrl];
+    }
+
+    /// <summary>How many OpenTelemetry tracing registrations the host holds; more after a step means the step asked for spans (an exporter of its own).</summary>
+    public static int TraceConfigurations(IServiceCollection services) => services.Count(d => d.ServiceType.Namespace == typeof(TracerProvider).Namespace);
+
+    /// <summary>
+    /// Records spans only when something receives them: the OTLP exporter, or a tracer-provider
+    /// configuration the host added (<paramref name="hostAsked"/>; tests add an in-memory exporter).
+    /// Without a receiver no tracer provider listens, so no request pays for spans nobody reads.
+    /// </summary>
+    public static void AddDiscoveryTracing(this WebApplicationBuilder builder, DiscoveryOptions options, bool hostAsked)
+    {
+        if (options.Traces.OtlpEndpoint is null && !hostAsked)
+        {
+            return;
+        }
+
+        builder.Services.AddOpenTelemetry().WithTracing(tracing =>
+        {
+            tracing.AddSource(DiscoveryTracing.SourceName)
+                .AddAspNetCoreInstrumentation(aspnet =>
+                {
+                    aspnet.Filter = context => !MetricsListener.IsScrapePath(context, options.Metrics);
+                    aspnet.EnrichWithHttpResponse = Scrub;
+                });
+            if (options.Traces.OtlpEndpoint is { } otlp)
+            {
+                tracing.AddOtlpExporter(o => o.Endpoint = otlp);
+            }
+        });
     }
 
     /// <summary>Serves the scrape endpoint to whom may read it (before everything else, so no API route is reachable on the metrics listener).</summary>
     public static void UseDiscoveryTelemetry(this WebApplication app)
     {
+        var listener = app.Services.GetRequiredService<MetricsListener>();
         app.Use(async (context, next) =>
         {
-            var listener = context.RequestServices.GetRequiredService<MetricsListener>();
             var decision = listener.Admit(context);
             if (decision is null)
             {

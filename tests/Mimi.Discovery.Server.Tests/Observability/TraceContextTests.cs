@@ -36,6 +36,25 @@ public sealed class TraceContextTests
     }
 
     [Fact]
+    public async Task Tracing_WithoutAnExporter_ListensToNothing()
+    {
+        // No receiver, no tracer provider: requests pay for no spans that nobody would read.
+        await using var dp = await DpHost.StartAsync();
+        Assert.Null(dp.Service<IServiceProvider>().GetService(typeof(TracerProvider)));
+    }
+
+    [Fact]
+    public async Task Tracing_WithAHostExporter_RecordsTheLookupSpan()
+    {
+        var spans = new List<Activity>();
+        await using var dp = await StartAsync(spans);
+        Assert.NotNull(dp.Service<IServiceProvider>().GetService(typeof(TracerProvider)));
+        using var response = await dp.Http.GetAsync("v1/lookup/%2B33612345678", TestContext.Current.CancellationToken);
+        var recorded = await MetricsTests.SpansAsync(spans, all => all.Any(s => s.GetTagItem("http.route") is "/v1/lookup/{csi}"));
+        Assert.Contains(recorded, s => s.OperationName == "lookup");
+    }
+
+    [Fact]
     public async Task Gateway_IgnoresInboundTraceParent_ButTheDirectApiContinuesIt()
     {
         var spans = new List<Activity>();
