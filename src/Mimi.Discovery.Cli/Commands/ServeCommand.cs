@@ -47,6 +47,10 @@ internal static class ServeCommand
 
             var folder = Path.GetFullPath(result.GetValue(data)!);
             Console.Error.WriteLine($"Discovery Provider on {string.Join(' ', app.Urls)}; data in {folder}; clients trust its TLS with --ca {Path.Combine(folder, "tls.crt")}");
+            if (result.GetValue(replica) is not null)
+            {
+                Console.Error.WriteLine("Lookups read the --read-replica database; writes go to --database, and this process never seals (a DP process without --read-replica seals)");
+            }
             if (result.GetValue(dev))
             {
                 Console.Error.WriteLine($"Development mode: codes are written to {Path.Combine(folder, "outbox")}");

@@ -24,7 +24,7 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         {
             if (!Storage.StoreFactory.IsPostgres(options.Database))
             {
-                check.Fail(nameof(options.ReadReplica), "needs Discovery:Database to be the PostgreSQL primary it replicates (a SQLite DP has no replicas)");
+                check.Fail(nameof(options.ReadReplica), "needs Discovery:Database set to the PostgreSQL primary it replicates; without one the DP uses SQLite, which has no replicas");
             }
             else if (!Storage.StoreFactory.IsPostgres(replica))
             {

@@ -59,6 +59,10 @@ public static class DiscoveryServer
         var store = StoreFactory.Create(options.Database, folder.Path);
         await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
         var reads = StoreFactory.LookupStore(store, options.ReadReplica);
+        if (reads is PostgresDiscoveryStore replica && !ReferenceEquals(reads, store))
+        {
+            await replica.CheckReadReplicaAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         var anchors = new List<X509Certificate2> { folder.Authority.Certificate };
         foreach (var file in options.AcceptedCaFiles)

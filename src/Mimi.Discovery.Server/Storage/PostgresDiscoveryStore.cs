@@ -95,6 +95,34 @@ internal sealed class PostgresDiscoveryStore : SqlDiscoveryStore, IAsyncDisposab
         await MarkAllPendingAsync(connection, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Checks, before a DP process starts on it as its read replica (<see cref="Hosting.DiscoveryOptions.ReadReplica"/>),
+    /// that this database answers, is a hot standby (in recovery) and holds the DP's schema.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It does not; the message names the setting, the server and what to do.</exception>
+    public async Task CheckReadReplicaAsync(CancellationToken cancellationToken)
+    {
+        var target = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
+        var where = $"{target.Host}:{target.Port}, database '{target.Database}'";
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (await ScalarAsync(connection, null, "SELECT pg_is_in_recovery()", cancellationToken).ConfigureAwait(false) is not true)
+            {
+                throw new InvalidOperationException($"Discovery:ReadReplica ({where}) is not in recovery: it is a primary, not a hot standby. Point it at a streaming replica of Discovery:Database, or leave it out to read Discovery:Database.");
+            }
+
+            if (await ScalarAsync(connection, null, "SELECT to_regclass('tx_epochs') IS NOT NULL", cancellationToken).ConfigureAwait(false) is not true)
+            {
+                throw new InvalidOperationException($"Discovery:ReadReplica ({where}) holds no Mimi Discovery schema: name the database Discovery:Database names, on a standby that replicates it.");
+            }
+        }
+        catch (NpgsqlException e)
+        {
+            throw new InvalidOperationException($"Discovery:ReadReplica ({where}) cannot be read: {e.Message}", e);
+        }
+    }
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     private sealed class SealLock(NpgsqlConnection connection) : IAsyncDisposable

@@ -157,6 +157,30 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task ReadReplicaThatIsNoStandbyOfTheDatabase_StopsStartUp_NamingTheSettingAndWhy()
+    {
+        var primary = PostgresTestDatabase.ConnectionStringFor(_database!);
+        await using var dp = await DpHost.StartAsync(database: primary);
+        await PostgresTestDatabase.ReplicaCaughtUpAsync();
+        var cases = new (string Replica, string Why)[]
+        {
+            (primary, "is not in recovery"),
+            (PostgresTestDatabase.ReplicaConnectionStringFor("postgres"), "holds no Mimi Discovery schema"),
+            (new Npgsql.NpgsqlConnectionStringBuilder(PostgresTestDatabase.ReplicaConnectionStringFor(_database!)) { Password = "wrong" }.ToString(), "cannot be read"),
+        };
+        foreach (var (replica, why) in cases)
+        {
+            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => DpHost.StartAsync(o =>
+            {
+                o.DataDirectory = dp.DataDirectory;
+                o.ReadReplica = replica;
+            }, primary));
+            Assert.Contains("Discovery:ReadReplica", e.Message, StringComparison.Ordinal);
+            Assert.Contains(why, e.Message, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>A transparency check whose memory holds the primary's current head for <paramref name="dp"/>, as a sender's does after a lookup the primary answered there.</summary>
     private static async Task<TransparencyCheck> TransparencyCheckHoldingAsync(DpHost primary, DpHost dp)
     {
