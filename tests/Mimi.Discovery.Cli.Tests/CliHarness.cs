@@ -48,13 +48,17 @@ internal sealed class CliHarness(string prefix, string? command = null) : IDispo
         {
             if (File.Exists(Ca))
             {
-                using var http = new HttpClient(Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Ca)));
                 try
                 {
+                    using var http = new HttpClient(Client.TlsTrust.CreateHandler(Client.TlsTrust.LoadRoots(Ca)));
                     if ((await http.GetAsync(Dp + "/health", TestContext.Current.CancellationToken)).IsSuccessStatusCode)
                     {
                         return;
                     }
+                }
+                catch (ArgumentException)
+                {
+                    // The certificate file is created before its PEM is written: not written yet.
                 }
                 catch (HttpRequestException)
                 {
