@@ -32,7 +32,9 @@ internal sealed class CliHarness(string prefix, string? command = null) : IDispo
     public string Dp { get; private set; } = "";
 
     /// <summary>Starts <c>serve --dev</c> with <paramref name="environment"/> added (e.g. <c>Discovery__RequireTokens</c>) and waits until its /health answers.</summary>
-    public async Task ServeAsync(IReadOnlyDictionary<string, string>? environment = null)
+    public Task ServeAsync(IReadOnlyDictionary<string, string>? environment = null) => ServeOnFreePortAsync(environment, 1);
+
+    private async Task ServeOnFreePortAsync(IReadOnlyDictionary<string, string>? environment, int attempt)
     {
         int port;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
@@ -68,7 +70,15 @@ internal sealed class CliHarness(string prefix, string? command = null) : IDispo
 
             if (_server.HasExited)
             {
-                throw new InvalidOperationException("serve exited: " + await _server.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken));
+                var error = await _server.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+                // The free port found above was taken by another process before serve bound it: try another.
+                if (error.Contains("address already in use", StringComparison.Ordinal) && attempt < 3)
+                {
+                    await ServeOnFreePortAsync(environment, attempt + 1);
+                    return;
+                }
+
+                throw new InvalidOperationException("serve exited: " + error);
             }
 
             await Task.Delay(200, TestContext.Current.CancellationToken);
