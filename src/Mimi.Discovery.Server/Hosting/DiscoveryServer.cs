@@ -58,11 +58,8 @@ public static class DiscoveryServer
 
         var store = StoreFactory.Create(options.Database, folder.Path);
         await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
-        var reads = StoreFactory.LookupStore(store, options.ReadReplica);
-        if (reads is PostgresDiscoveryStore replica && !ReferenceEquals(reads, store))
-        {
-            await replica.CheckReadReplicaAsync(cancellationToken).ConfigureAwait(false);
-        }
+        var reads = await StoreFactory.LookupStoreAsync(store, options.ReadReplica, cancellationToken).ConfigureAwait(false);
+        var readsReplica = !ReferenceEquals(reads, store);
 
         var anchors = new List<X509Certificate2> { folder.Authority.Certificate };
         foreach (var file in options.AcceptedCaFiles)
@@ -86,7 +83,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton<ProofService>();
         builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<ReassignmentService>();
-        builder.Services.AddReadiness(readReplica: !ReferenceEquals(reads, store));
+        builder.Services.AddReadiness(readsReplica);
         builder.Services.AddSingleton<Federation.DelegationTable>();
         builder.Services.AddSingleton<Federation.PeerSet>();
         builder.Services.AddSingleton<Federation.MirrorPuller>();
@@ -146,7 +143,7 @@ public static class DiscoveryServer
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             (store as IDisposable)?.Dispose();
-            if (!ReferenceEquals(reads, store))
+            if (readsReplica)
             {
                 (reads as IDisposable)?.Dispose();
             }

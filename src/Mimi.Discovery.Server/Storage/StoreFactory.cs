@@ -40,16 +40,27 @@ internal static class StoreFactory
     /// by replication).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="replica"/> is not a PostgreSQL connection string or URI.</exception>
-    public static ILookupStore LookupStore(IDiscoveryStore primary, string? replica)
+    /// <exception cref="InvalidOperationException">The replica cannot be read, is not in recovery or holds no schema (<see cref="PostgresDiscoveryStore.CheckReadReplicaAsync"/>).</exception>
+    public static async Task<ILookupStore> LookupStoreAsync(IDiscoveryStore primary, string? replica, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(replica))
         {
             return primary;
         }
 
-        return IsPostgres(replica)
+        var store = IsPostgres(replica)
             ? new PostgresDiscoveryStore(PostgresConnectionString(replica))
             : throw new ArgumentException("Discovery:ReadReplica takes a PostgreSQL 'Host=…' string or postgresql:// URI.", nameof(replica));
+        try
+        {
+            await store.CheckReadReplicaAsync(cancellationToken).ConfigureAwait(false);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Whether <paramref name="database"/> names PostgreSQL: a <c>postgres://</c> or <c>postgresql://</c> URI, or a keyword string with <c>Host=</c>.</summary>

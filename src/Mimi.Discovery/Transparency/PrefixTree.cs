@@ -223,20 +223,36 @@ internal sealed class PrefixTree
 
     internal static byte[] LeafHash(ReadOnlySpan<byte> key, ReadOnlySpan<byte> commitment)
     {
+        var hash = new byte[HashSize];
+        LeafHash(key, commitment, hash);
+        return hash;
+    }
+
+    /// <summary>SHA-256(0x00 || key || commitment) into <paramref name="destination"/>.</summary>
+    private static void LeafHash(ReadOnlySpan<byte> key, ReadOnlySpan<byte> commitment, Span<byte> destination)
+    {
         Span<byte> buffer = stackalloc byte[1 + KeySize + HashSize];
         buffer[0] = 0;
         key.CopyTo(buffer[1..]);
         commitment.CopyTo(buffer[(1 + KeySize)..]);
-        return SHA256.HashData(buffer);
+        SHA256.HashData(buffer, destination);
     }
 
     internal static byte[] InteriorHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
+    {
+        var hash = new byte[HashSize];
+        InteriorHash(left, right, hash);
+        return hash;
+    }
+
+    /// <summary>SHA-256(0x01 || left || right) into <paramref name="destination"/>.</summary>
+    private static void InteriorHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right, Span<byte> destination)
     {
         Span<byte> buffer = stackalloc byte[1 + (2 * HashSize)];
         buffer[0] = 1;
         left.CopyTo(buffer[1..]);
         right.CopyTo(buffer[(1 + HashSize)..]);
-        return SHA256.HashData(buffer);
+        SHA256.HashData(buffer, destination);
     }
 
     private Node Insert(Node node, Leaf leaf, int depth, bool copy)
@@ -311,15 +327,7 @@ internal sealed class PrefixTree
         public Bytes32 Commitment;
 #pragma warning restore IDE0044
 
-        // SHA-256(0x00 || key || commitment), as LeafHash.
-        public override void WriteHash(Span<byte> destination)
-        {
-            Span<byte> buffer = stackalloc byte[1 + KeySize + HashSize];
-            buffer[0] = 0;
-            ((ReadOnlySpan<byte>)Key).CopyTo(buffer[1..]);
-            ((ReadOnlySpan<byte>)Commitment).CopyTo(buffer[(1 + KeySize)..]);
-            SHA256.HashData(buffer, destination);
-        }
+        public override void WriteHash(Span<byte> destination) => LeafHash(Key, Commitment, destination);
     }
 
     private sealed class Interior : Node
@@ -336,34 +344,16 @@ internal sealed class PrefixTree
 
         public void Invalidate() => _valid = false;
 
-        // SHA-256(0x01 || left || right), as InteriorHash, computed once and kept until the node changes.
+        // Computed once and kept until the node changes; an empty side hashes as 32 zero bytes.
         public override void WriteHash(Span<byte> destination)
         {
             if (!_valid)
             {
-                Span<byte> buffer = stackalloc byte[1 + (2 * HashSize)];
-                buffer[0] = 1;
-                var left = buffer.Slice(1, HashSize);
-                var right = buffer.Slice(1 + HashSize, HashSize);
-                if (Left is null)
-                {
-                    left.Clear();
-                }
-                else
-                {
-                    Left.WriteHash(left);
-                }
-
-                if (Right is null)
-                {
-                    right.Clear();
-                }
-                else
-                {
-                    Right.WriteHash(right);
-                }
-
-                SHA256.HashData(buffer, _hash);
+                Span<byte> left = stackalloc byte[HashSize];
+                Span<byte> right = stackalloc byte[HashSize];
+                Left?.WriteHash(left);
+                Right?.WriteHash(right);
+                InteriorHash(left, right, _hash);
                 _valid = true;
             }
 
