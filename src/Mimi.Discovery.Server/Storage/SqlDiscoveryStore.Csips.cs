@@ -171,51 +171,23 @@ internal abstract partial class SqlDiscoveryStore : ICsipStore
 
         // Removal as for a CSIP removal statement (statement erased, removed_before raised so an older
         // statement cannot return), but only of mappings under credentials older than the reassignment.
-        var removed = new List<IReadOnlyList<string>>(entries.Count);
-        await using (var remove = Command(connection, transaction, """
+        var removed = await QueryEachAsync(connection, transaction, """
             UPDATE mappings SET statement = NULL,
                 removed_before = CASE WHEN removed_before IS NULL OR removed_before < @rb THEN @rb ELSE removed_before END
             WHERE csi = @csi AND statement IS NOT NULL AND credential_not_before < @at
             RETURNING mapping_id
-            """, ("csi", ""), ("at", 0L), ("rb", issuedAt)))
-        await using (var floor = Command(connection, transaction, """
+            """, ["csi", "at", "rb"], [.. entries.Select(e => new object?[] { e.Csi, e.At, issuedAt })], r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+        await ExecuteEachAsync(connection, transaction, """
             INSERT INTO csi_floors (csi, not_before) VALUES (@csi, @floor)
             ON CONFLICT (csi) DO UPDATE SET not_before = excluded.not_before WHERE csi_floors.not_before < excluded.not_before
-            """, ("csi", ""), ("floor", 0L)))
-        {
-            foreach (var entry in entries)
-            {
-                remove.Parameters[0].Value = entry.Csi;
-                remove.Parameters[1].Value = entry.At;
-                var ids = new List<string>();
-                await using (var reader = await remove.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        ids.Add(reader.GetString(0));
-                    }
-                }
-
-                removed.Add(ids);
-                await RunAsync(floor, cancellationToken, entry.Csi, entry.At).ConfigureAwait(false);
-            }
-        }
+            """, ["csi", "floor"], [.. entries.Select(e => new object?[] { e.Csi, e.At })], cancellationToken).ConfigureAwait(false);
 
         var changed = entries.Select((e, i) => (e.Csi, Ids: removed[i])).Where(c => c.Ids.Count > 0).ToList();
         long due = 0;
         if (changed.Count > 0)
         {
-            await using (var act = Command(connection, transaction, "INSERT INTO csip_acts (csi, csip, feed, mapping_id, acted_at) VALUES (@csi, @csip, @feed, @id, @now)",
-                ("csi", ""), ("csip", csip.Name), ("feed", feedId), ("id", ""), ("now", now)))
-            {
-                foreach (var (csi, ids) in changed)
-                {
-                    foreach (var id in ids)
-                    {
-                        await RunAsync(act, cancellationToken, csi, csip.Name, feedId, id, now).ConfigureAwait(false);
-                    }
-                }
-            }
+            await InsertActsAsync(connection, transaction, [.. changed.SelectMany(c => c.Ids.Select(id => new CsipAct(c.Csi, csip.Name, feedId, id, now)))],
+                cancellationToken).ConfigureAwait(false);
 
             // Marked pending last, as a publish or removal does: the epoch clock is taken after the
             // mapping rows, in the same order everywhere, so no change waits on a seal that waits on it.
@@ -235,14 +207,13 @@ internal abstract partial class SqlDiscoveryStore : ICsipStore
 
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var a in acts)
-        {
-            await ExecuteAsync(connection, transaction, "INSERT INTO csip_acts (csi, csip, feed, mapping_id, acted_at) VALUES (@csi, @csip, @feed, @id, @at)", cancellationToken,
-                ("csi", a.Csi), ("csip", a.Csip), ("feed", a.Feed), ("id", a.MappingId), ("at", a.ActedAt)).ConfigureAwait(false);
-        }
-
+        await InsertActsAsync(connection, transaction, acts, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    private static Task InsertActsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<CsipAct> acts, CancellationToken cancellationToken) =>
+        ExecuteEachAsync(connection, transaction, "INSERT INTO csip_acts (csi, csip, feed, mapping_id, acted_at) VALUES (@csi, @csip, @feed, @id, @at)",
+            ["csi", "csip", "feed", "id", "at"], [.. acts.Select(a => new object?[] { a.Csi, a.Csip, a.Feed, a.MappingId, a.ActedAt })], cancellationToken);
 
     public async Task<IReadOnlyList<CsipAct>> GetCsipActsAsync(string csi, CancellationToken cancellationToken)
     {

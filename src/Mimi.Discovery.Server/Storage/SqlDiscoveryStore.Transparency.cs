@@ -164,34 +164,20 @@ internal abstract partial class SqlDiscoveryStore
             return false;
         }
 
-        await using (var upsert = Command(connection, transaction, """
+        await ExecuteEachAsync(connection, transaction, """
             INSERT INTO tx_labels (search_key, csi, scope, vrf_proof, version, commitment) VALUES (@key, @csi, @scope, @vrf, @version, @commitment)
             ON CONFLICT (search_key) DO UPDATE SET version = excluded.version, commitment = excluded.commitment
-            """, ("key", ""), ("csi", ""), ("scope", ""), ("vrf", ""), ("version", 0L), ("commitment", "")))
-        {
-            foreach (var label in plan.Labels)
-            {
-                await RunAsync(upsert, cancellationToken, label.SearchKey, label.Csi, label.Scope, label.VrfProof, label.Version, label.Commitment).ConfigureAwait(false);
-            }
-        }
+            """, ["key", "csi", "scope", "vrf", "version", "commitment"],
+            [.. plan.Labels.Select(l => new object?[] { l.SearchKey, l.Csi, l.Scope, l.VrfProof, l.Version, l.Commitment })], cancellationToken).ConfigureAwait(false);
+        await ExecuteEachAsync(connection, transaction, $"INSERT INTO tx_versions ({VersionColumns}) VALUES (@key, @version, @epoch, @commitment, @opening, @statements, @ids, @path)",
+            ["key", "version", "epoch", "commitment", "opening", "statements", "ids", "path"],
+            [.. plan.Versions.Select(v => new object?[] { v.SearchKey, v.Version, v.Epoch, v.Commitment, v.Opening, v.Statements, v.MappingIds, v.Path })], cancellationToken).ConfigureAwait(false);
 
-        await using (var insert = Command(connection, transaction, $"INSERT INTO tx_versions ({VersionColumns}) VALUES (@key, @version, @epoch, @commitment, @opening, @statements, @ids, @path)",
-            ("key", ""), ("version", 0L), ("epoch", 0L), ("commitment", ""), ("opening", ""), ("statements", ""), ("ids", ""), ("path", "")))
-        {
-            foreach (var v in plan.Versions)
-            {
-                await RunAsync(insert, cancellationToken, v.SearchKey, v.Version, v.Epoch, v.Commitment, v.Opening, v.Statements, v.MappingIds, v.Path).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var (searchKey, mappingId) in plan.Erase)
-        {
-            // Erasure: a removed mapping's statement text and the openings that reveal it go.
-            await ExecuteAsync(connection, transaction, """
-                UPDATE tx_versions SET opening = NULL, statements = NULL
-                WHERE search_key = @key AND (' ' || mapping_ids || ' ') LIKE @id
-                """, cancellationToken, ("key", searchKey), ("id", "% " + mappingId + " %")).ConfigureAwait(false);
-        }
+        // Erasure: a removed mapping's statement text and the openings that reveal it go.
+        await ExecuteEachAsync(connection, transaction, """
+            UPDATE tx_versions SET opening = NULL, statements = NULL
+            WHERE search_key = @key AND (' ' || mapping_ids || ' ') LIKE @id
+            """, ["key", "id"], [.. plan.Erase.Select(x => new object?[] { x.SearchKey, "% " + x.MappingId + " %" })], cancellationToken).ConfigureAwait(false);
 
         var e = plan.Epoch;
         await ExecuteAsync(connection, transaction, "INSERT INTO tx_epochs (epoch, sealed_at, prefix_root, log_root, signature) VALUES (@e, @t, @p, @l, @s)", cancellationToken,
@@ -200,14 +186,8 @@ internal abstract partial class SqlDiscoveryStore
         // A mark whose generation moved on was set by a change this seal may not have read: it stays for
         // the next. So does one promised a later epoch than this (a change that made it into this seal's
         // read after the close): the log must still reach the epoch its receipt named.
-        await using (var clear = Command(connection, transaction, "DELETE FROM tx_pending WHERE csi = @csi AND gen = @gen AND (due IS NULL OR due <= @epoch)",
-            ("csi", ""), ("gen", 0L), ("epoch", lastEpoch + 1)))
-        {
-            foreach (var mark in sealedMarks)
-            {
-                await RunAsync(clear, cancellationToken, mark.Csi, mark.Generation, lastEpoch + 1).ConfigureAwait(false);
-            }
-        }
+        await ExecuteEachAsync(connection, transaction, "DELETE FROM tx_pending WHERE csi = @csi AND gen = @gen AND (due IS NULL OR due <= @epoch)",
+            ["csi", "gen", "epoch"], [.. sealedMarks.Select(m => new object?[] { m.Csi, m.Generation, lastEpoch + 1 })], cancellationToken).ConfigureAwait(false);
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
@@ -313,15 +293,11 @@ internal abstract partial class SqlDiscoveryStore
         await LockClockAsync(connection, transaction, exclusive: false, cancellationToken).ConfigureAwait(false);
         var due = Convert.ToInt64(await ScalarAsync(connection, transaction, "SELECT open_epoch FROM tx_clock WHERE id = 1", cancellationToken).ConfigureAwait(false),
             CultureInfo.InvariantCulture);
-        await using var mark = Command(connection, transaction, """
+        await ExecuteEachAsync(connection, transaction, """
             INSERT INTO tx_pending (csi, gen, due) VALUES (@csi, 0, @due)
             ON CONFLICT (csi) DO UPDATE SET gen = tx_pending.gen + 1,
                 due = CASE WHEN tx_pending.due IS NULL OR tx_pending.due > excluded.due THEN excluded.due ELSE tx_pending.due END
-            """, ("csi", ""), ("due", due));
-        foreach (var csi in csis)
-        {
-            await RunAsync(mark, cancellationToken, csi, due).ConfigureAwait(false);
-        }
+            """, ["csi", "due"], [.. csis.Select(c => new object?[] { c, due })], cancellationToken).ConfigureAwait(false);
 
         return due;
     }
@@ -332,17 +308,6 @@ internal abstract partial class SqlDiscoveryStore
 
     private static VersionRow ReadVersion(DbDataReader r) =>
         new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.GetString(7));
-
-    /// <summary>Runs a prepared command with new values for its parameters, in order.</summary>
-    private static async Task RunAsync(DbCommand command, CancellationToken cancellationToken, params object?[] values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters[i].Value = values[i] ?? DBNull.Value;
-        }
-
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
 
     private static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, IEnumerable<string> values)
     {
