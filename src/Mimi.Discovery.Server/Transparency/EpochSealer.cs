@@ -32,22 +32,28 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
     {
         // With sealing at every change, the loop still picks up expiries and other processes' epochs.
         var interval = options.Value.SealInterval > TimeSpan.Zero ? options.Value.SealInterval : TimeSpan.FromSeconds(1);
-        using var timer = new PeriodicTimer(interval, time);
+        // A pass starts one interval after the last one started, or at once when that one ran longer.
+        // Intervals missed meanwhile (a long seal, a suspended machine, a clock moved forward) are not
+        // made up one by one: a clock that jumps a day means one pass, not 86,400.
+        var wait = interval;
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
+                var started = time.GetUtcNow();
                 try
                 {
                     if (log.ReadsReplica)
                     {
                         await log.FollowPrimaryAsync(stoppingToken).ConfigureAwait(false);
-                        continue;
                     }
-
-                    // A backlog (a bulk load, a burst) is sealed batch after batch without waiting.
-                    while (await log.SealAsync(stoppingToken).ConfigureAwait(false) is not null && log.BacklogLikely)
+                    else
                     {
+                        // A backlog (a bulk load, a burst) is sealed batch after batch without waiting.
+                        while (await log.SealAsync(stoppingToken).ConfigureAwait(false) is not null && log.BacklogLikely)
+                        {
+                        }
                     }
                 }
                 catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
@@ -63,6 +69,8 @@ internal sealed partial class EpochSealer(TransparencyLog log, IOptions<Discover
                         LogSealFailed(logger, failure);
                     }
                 }
+
+                wait = TimeSpan.FromTicks(Math.Max(0, (interval - (time.GetUtcNow() - started)).Ticks));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
