@@ -6,6 +6,9 @@
 #   3. the HTTPS floor: the same Kestrel/TLS set-up answering the body of one such lookup, precomputed;
 #   4. the same lookups with Discovery:Transparency=false (the live table, no proofs).
 #   Prints each run and the ratios with-proofs/floor and without-proofs/floor.
+#   With COMPARE_DLL (another build's mimi-discovery.dll, e.g. main's in a worktree), step 2 runs
+#   four times on the same sealed database, alternating this build and that one, and prints the
+#   ratio this/compare of their lookups/s per pair: a change measured against its base in one run.
 #   bench/transparency-load.sh [N]   (default 10000 CSIs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +52,16 @@ proofs=$(drive)
 echo "lookup with-proofs n=$n $proofs"
 floor_body "$url" "$data/tls.crt" $((n / 2)) "$work/body.json"
 stop "$server"; server=""
+if [ -n "${COMPARE_DLL:-}" ]; then
+  this=$cli
+  for pair in 1 2; do
+    cli="dotnet $COMPARE_DLL"; serve compare-$pair; base=$(drive); stop "$server"; server=""
+    cli=$this; serve this-$pair; mine=$(drive); stop "$server"; server=""
+    echo "lookup with-proofs compare pair=$pair this: $mine"
+    echo "lookup with-proofs compare pair=$pair compare: $base"
+    echo "ratio pair=$pair this/compare=$(ratio "$(field rps "$mine")" "$(field rps "$base")") p50_this/compare=$(ratio "$(field p50_ms "$mine")" "$(field p50_ms "$base")")"
+  done
+fi
 
 # 3. The floor: the same server set-up, one precomputed body of the same size.
 start_floor "$data" "$port" "$work/body.json"

@@ -200,11 +200,14 @@ internal abstract partial class SqlDiscoveryStore
             cancellationToken, ("after", after)).ConfigureAwait(false);
     }
 
-    public async Task<long> GetLastEpochAsync(CancellationToken cancellationToken)
+    public virtual async Task<long> GetLastEpochAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        return (await LastEpochAsync(connection, null, cancellationToken).ConfigureAwait(false))?.Epoch ?? 0;
+        return await LastEpochNumberAsync(connection, cancellationToken).ConfigureAwait(false);
     }
+
+    protected static async Task<long> LastEpochNumberAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        (await LastEpochAsync(connection, null, cancellationToken).ConfigureAwait(false))?.Epoch ?? 0;
 
     // Every label's leaf as of epoch @upTo: its latest version sealed by then.
     private const string TreeAsOf = """

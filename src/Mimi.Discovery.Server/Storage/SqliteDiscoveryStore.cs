@@ -8,9 +8,19 @@ namespace Mimi.Discovery.Server.Storage;
 /// a write is on disk before the DP acknowledges it. Writers take the lock up front
 /// (<c>BEGIN IMMEDIATE</c>), so concurrent publishes serialise instead of failing to upgrade.
 /// </summary>
-internal sealed class SqliteDiscoveryStore : SqlDiscoveryStore
+internal sealed class SqliteDiscoveryStore : SqlDiscoveryStore, IDisposable
 {
+    /// <summary>The native connections (<see cref="SqliteConnection.Handle"/>) whose pragmas are set; an entry goes with its connection.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = [];
+
     private readonly string _connectionString;
+
+    // The last-epoch check every lookup makes (through TransparencyLog's EpochCheck): one connection
+    // kept open asks SQLite whether any other connection committed since it last looked.
+    private readonly SemaphoreSlim _watchLock = new(1, 1);
+    private DbConnection? _watch;
+    private long _watchedVersion;
+    private long? _watchedEpoch;
 
     public SqliteDiscoveryStore(string connectionString)
     {
@@ -22,10 +32,72 @@ internal sealed class SqliteDiscoveryStore : SqlDiscoveryStore
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
-        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        // The pool hands back native connections already set up: the settings are the native
+        // connection's, so each is set once, not at every open (a lookup opens two).
+        if (connection.Handle is { } handle && !Configured.TryGetValue(handle, out _))
+        {
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Configured.AddOrUpdate(handle, handle);
+        }
+
         return connection;
+    }
+
+    /// <summary>
+    /// The last sealed epoch. Between commits this is one <c>PRAGMA data_version</c> on a connection
+    /// kept for it, which changes when any other connection (of this process or another) committed
+    /// since that connection last asked; only then is the epoch read again.
+    /// </summary>
+    public override async Task<long> GetLastEpochAsync(CancellationToken cancellationToken)
+    {
+        await _watchLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _watch ??= await OpenAsync(cancellationToken).ConfigureAwait(false);
+            // Read before the epoch: a commit between the two shows as a change at the next check.
+            var version = Convert.ToInt64(await ScalarAsync(_watch, null, "PRAGMA data_version", cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (_watchedEpoch is null || version != _watchedVersion)
+            {
+                _watchedEpoch = await LastEpochNumberAsync(_watch, cancellationToken).ConfigureAwait(false);
+                _watchedVersion = version;
+            }
+
+            return _watchedEpoch.Value;
+        }
+        catch (SqliteException)
+        {
+            // Opened again at the next check.
+            if (_watch is { } broken)
+            {
+                await broken.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _watch = null;
+            _watchedEpoch = null;
+            throw;
+        }
+        finally
+        {
+            _watchLock.Release();
+        }
+    }
+
+    /// <summary>Closes the connection kept for the last-epoch check.</summary>
+    public void Dispose()
+    {
+        _watchLock.Wait();
+        try
+        {
+            _watch?.Dispose();
+            _watch = null;
+            _watchedEpoch = null;
+        }
+        finally
+        {
+            _watchLock.Release();
+        }
     }
 
     public override async Task BulkInsertAsync(IReadOnlyList<StoredMapping> mappings, CancellationToken cancellationToken)

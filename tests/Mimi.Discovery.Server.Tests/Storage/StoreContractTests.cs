@@ -351,6 +351,24 @@ public abstract class StoreContractTests : StoreSuite
     }
 
     [Fact]
+    public async Task LastEpoch_SeesEveryEpochAnotherProcessSealedBeforeItAsked_AndOnlyEpochsMoveIt()
+    {
+        Assert.Equal(0, await Store.GetLastEpochAsync(default));
+        Assert.True(await OtherProcess.CommitSealAsync(0, new SealPlan(Epoch(1), [], [], []), [], default));
+        Assert.Equal(1, await Store.GetLastEpochAsync(default));
+
+        // Writes that seal nothing (a publish, by either process) leave it where it is.
+        await OtherProcess.PublishAsync(Mapping(version: 1), false, default);
+        await Store.PublishAsync(Mapping(version: 2), false, default);
+        Assert.Equal(1, await Store.GetLastEpochAsync(default));
+
+        Assert.True(await OtherProcess.CommitSealAsync(1, new SealPlan(Epoch(2), [], [], []), [], default));
+        Assert.True(await Store.CommitSealAsync(2, new SealPlan(Epoch(3), [], [], []), [], default));
+        Assert.Equal(3, await Store.GetLastEpochAsync(default));
+        Assert.Equal(3, await OtherProcess.GetLastEpochAsync(default));
+    }
+
+    [Fact]
     public async Task CommitSeal_AnotherSealerCommittedFirst_WritesNothingAndKeepsTheMarks()
     {
         await Store.PublishAsync(Mapping(version: 1), false, default);
