@@ -7,8 +7,8 @@
 #      the database), and the resident memory then.
 # Prints one line per size and the ratios of lookups/s and p50 to the smallest size. SQLite (the
 # embedded default), or with STORE=postgres a fresh PostgreSQL database per size (MIMI_TEST_POSTGRES,
-# as .ci/run sets it); restart time is polled once a second.
-#   [STORE=postgres] bench/scale.sh [SIZES]   e.g. bench/scale.sh "10000 100000 1000000"
+# as .ci/run sets it); restart time is polled once a second. CLI_DLL runs the DP of another build.
+#   [STORE=postgres] [CLI_DLL=…/mimi-discovery.dll] bench/scale.sh [SIZES]   e.g. bench/scale.sh "10000 100000 1000000"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -19,6 +19,7 @@ port=9680
 url="https://127.0.0.1:$port"
 
 build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
+[ -n "${CLI_DLL:-}" ] && cli="dotnet $CLI_DLL"
 work=$(mktemp -d /tmp/mimi-scale-XXXX)
 server=""
 store=${STORE:-sqlite}
