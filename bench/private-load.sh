@@ -7,7 +7,8 @@
 # Then plain and private again with the DP pinned to one core and the relay and driver to the other
 # (taskset), the nearest this machine comes to a relay on its own machine.
 # Prints each run and the ratios private/plain (shared cores and pinned).
-#   bench/private-load.sh [N]   (default 10000 CSIs; TOKENS tokens per private run, default 20000)
+#   bench/private-load.sh [N]   (default 10000 CSIs; TOKENS tokens per private run, default 20000;
+#   CLI_DLL runs the DP and relay of another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -21,6 +22,7 @@ dp="https://127.0.0.1:$dp_port/"
 relay="https://127.0.0.1:$relay_port/"
 
 build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
+[ -n "${CLI_DLL:-}" ] && cli="dotnet $CLI_DLL"
 work=$(mktemp -d /tmp/mimi-private-load-XXXX)
 data="$work/dp"
 server=""; relay_pid=""

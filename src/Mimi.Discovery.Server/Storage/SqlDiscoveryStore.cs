@@ -355,6 +355,11 @@ internal abstract partial class SqlDiscoveryStore : IDiscoveryStore
         Func<DbDataReader, T>? read, CancellationToken cancellationToken)
     {
         var results = new List<T>[rows.Count];
+        if (rows.Count == 0)
+        {
+            return results;
+        }
+
         if (connection.CanCreateBatch)
         {
             for (var start = 0; start < rows.Count; start += BatchSize)
