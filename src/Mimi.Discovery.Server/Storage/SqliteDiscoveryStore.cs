@@ -104,28 +104,12 @@ internal sealed class SqliteDiscoveryStore : SqlDiscoveryStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, transaction, """
+        await ExecuteEachAsync(connection, transaction, """
             INSERT INTO mappings (csi, mapping_id, key_thumbprint, audience, services, version, issued_at, expires_at, credential_not_before, opt_out, statement, removed_before)
             VALUES (@csi, @id, @key, @audience, @services, @version, @iat, @exp, @cnb, @optout, @statement, NULL)
-            """, ("csi", ""), ("id", ""), ("key", ""), ("audience", ""), ("services", ""), ("version", 0L), ("iat", 0L), ("exp", 0L), ("cnb", 0L), ("optout", 0), ("statement", ""));
-        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var m in mappings)
-        {
-            var p = command.Parameters;
-            p[0].Value = m.Csi;
-            p[1].Value = m.MappingId;
-            p[2].Value = m.KeyThumbprint;
-            p[3].Value = m.Audience;
-            p[4].Value = m.Services;
-            p[5].Value = m.Version;
-            p[6].Value = m.IssuedAt;
-            p[7].Value = m.ExpiresAt;
-            p[8].Value = m.CredentialNotBefore;
-            p[9].Value = m.OptOut ? 1 : 0;
-            p[10].Value = (object?)m.Statement ?? DBNull.Value;
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+            """, ["csi", "id", "key", "audience", "services", "version", "iat", "exp", "cnb", "optout", "statement"],
+            [.. mappings.Select(m => new object?[] { m.Csi, m.MappingId, m.KeyThumbprint, m.Audience, m.Services, m.Version, m.IssuedAt, m.ExpiresAt, m.CredentialNotBefore, m.OptOut ? 1 : 0, m.Statement })],
+            cancellationToken).ConfigureAwait(false);
         await MarkAllPendingAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
