@@ -5,9 +5,10 @@
 #   2. after sealing, single-CSI lookups/s with proofs (the default), over HTTPS keep-alive;
 #   3. the HTTPS floor: the same Kestrel/TLS set-up answering the body of one such lookup, precomputed;
 #   4. the same lookups with Discovery:Transparency=false (the live table, no proofs).
-#   Prints each run and the ratios with-proofs/floor and without-proofs/floor.
+#   Prints each run, with the serving process's CPU time per request (server_cpu_us), and the
+#   ratios with-proofs/floor and without-proofs/floor.
 #   With COMPARE_DLL (another build's mimi-discovery.dll, e.g. main's in a worktree), step 2 runs
-#   four times on the same sealed database, alternating this build and that one, and prints the
+#   2×PAIRS (default 2) more times on the same sealed database, alternating this build and that one, and prints the
 #   ratio this/compare of their lookups/s per pair: a change measured against its base in one run.
 #   bench/transparency-load.sh [N]   (default 10000 CSIs)
 set -euo pipefail
@@ -34,7 +35,7 @@ serve() { # label, then environment assignments
   wait_healthy "$url" "$data/tls.crt"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
-drive() { $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency"; }
+drive() { with_cpu "${server:-$floor}" $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency"; }
 
 # 1. Sealing: wait until no CSI is pending (the last seeded CSI is found), then read the log.
 serve with-proofs
@@ -54,12 +55,12 @@ floor_body "$url" "$data/tls.crt" $((n / 2)) "$work/body.json"
 stop "$server"; server=""
 if [ -n "${COMPARE_DLL:-}" ]; then
   this=$cli
-  for pair in 1 2; do
+  for pair in $(seq 1 "${PAIRS:-2}"); do
     cli="dotnet $COMPARE_DLL"; serve compare-$pair; base=$(drive); stop "$server"; server=""
     cli=$this; serve this-$pair; mine=$(drive); stop "$server"; server=""
     echo "lookup with-proofs compare pair=$pair this: $mine"
     echo "lookup with-proofs compare pair=$pair compare: $base"
-    echo "ratio pair=$pair this/compare=$(ratio "$(field rps "$mine")" "$(field rps "$base")") p50_this/compare=$(ratio "$(field p50_ms "$mine")" "$(field p50_ms "$base")")"
+    echo "ratio pair=$pair this/compare=$(ratio "$(field rps "$mine")" "$(field rps "$base")") p50_this/compare=$(ratio "$(field p50_ms "$mine")" "$(field p50_ms "$base")") server_cpu_this/compare=$(ratio "$(field server_cpu_us "$mine")" "$(field server_cpu_us "$base")")"
   done
 fi
 
@@ -75,4 +76,4 @@ plain=$(drive)
 echo "lookup without-proofs n=$n $plain"
 stop "$server"; server=""
 
-echo "ratios n=$n with-proofs/floor=$(ratio "$(field rps "$proofs")" "$(field rps "$floor_run")") without-proofs/floor=$(ratio "$(field rps "$plain")" "$(field rps "$floor_run")") p50_with-proofs/floor=$(ratio "$(field p50_ms "$proofs")" "$(field p50_ms "$floor_run")")"
+echo "ratios n=$n with-proofs/floor=$(ratio "$(field rps "$proofs")" "$(field rps "$floor_run")") without-proofs/floor=$(ratio "$(field rps "$plain")" "$(field rps "$floor_run")") p50_with-proofs/floor=$(ratio "$(field p50_ms "$proofs")" "$(field p50_ms "$floor_run")") server_cpu_with-proofs/floor=$(ratio "$(field server_cpu_us "$proofs")" "$(field server_cpu_us "$floor_run")")"

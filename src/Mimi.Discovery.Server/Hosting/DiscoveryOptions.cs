@@ -101,6 +101,15 @@ public sealed class DiscoveryOptions
     /// <summary>The interval in force.</summary>
     internal TimeSpan SealInterval => EpochInterval ?? (Dev ? TimeSpan.Zero : TimeSpan.FromSeconds(2));
 
+    /// <summary>
+    /// How long a DP process answers from the last epoch it knows before asking the database again
+    /// whether another process (sharing the database) sealed a later one: such an epoch reaches this
+    /// process's answers at most this long after it was committed. Its own seals are visible at once,
+    /// and a lookup naming a later tree head (<c>knownTreeSize</c>) always asks. Zero asks before
+    /// every lookup. Default 100 ms.
+    /// </summary>
+    public TimeSpan EpochCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Most CSIs one epoch takes; the rest wait for the next.</summary>
     public int EpochMaxBatch { get; set; } = 10_000;
 

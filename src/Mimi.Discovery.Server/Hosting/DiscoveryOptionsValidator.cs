@@ -58,6 +58,7 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
             check.Range(nameof(options.EpochInterval), interval, TimeSpan.Zero, TimeSpan.FromDays(1));
         }
 
+        check.Range(nameof(options.EpochCheckInterval), options.EpochCheckInterval, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         check.Range(nameof(options.EpochMaxBatch), options.EpochMaxBatch, 1, 1_000_000);
         check.Range(nameof(options.ProofCacheBytes), options.ProofCacheBytes, 0, 16L << 30);
         check.Range(nameof(options.CsisPerToken), options.CsisPerToken, 1, 1000);

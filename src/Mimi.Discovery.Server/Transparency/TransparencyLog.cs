@@ -60,7 +60,7 @@ internal sealed partial class TransparencyLog : IDisposable
         (var vrfSecret, _logKey) = folder.LoadTransparencyKeys();
         _vrfKey = new EcVrfSecretKey(vrfSecret);
         Keys = new TransparencyKeys(ProofWire.Encode(_vrfKey.PublicKey), ProofWire.Encode(_logKey.ExportSubjectPublicKeyInfo()), _options.SealInterval.TotalSeconds);
-        _epochCheck = new EpochCheck(reads.GetLastEpochAsync);
+        _epochCheck = new EpochCheck(reads.GetLastEpochAsync, _options.EpochCheckInterval, time);
         _proofs = _options.ProofCacheBytes > 0 ? new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.ProofCacheBytes, CompactionPercentage = 0.25 }) : null;
     }
 
@@ -83,12 +83,16 @@ internal sealed partial class TransparencyLog : IDisposable
 
     /// <summary>
     /// On a process reading a hot standby: reads the primary's last epoch (one small query) and
-    /// catches up with what the standby has replayed. Throws what the database throws.
+    /// catches up with what the standby has replayed (asked now, not within
+    /// <see cref="Hosting.DiscoveryOptions.EpochCheckInterval"/>). Throws what the database throws.
     /// </summary>
     public async Task FollowPrimaryAsync(CancellationToken cancellationToken)
     {
         Volatile.Write(ref _primaryEpoch, await _store.GetLastEpochAsync(cancellationToken).ConfigureAwait(false));
-        await RefreshAsync(null, cancellationToken).ConfigureAwait(false);
+        if (await _reads.GetLastEpochAsync(cancellationToken).ConfigureAwait(false) > _current.Epoch)
+        {
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Whether the last seal took a full batch, so more CSIs are likely pending.</summary>

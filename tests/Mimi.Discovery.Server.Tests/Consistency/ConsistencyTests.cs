@@ -78,6 +78,41 @@ public abstract class ConsistencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnotherProcesssSeal_ReachesLookupsHereWithinTheEpochCheckInterval_AndAtOnceForASenderHoldingItsHead()
+    {
+        await using var cluster = await DpCluster.StartAsync(2, Connection);
+        var (a, b) = (cluster[0], cluster[1]);
+        var interval = b.Service<Microsoft.Extensions.Options.IOptions<Hosting.DiscoveryOptions>>().Value.EpochCheckInterval;
+        Assert.True(interval > TimeSpan.Zero, "the default bounds how often a process asks, not zero");
+        var bob = await a.RegisterAsync("+33612345678");
+        await a.Client.PublishAsync(bob.Sign(1));
+        var first = (await DpCluster.SealAsync(a))!.Value;
+        b.Time.Advance(interval);
+        Assert.Equal(first, (await b.Client.LookupRawAsync(["+33612345678"])).Transparency!.Epoch);
+
+        // A's next epoch: B answers from the one it checked less than the interval ago…
+        var v2 = bob.Sign(2);
+        await a.Client.PublishAsync(v2);
+        var second = (await DpCluster.SealAsync(a))!.Value;
+        Assert.Equal(first, (await b.Client.LookupRawAsync(["+33612345678"])).Transparency!.Epoch);
+
+        // …but a sender holding the newer head is answered at it at once,
+        var holding = await b.Client.LookupRawAsync(new LookupRequest(["+33612345678"], KnownTreeSize: second));
+        Assert.Equal(second, holding.Transparency!.Epoch);
+        Assert.Equal([v2], holding.Results[0].Statements);
+
+        // and once the interval has passed every lookup is.
+        var v3 = bob.Sign(3);
+        await a.Client.PublishAsync(v3);
+        var third = (await DpCluster.SealAsync(a))!.Value;
+        Assert.Equal(second, (await b.Client.LookupRawAsync(["+33612345678"])).Transparency!.Epoch);
+        b.Time.Advance(interval);
+        var later = await b.Client.LookupRawAsync(["+33612345678"]);
+        Assert.Equal(third, later.Transparency!.Epoch);
+        Assert.Equal([v3], later.Results[0].Statements);
+    }
+
+    [Fact]
     public async Task PublishesAndRemovals_RacingSealsOnThreeProcesses_EveryReceiptIsKept()
     {
         await using var cluster = await DpCluster.StartAsync(3, Connection);

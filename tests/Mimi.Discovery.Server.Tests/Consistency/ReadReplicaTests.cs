@@ -79,7 +79,10 @@ public sealed class ReadReplicaTests : IAsyncLifetime
             Assert.Equal(receipt.Epoch, await DpCluster.SealAsync(primary));
             Assert.Contains("sealer", (await ReadyAsync(primary)).Checks.EnumerateObject().Select(c => c.Name));
 
+            // Replayed on the standby, the epoch reaches the replica process's lookups once its last
+            // check is older than Discovery:EpochCheckInterval.
             await PostgresTestDatabase.ReplicaCaughtUpAsync();
+            replica.Time.Advance(replica.Service<Microsoft.Extensions.Options.IOptions<Hosting.DiscoveryOptions>>().Value.EpochCheckInterval);
             var raw = await replica.Client.LookupRawAsync(["+33612345678"], cancellationToken: TestContext.Current.CancellationToken);
             Assert.Equal(receipt.Epoch, raw.Transparency!.Epoch);
             Assert.Null(raw.LatestEpoch);

@@ -2,7 +2,10 @@ using Mimi.Discovery.Server.Transparency;
 
 namespace Mimi.Discovery.Server.Tests.Transparency;
 
-/// <summary>The shared last-epoch query: one query per burst of callers, and never an answer older than the call.</summary>
+/// <summary>
+/// The shared last-epoch query: one query per burst of callers; with no freshness never an answer
+/// older than the call, with one never an answer whose query began longer than that before the call.
+/// </summary>
 public sealed class EpochCheckTests : IDisposable
 {
     private readonly List<TaskCompletionSource<long>> _queries = [];
@@ -10,7 +13,9 @@ public sealed class EpochCheckTests : IDisposable
 
     public void Dispose() => _started.Dispose();
 
-    private EpochCheck Check() => new(_ =>
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _clock = new();
+
+    private EpochCheck Check(TimeSpan freshness = default) => new(_ =>
     {
         var query = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_queries)
@@ -21,7 +26,7 @@ public sealed class EpochCheckTests : IDisposable
         _started.Release();
 
         return query.Task;
-    });
+    }, freshness, _clock);
 
     [Fact]
     public async Task CallersDuringAQuery_ShareTheNextOne_WhichAnswersThemAll()
@@ -71,5 +76,47 @@ public sealed class EpochCheckTests : IDisposable
         await _started.WaitAsync(TestContext.Current.CancellationToken);
         _queries[1].SetResult(7);
         Assert.Equal(7, await waiting);
+    }
+
+    [Fact]
+    public async Task WithAFreshness_CallersWithinItOfTheLastQuerysStart_GetItsAnswer_AndLaterOnesAskAgain()
+    {
+        var check = Check(TimeSpan.FromMilliseconds(100));
+        var first = check.LastStoredEpochAsync(TestContext.Current.CancellationToken);
+        await _started.WaitAsync(TestContext.Current.CancellationToken);
+
+        // The query takes 60 ms of the 100: freshness counts from when it began, not when it answered.
+        _clock.Advance(TimeSpan.FromMilliseconds(60));
+        _queries[0].SetResult(4);
+        Assert.Equal(4, await first);
+
+        _clock.Advance(TimeSpan.FromMilliseconds(39));
+        Assert.Equal(4, await check.LastStoredEpochAsync(TestContext.Current.CancellationToken));
+        Assert.Single(_queries);
+
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        var later = check.LastStoredEpochAsync(TestContext.Current.CancellationToken);
+        await _started.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(2, _queries.Count);
+        _queries[1].SetResult(5);
+        Assert.Equal(5, await later);
+        Assert.Equal(5, await check.LastStoredEpochAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(2, _queries.Count);
+    }
+
+    [Fact]
+    public async Task WithAFreshness_AFailedQueryIsNotReused()
+    {
+        var check = Check(TimeSpan.FromSeconds(1));
+        var first = check.LastStoredEpochAsync(TestContext.Current.CancellationToken);
+        await _started.WaitAsync(TestContext.Current.CancellationToken);
+        _queries[0].SetException(new InvalidOperationException("database down"));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+
+        var next = check.LastStoredEpochAsync(TestContext.Current.CancellationToken);
+        await _started.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(2, _queries.Count);
+        _queries[1].SetResult(3);
+        Assert.Equal(3, await next);
     }
 }
