@@ -48,18 +48,6 @@ field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # ratio A B: A/B to two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-# cpu_ticks PID: the user and system CPU time PID has used, in clock ticks (/proc/PID/stat fields 14 and 15).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
-# with_cpu PID COMMAND...: runs a driver COMMAND and prints its result line with server_cpu_us=…
-# appended: PID's CPU time per request meanwhile, in microseconds. Unlike requests/s it barely moves
-# with what else the shared machine runs, so it tells two builds apart where throughput cannot.
-with_cpu() {
-  local pid=$1 before after line; shift
-  before=$(cpu_ticks "$pid"); line=$("$@"); after=$(cpu_ticks "$pid")
-  printf '%s server_cpu_us=%s\n' "$line" "$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$(field requests "$line")" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
-}
-
 # PostgreSQL for the scripts that run on it, from MIMI_TEST_POSTGRES (as .ci/run sets it: a role that may
 # create databases). pg_sql SQL [PORT]: runs SQL in the postgres database (of the cluster on PORT when
 # given); pg_create NAME: creates database NAME and prints its connection string; pg_drop NAME.

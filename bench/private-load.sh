@@ -6,7 +6,8 @@
 #   private   client → relay → OHTTP gateway → token redemption → lookup
 # Then plain and private again with the DP pinned to one core and the relay and driver to the other
 # (taskset), the nearest this machine comes to a relay on its own machine.
-# Prints each run and the ratios private/plain (shared cores and pinned).
+# Prints each run (with the DP's and the relay's CPU time per measured lookup) and the ratios
+# private/plain (shared cores and pinned), then the DP's CPU per plain lookup against per private one.
 #   bench/private-load.sh [N]   (default 10000 CSIs; TOKENS tokens per private run, default 20000;
 #   CLI_DLL runs the DP and relay of another build)
 set -euo pipefail
@@ -45,7 +46,8 @@ start_relay() { # cpu list
 stop_relay() { kill "$relay_pid"; wait "$relay_pid" 2>/dev/null || true; relay_pid=""; }
 drive() { # cpu list, then extra driver arguments
   local cpus=$1; shift
-  taskset -c "$cpus" $load drive --dp "$dp" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency" "$@"
+  taskset -c "$cpus" $load drive --dp "$dp" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency" \
+    --server-pid "$server" ${relay_pid:+--relay-pid "$relay_pid"} "$@"
 }
 via_relay=(--relay "$relay" --relay-ca "$work/relay/tls.crt")
 
@@ -72,3 +74,6 @@ start_relay 0
 private_pinned=$(drive 0 "${via_relay[@]}" --token-account "$key" --tokens "$tokens"); echo "private-pinned n=$n $private_pinned"
 
 echo "ratios n=$n oblivious/plain=$(ratio "$(field rps "$oblivious")" "$(field rps "$plain")") private/plain=$(ratio "$(field rps "$private")" "$(field rps "$plain")") private/plain_pinned=$(ratio "$(field rps "$private_pinned")" "$(field rps "$plain_pinned")")"
+# What the DP alone could answer, whatever the driver and relay cost on these shared cores: its CPU
+# time per plain lookup against per private one (a DP-bound private/plain ratio).
+echo "dp_cpu n=$n plain/private=$(ratio "$(field server_cpu_us "$plain")" "$(field server_cpu_us "$private")") plain/oblivious=$(ratio "$(field server_cpu_us "$plain")" "$(field server_cpu_us "$oblivious")") plain/private_pinned=$(ratio "$(field server_cpu_us "$plain_pinned")" "$(field server_cpu_us "$private_pinned")")"

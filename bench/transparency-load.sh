@@ -5,7 +5,7 @@
 #   2. after sealing, single-CSI lookups/s with proofs (the default), over HTTPS keep-alive;
 #   3. the HTTPS floor: the same Kestrel/TLS set-up answering the body of one such lookup, precomputed;
 #   4. the same lookups with Discovery:Transparency=false (the live table, no proofs).
-#   Prints each run, with the serving process's CPU time per request (server_cpu_us), and the
+#   Prints each run, with the serving process's CPU time per measured request (server_cpu_us), and the
 #   ratios with-proofs/floor and without-proofs/floor.
 #   With COMPARE_DLL (another build's mimi-discovery.dll, e.g. main's in a worktree), step 2 runs
 #   2×PAIRS (default 2) more times on the same sealed database, alternating this build and that one, and prints the
@@ -35,7 +35,7 @@ serve() { # label, then environment assignments
   wait_healthy "$url" "$data/tls.crt"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
-drive() { with_cpu "${server:-$floor}" $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency"; }
+drive() { $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency" --server-pid "${server:-$floor}"; }
 
 # 1. Sealing: wait until no CSI is pending (the last seeded CSI is found), then read the log.
 serve with-proofs

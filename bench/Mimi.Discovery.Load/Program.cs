@@ -18,6 +18,8 @@ using Spectre.Console;
 //         (R: at most R lookups a second in all, for soaks; flat out when absent)
 //         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
 //         [--token-account KEY --tokens T]   paying one Privacy Pass token per lookup, T fetched before measuring
+//         [--server-pid PID] [--relay-pid PID]   also reports server_cpu_us / relay_cpu_us: that process's CPU time
+//         per measured request, in microseconds (it moves far less than requests/s with the rest of a shared machine)
 //   writes / verify   the crash campaign's load and its check (see CrashCampaign.cs, bench/crash.sh)
 //   book  an address-book sync against single private lookups (see AddressBookBench.cs, bench/address-book.sh)
 //   referrals  lookups referred by a root against direct ones (see ReferralBench.cs, bench/referral.sh)
@@ -217,6 +219,12 @@ static async Task<int> DriveAsync(Options o)
     }
 
     errors = 0;
+    // The CPU time of the processes watched, over the measured phase only (not issuance, not warm-up).
+    var watched = new[] { ("server", o.Find("server-pid")), ("relay", o.Find("relay-pid")) }
+        .Where(w => w.Item2 is not null)
+        .Select(w => (Name: w.Item1, Process: Process.GetProcessById(int.Parse(w.Item2!, CultureInfo.InvariantCulture))))
+        .ToList();
+    var cpuBefore = watched.Select(w => { w.Process.Refresh(); return w.Process.TotalProcessorTime; }).ToList();
     measureStart = Stopwatch.GetTimestamp();
     await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => WorkerAsync(w, measureStart + Stopwatch.Frequency * seconds, record: true)));
     var elapsed = Stopwatch.GetElapsedTime(measureStart).TotalSeconds;
@@ -224,7 +232,14 @@ static async Task<int> DriveAsync(Options o)
     double Percentile(double p) => all[Math.Min(all.Length - 1, (int)(p * all.Length))];
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"requests={all.Length} seconds={elapsed:F1} rps={all.Length / elapsed:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} max_ms={all[^1]:F0} errors={errors} not_found={notFound}")
-        + (peerProblems > 0 ? string.Create(CultureInfo.InvariantCulture, $" peer_problems={peerProblems}") : ""));
+        + (peerProblems > 0 ? string.Create(CultureInfo.InvariantCulture, $" peer_problems={peerProblems}") : "")
+        + string.Concat(watched.Select((w, i) =>
+        {
+            w.Process.Refresh();
+            var cpu = w.Process.TotalProcessorTime - cpuBefore[i];
+            w.Process.Dispose();
+            return string.Create(CultureInfo.InvariantCulture, $" {w.Name}_cpu_us={cpu.TotalMicroseconds / Math.Max(1, all.Length):F0}");
+        })));
     clients.ForEach(c => c.Dispose());
     return errors == 0 && notFound == 0 && peerProblems == 0 ? 0 : 1;
 }

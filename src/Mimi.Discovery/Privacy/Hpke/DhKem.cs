@@ -45,13 +45,17 @@ internal abstract class DhKem
 
     public abstract byte[] GeneratePrivateKey();
 
-    /// <summary>DH(sk, pk) as serialized bytes; throws <see cref="ProtocolException{HpkeError}"/> for an invalid public key or a zero result.</summary>
-    public abstract byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey);
+    /// <summary>
+    /// DH(sk, pk) as serialized bytes, sk being <paramref name="own"/>'s private key (a KEM may keep it
+    /// prepared on the pair, <see cref="HpkeKeyPair.Prepared"/>); throws
+    /// <see cref="ProtocolException{HpkeError}"/> for an invalid public key or a zero result.
+    /// </summary>
+    public abstract byte[] Dh(HpkeKeyPair own, ReadOnlySpan<byte> publicKey);
 
     /// <summary>Encap(pkR) with the ephemeral pair given: returns (shared_secret, enc).</summary>
     public (byte[] SharedSecret, byte[] Enc) Encap(ReadOnlySpan<byte> recipientPublicKey, HpkeKeyPair ephemeral)
     {
-        var dh = Dh(ephemeral.PrivateKey, recipientPublicKey);
+        var dh = Dh(ephemeral, recipientPublicKey);
         var enc = ephemeral.PublicKey.ToArray();
         return (ExtractAndExpand(dh, [.. enc, .. recipientPublicKey]), enc);
     }
@@ -64,7 +68,7 @@ internal abstract class DhKem
             throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, $"An encapsulated key for this KEM is {EncapsulatedKeyLength} bytes.");
         }
 
-        var dh = Dh(recipient.PrivateKey, enc);
+        var dh = Dh(recipient, enc);
         return ExtractAndExpand(dh, [.. enc, .. recipient.PublicKey.Span]);
     }
 
@@ -109,14 +113,14 @@ internal sealed class X25519Kem : DhKem
 
     public override byte[] GeneratePrivateKey() => RandomNumberGenerator.GetBytes(PrivateKeyLength);
 
-    public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
+    // The pair's key is imported once (libsodium's guarded memory makes each import costly).
+    public override byte[] Dh(HpkeKeyPair own, ReadOnlySpan<byte> publicKey)
     {
+        var key = own.Prepared(static sk => Import(sk));
         if (publicKey.Length != 32 || !PublicKey.TryImport(KeyAgreementAlgorithm.X25519, publicKey, KeyBlobFormat.RawPublicKey, out var peer))
         {
             throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "An X25519 public key is 32 bytes.");
         }
-
-        using var key = Import(privateKey);
 
         // §7.1.4: libsodium refuses a low-order peer key (all-zero output), which HPKE requires rejecting.
         using var secret = KeyAgreementAlgorithm.X25519.Agree(key, peer!, new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
@@ -185,9 +189,9 @@ internal sealed class P256Kem : DhKem
         return PadScalar(ecdh.ExportParameters(true).D!);
     }
 
-    public override byte[] Dh(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
+    public override byte[] Dh(HpkeKeyPair own, ReadOnlySpan<byte> publicKey)
     {
-        using var ecdh = ImportPrivate(privateKey);
+        using var ecdh = ImportPrivate(own.PrivateKey);
         using var peer = ImportPublic(publicKey);
         return ecdh.DeriveRawSecretAgreement(peer.PublicKey);
     }

@@ -34,6 +34,57 @@ public class HpkeTests
 
     [Theory]
     [MemberData(nameof(AllSuites))]
+    public void OneRecipientPair_OpensManySendersInParallel_EachWithItsOwnSecret(HpkeKem kem, HpkeAead aead)
+    {
+        // A gateway's long-term pair decapsulates every request; X25519 keeps its key imported on the pair.
+        var suite = new HpkeSuite(kem, HpkeKdf.HkdfSha256, aead);
+        using var recipient = HpkeKeyPair.Generate(kem);
+        var opened = Enumerable.Range(0, 64).AsParallel().Select(i =>
+        {
+            using var sender = HpkeSetup.SetupBaseSender(suite, recipient.PublicKey.Span, Info, out var enc);
+            using var receiver = HpkeSetup.SetupBaseReceiver(suite, enc, recipient, Info);
+            var ok = receiver.TryOpen("aad"u8, sender.Seal("aad"u8, [(byte)i]), out var pt) && pt is [var b] && b == i;
+            return (ok, Secret: Convert.ToHexString(receiver.Export("x"u8, 32)));
+        }).ToList();
+
+        Assert.All(opened, o => Assert.True(o.ok));
+        Assert.Equal(64, opened.Select(o => o.Secret).Distinct().Count());
+    }
+
+    [Fact]
+    public void APairsPreparedKey_IsMadeOnceAmongConcurrentCallers_AndDisposedWithThePair()
+    {
+        var pair = HpkeKeyPair.Generate(HpkeKem.X25519HkdfSha256);
+        var made = new System.Collections.Concurrent.ConcurrentBag<Probe>();
+        var handed = Enumerable.Range(0, 16).AsParallel().WithDegreeOfParallelism(8)
+            .Select(_ => pair.Prepared(sk =>
+            {
+                Assert.Equal(pair.ExportPrivateKey(), sk);
+                var probe = new Probe();
+                made.Add(probe);
+                return probe;
+            }))
+            .Distinct().ToList();
+
+        var kept = Assert.Single(handed);
+        Assert.All(made.Where(p => p != kept), p => Assert.True(p.Disposed, "a losing concurrent preparation is disposed"));
+        Assert.False(kept.Disposed);
+        Assert.Same(kept, pair.Prepared<Probe>(_ => throw new InvalidOperationException("made twice")));
+
+        pair.Dispose();
+        Assert.True(kept.Disposed);
+        Assert.All(pair.ExportPrivateKey(), b => Assert.Equal(0, b));
+    }
+
+    private sealed class Probe : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
+
+    [Theory]
+    [MemberData(nameof(AllSuites))]
     public void TryOpen_TamperedCiphertextOrAad_FailsAndKeepsSequence(HpkeKem kem, HpkeAead aead)
     {
         var suite = new HpkeSuite(kem, HpkeKdf.HkdfSha256, aead);
