@@ -37,7 +37,9 @@ internal sealed partial class TransparencyLog : IDisposable
     // this process to one seal at a time. A seal holds _state only briefly, so lookups never wait on it.
     private readonly SemaphoreSlim _state = new(1, 1);
     private readonly SemaphoreSlim _sealing = new(1, 1);
-    private readonly ConcurrentDictionary<string, (byte[] Proof, byte[] Key)> _absentLabels = new(StringComparer.Ordinal);
+    // The VRF proof and search key of labels a lookup proved absent, by "csi\0scope": a label's VRF
+    // output never changes, so entries outlive epochs; the least recently used go when it is full.
+    private readonly MemoryCache _absentLabels = new(new MemoryCacheOptions { SizeLimit = AbsentLabelCacheSize, CompactionPercentage = 0.25 });
     private readonly Lock _logLock = new();
     private MerkleTree _log = new();
     private readonly ConcurrentDictionary<(long From, long To), IReadOnlyList<byte[]>> _consistency = new();
@@ -305,6 +307,11 @@ internal sealed partial class TransparencyLog : IDisposable
     }
 
     /// <summary>The VRF proof and search key of a label: a canonical CSI URI or a delegation subject, and a scope.</summary>
+    /// <summary>Test seam: how many VRF proofs this process has made for labels a lookup proved absent.</summary>
+    internal long AbsentLabelProofs => Interlocked.Read(ref _absentLabelProofs);
+
+    private long _absentLabelProofs;
+
     public (byte[] Proof, byte[] Key) Vrf(string subject, string scope)
     {
         var proof = _vrfKey.Prove(Labels.Alpha(subject, scope));
@@ -315,6 +322,7 @@ internal sealed partial class TransparencyLog : IDisposable
     {
         _logKey.Dispose();
         _proofs?.Dispose();
+        _absentLabels.Dispose();
         _state.Dispose();
         _sealing.Dispose();
     }
@@ -325,18 +333,14 @@ internal sealed partial class TransparencyLog : IDisposable
     private (byte[] Proof, byte[] Key) AbsentLabel(string csi, string scope)
     {
         var id = csi + "\0" + scope;
-        if (_absentLabels.TryGetValue(id, out var cached))
+        if (_absentLabels.TryGetValue(id, out (byte[] Proof, byte[] Key) cached))
         {
             return cached;
         }
 
         var computed = Vrf(csi, scope);
-        if (_absentLabels.Count >= AbsentLabelCacheSize)
-        {
-            _absentLabels.Clear();
-        }
-
-        _absentLabels[id] = computed;
+        Interlocked.Increment(ref _absentLabelProofs);
+        _absentLabels.Set(id, computed, new MemoryCacheEntryOptions { Size = 1 });
         return computed;
     }
 
@@ -563,7 +567,6 @@ internal sealed partial class TransparencyLog : IDisposable
     {
         _consistency.Clear();
         _current = next;
-        _absentLabels.Clear();
         // Entries of the previous epoch are never taken again; drop them now rather than when the cache is full.
         _proofs?.Clear();
     }

@@ -84,6 +84,32 @@ public sealed class TransparencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAbsentLabelsVrfProof_IsMadeOnce_AndStillProvesItAbsentAtLaterEpochs()
+    {
+        // A lookup on behalf of a service also proves that service's label, absent for most CSIs:
+        // its VRF output never changes, so a new epoch must not make the DP prove it again.
+        await using var dp = await DpHost.StartAsync();
+        var keys = TransparencyKeyset.FromWire((await dp.Client.GetMetadataAsync()).Transparency!)!;
+        var log = dp.Service<global::Mimi.Discovery.Server.Transparency.TransparencyLog>();
+        var bob = await dp.RegisterAsync(Bob);
+        await dp.Client.PublishAsync(bob.Sign(1));
+        var made = log.AbsentLabelProofs;
+
+        var before = await dp.Client.LookupRawAsync(new LookupRequest(["+33698765432"], "mx"));
+        var proofsFirstTime = log.AbsentLabelProofs - made;
+        Assert.True(proofsFirstTime > 0, "an absent label is proven with a fresh VRF proof on first sight");
+
+        var receipt = await dp.Client.PublishAsync(bob.Sign(2));
+        var after = await dp.Client.LookupRawAsync(new LookupRequest(["+33698765432"], "mx"));
+        Assert.Equal(receipt.Epoch, after.Transparency!.Epoch);
+        Assert.True(after.Transparency.Epoch > before.Transparency!.Epoch);
+        Assert.Equal(proofsFirstTime, log.AbsentLabelProofs - made);
+        var verdict = ProofVerifier.VerifyResult(after.Results[0], CsiParser.ParseOrThrow("+33698765432"), "mx", after.Transparency, keys);
+        Assert.True(verdict.IsComplete, verdict.Reason);
+        Assert.Equal(LookupResultKinds.None, after.Results[0].Result);
+    }
+
+    [Fact]
     public async Task Misbehaving_OmitsOneOfTwoMappings_IsCaught()
     {
         await PublishTwoAsync();
