@@ -40,6 +40,7 @@ internal sealed partial class TransparencyLog : IDisposable
     // The VRF proof and search key of labels a lookup proved absent, by "csi\0scope": a label's VRF
     // output never changes, so entries outlive epochs; the least recently used go when it is full.
     private readonly MemoryCache _absentLabels = new(new MemoryCacheOptions { SizeLimit = AbsentLabelCacheSize, CompactionPercentage = 0.25 });
+    private long _absentLabelProofs;
     private readonly Lock _logLock = new();
     private MerkleTree _log = new();
     private readonly ConcurrentDictionary<(long From, long To), IReadOnlyList<byte[]>> _consistency = new();
@@ -306,12 +307,10 @@ internal sealed partial class TransparencyLog : IDisposable
         }
     }
 
-    /// <summary>The VRF proof and search key of a label: a canonical CSI URI or a delegation subject, and a scope.</summary>
     /// <summary>Test seam: how many VRF proofs this process has made for labels a lookup proved absent.</summary>
     internal long AbsentLabelProofs => Interlocked.Read(ref _absentLabelProofs);
 
-    private long _absentLabelProofs;
-
+    /// <summary>The VRF proof and search key of a label: a canonical CSI URI or a delegation subject, and a scope.</summary>
     public (byte[] Proof, byte[] Key) Vrf(string subject, string scope)
     {
         var proof = _vrfKey.Prove(Labels.Alpha(subject, scope));
