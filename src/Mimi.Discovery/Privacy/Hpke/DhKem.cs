@@ -1,8 +1,9 @@
 // RFC 9180 §4.1: DHKEM (Encap, Decap, ExtractAndExpand) and §7.1: its two instantiations here.
-// X25519 (RFC 7748) comes from NSec (libsodium), chosen over BouncyCastle by measurement (docs/_drafts/hpke-bench.md);
-// P-256 ECDH comes from the BCL.
+// X25519 (RFC 7748) comes from BouncyCastle, in managed memory: libsodium (NSec) computes the scalar
+// multiplication faster but puts every key and shared secret in guarded pages (mmap, mprotect, munmap),
+// which cost a DP's gateway more than the DH itself (docs/benchmarks.md, "HPKE"). P-256 ECDH comes from the BCL.
 using System.Security.Cryptography;
-using NSec.Cryptography;
+using BcX25519 = Org.BouncyCastle.Math.EC.Rfc7748.X25519;
 
 namespace Mimi.Discovery.Privacy.Hpke;
 
@@ -46,8 +47,7 @@ internal abstract class DhKem
     public abstract byte[] GeneratePrivateKey();
 
     /// <summary>
-    /// DH(sk, pk) as serialized bytes, sk being <paramref name="own"/>'s private key (a KEM may keep it
-    /// prepared on the pair, <see cref="HpkeKeyPair.Prepared"/>); throws
+    /// DH(sk, pk) as serialized bytes, sk being <paramref name="own"/>'s private key; throws
     /// <see cref="ProtocolException{HpkeError}"/> for an invalid public key or a zero result.
     /// </summary>
     public abstract byte[] Dh(HpkeKeyPair own, ReadOnlySpan<byte> publicKey);
@@ -98,8 +98,14 @@ internal sealed class X25519Kem : DhKem
 
     public override byte[] PublicKeyOf(ReadOnlySpan<byte> privateKey)
     {
-        using var key = Import(privateKey);
-        return key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        if (privateKey.Length != PrivateKeyLength)
+        {
+            throw new ProtocolException<HpkeError>(HpkeError.InvalidPrivateKey, "An X25519 private key is 32 bytes.");
+        }
+
+        var publicKey = new byte[32];
+        BcX25519.GeneratePublicKey(privateKey, publicKey);
+        return publicKey;
     }
 
     // §7.1.3: sk = LabeledExpand(LabeledExtract("", "dkp_prk", ikm), "sk", "", Nsk); X25519 clamps on use.
@@ -113,25 +119,19 @@ internal sealed class X25519Kem : DhKem
 
     public override byte[] GeneratePrivateKey() => RandomNumberGenerator.GetBytes(PrivateKeyLength);
 
-    // The pair's key is imported once (libsodium's guarded memory makes each import costly).
     public override byte[] Dh(HpkeKeyPair own, ReadOnlySpan<byte> publicKey)
     {
-        var key = own.Prepared(static sk => Import(sk));
-        if (publicKey.Length != 32 || !PublicKey.TryImport(KeyAgreementAlgorithm.X25519, publicKey, KeyBlobFormat.RawPublicKey, out var peer))
+        if (publicKey.Length != 32)
         {
             throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "An X25519 public key is 32 bytes.");
         }
 
-        // §7.1.4: libsodium refuses a low-order peer key (all-zero output), which HPKE requires rejecting.
-        using var secret = KeyAgreementAlgorithm.X25519.Agree(key, peer!, new SharedSecretCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
-            ?? throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "The X25519 public key has low order: the shared secret would be zero.");
-        return secret.Export(SharedSecretBlobFormat.RawSharedSecret);
+        // §7.1.4: an all-zero output (a low-order peer key) must be rejected; BouncyCastle reports it as false.
+        var shared = new byte[32];
+        return BcX25519.CalculateAgreement(own.PrivateKey, publicKey, shared)
+            ? shared
+            : throw new ProtocolException<HpkeError>(HpkeError.InvalidPublicKey, "The X25519 public key has low order: the shared secret would be zero.");
     }
-
-    private static Key Import(ReadOnlySpan<byte> privateKey) =>
-        privateKey.Length == 32 && Key.TryImport(KeyAgreementAlgorithm.X25519, privateKey, KeyBlobFormat.RawPrivateKey, out var key, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport })
-            ? key!
-            : throw new ProtocolException<HpkeError>(HpkeError.InvalidPrivateKey, "An X25519 private key is 32 bytes.");
 }
 
 /// <summary>DHKEM(P-256, HKDF-SHA256): Nsk = 32, Npk = Nenc = 65 (uncompressed SEC1 point).</summary>

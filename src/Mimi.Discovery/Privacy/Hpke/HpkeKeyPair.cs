@@ -7,7 +7,6 @@ internal sealed class HpkeKeyPair : IDisposable
 {
     private readonly byte[] _privateKey;
     private readonly byte[] _publicKey;
-    private IDisposable? _prepared;
 
     private HpkeKeyPair(HpkeKem kem, byte[] privateKey, byte[] publicKey)
     {
@@ -61,34 +60,6 @@ internal sealed class HpkeKeyPair : IDisposable
     /// <summary>SerializePrivateKey(sk): a copy of the private key, for storing it.</summary>
     public byte[] ExportPrivateKey() => _privateKey.ToArray();
 
-    /// <summary>
-    /// The private key as <paramref name="prepare"/> makes it ready for the KEM's DH (an imported key
-    /// handle), made once per key pair and disposed with it: a gateway's long-term key decapsulates
-    /// every request it receives, and importing it for each one cost more than the DH itself.
-    /// Safe to call concurrently; a losing concurrent preparation is disposed.
-    /// </summary>
-    internal T Prepared<T>(Func<byte[], T> prepare)
-        where T : class, IDisposable
-    {
-        if (Volatile.Read(ref _prepared) is T made)
-        {
-            return made;
-        }
-
-        var fresh = prepare(_privateKey);
-        if (Interlocked.CompareExchange(ref _prepared, fresh, null) is T first)
-        {
-            fresh.Dispose();
-            return first;
-        }
-
-        return fresh;
-    }
-
-    /// <summary>Overwrites the private key in memory and disposes its prepared form.</summary>
-    public void Dispose()
-    {
-        CryptographicOperations.ZeroMemory(_privateKey);
-        Interlocked.Exchange(ref _prepared, null)?.Dispose();
-    }
+    /// <summary>Overwrites the private key in memory.</summary>
+    public void Dispose() => CryptographicOperations.ZeroMemory(_privateKey);
 }

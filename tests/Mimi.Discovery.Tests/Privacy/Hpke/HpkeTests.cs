@@ -36,7 +36,7 @@ public class HpkeTests
     [MemberData(nameof(AllSuites))]
     public void OneRecipientPair_OpensManySendersInParallel_EachWithItsOwnSecret(HpkeKem kem, HpkeAead aead)
     {
-        // A gateway's long-term pair decapsulates every request; X25519 keeps its key imported on the pair.
+        // A gateway's long-term pair decapsulates many requests at once.
         var suite = new HpkeSuite(kem, HpkeKdf.HkdfSha256, aead);
         using var recipient = HpkeKeyPair.Generate(kem);
         var opened = Enumerable.Range(0, 64).AsParallel().Select(i =>
@@ -49,38 +49,6 @@ public class HpkeTests
 
         Assert.All(opened, o => Assert.True(o.ok));
         Assert.Equal(64, opened.Select(o => o.Secret).Distinct().Count());
-    }
-
-    [Fact]
-    public void APairsPreparedKey_IsMadeOnceAmongConcurrentCallers_AndDisposedWithThePair()
-    {
-        var pair = HpkeKeyPair.Generate(HpkeKem.X25519HkdfSha256);
-        var made = new System.Collections.Concurrent.ConcurrentBag<Probe>();
-        var handed = Enumerable.Range(0, 16).AsParallel().WithDegreeOfParallelism(8)
-            .Select(_ => pair.Prepared(sk =>
-            {
-                Assert.Equal(pair.ExportPrivateKey(), sk);
-                var probe = new Probe();
-                made.Add(probe);
-                return probe;
-            }))
-            .Distinct().ToList();
-
-        var kept = Assert.Single(handed);
-        Assert.All(made.Where(p => p != kept), p => Assert.True(p.Disposed, "a losing concurrent preparation is disposed"));
-        Assert.False(kept.Disposed);
-        Assert.Same(kept, pair.Prepared<Probe>(_ => throw new InvalidOperationException("made twice")));
-
-        pair.Dispose();
-        Assert.True(kept.Disposed);
-        Assert.All(pair.ExportPrivateKey(), b => Assert.Equal(0, b));
-    }
-
-    private sealed class Probe : IDisposable
-    {
-        public bool Disposed { get; private set; }
-
-        public void Dispose() => Disposed = true;
     }
 
     [Theory]
@@ -151,6 +119,21 @@ public class HpkeTests
         var suite = new HpkeSuite(kem, HpkeKdf.HkdfSha256, HpkeAead.Aes128Gcm);
 
         var e = Assert.Throws<ProtocolException<HpkeError>>(() => HpkeSetup.SetupBaseSender(suite, Convert.FromHexString(publicKeyHex), Info, out _));
+        Assert.Equal(HpkeError.InvalidPublicKey, e.Error);
+    }
+
+    [Theory]
+    [InlineData("0000000000000000000000000000000000000000000000000000000000000000")] // u = 0
+    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")] // u = 1, order 4
+    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")] // order 8
+    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")] // u = p - 1, order 2
+    public void SetupBaseReceiver_X25519LowOrderEnc_IsRefused(string encHex)
+    {
+        // RFC 9180 §7.1.4: a DH output of all zeros is an error; the gateway must not derive keys from it.
+        var suite = new HpkeSuite(HpkeKem.X25519HkdfSha256, HpkeKdf.HkdfSha256, HpkeAead.Aes128Gcm);
+        using var recipient = HpkeKeyPair.Generate(HpkeKem.X25519HkdfSha256);
+
+        var e = Assert.Throws<ProtocolException<HpkeError>>(() => HpkeSetup.SetupBaseReceiver(suite, Convert.FromHexString(encHex), recipient, Info));
         Assert.Equal(HpkeError.InvalidPublicKey, e.Error);
     }
 
