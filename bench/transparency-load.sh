@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 n=${1:-10000}
 seconds=${SECONDS_PER_RUN:-20}
+warmup=${WARMUP:-3}
 concurrency=${CONCURRENCY:-16}
 port=9660
 url="https://127.0.0.1:$port"
@@ -35,7 +36,7 @@ serve() { # label, then environment assignments
   wait_healthy "$url" "$data/tls.crt"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
-drive() { $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --concurrency "$concurrency" --server-pid "${server:-$floor}"; }
+drive() { $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" --server-pid "${server:-$floor}"; }
 
 # 1. Sealing: wait until no CSI is pending (the last seeded CSI is found), then read the log.
 serve with-proofs

@@ -13,7 +13,8 @@ using Spectre.Console;
 // The load benchmark, in two roles that run as separate processes:
 //   seed  --data DIR [--database PG] --from A --to B [--mix book]   real signed statements for CSIs A..B-1,
 //         bulk-loaded; with --mix book, an address book's mix: of every 20, 6 found, 1 opted out, 13 none
-//   drive --dp URL[,URL…] --ca PEM --count N [--seconds S] [--concurrency C] [--rate R]   lookups over HTTPS keep-alive
+//   drive --dp URL[,URL…] --ca PEM --count N [--seconds S] [--concurrency C] [--rate R] [--warmup W]   lookups over HTTPS keep-alive
+//         (W: seconds of unrecorded lookups first — connections, JIT tiering, caches; default 3)
 //         (several DPs: worker w asks the w-th modulo their number, e.g. DP processes on a primary and a replica)
 //         (R: at most R lookups a second in all, for soaks; flat out when absent)
 //         [--relay URL --relay-ca PEM]   sealed with Oblivious HTTP and sent through a relay
@@ -156,7 +157,7 @@ static async Task<int> DriveAsync(Options o)
     }).ToList();
 
     // Warm up: connections, JIT, database caches.
-    var warmEnd = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3;
+    var warmEnd = Stopwatch.GetTimestamp() + Stopwatch.Frequency * o.Long("warmup", 3);
     var latencies = new List<double>[concurrency];
     var errors = 0L;
     var notFound = 0L;

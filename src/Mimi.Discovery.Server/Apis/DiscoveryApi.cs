@@ -51,13 +51,13 @@ internal static class DiscoveryApi
     private static async Task<Results<Ok<RemovalReceipt>, ProblemHttpResult>> RemoveAsync(StatementSubmission submission, MappingService mappings, CancellationToken cancellationToken) =>
         (await mappings.RemoveAsync(submission, cancellationToken).ConfigureAwait(false)).ToResult();
 
-    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken) =>
-        PipelineAsync(request, context, lookups, cancellationToken);
+    private static Task<Results<Ok<LookupResponse>, KeptJsonResult, ProblemHttpResult>> LookupAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, AnswerCache answers, CancellationToken cancellationToken) =>
+        PipelineAsync(request, context, lookups, answers, cancellationToken);
 
-    private static Task<Results<Ok<LookupResponse>, ProblemHttpResult>> LookupOneAsync(string csi, string? service, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken) =>
-        PipelineAsync(LookupPipeline.One(csi, service), context, lookups, cancellationToken);
+    private static Task<Results<Ok<LookupResponse>, KeptJsonResult, ProblemHttpResult>> LookupOneAsync(string csi, string? service, HttpContext context, LookupPipeline lookups, AnswerCache answers, CancellationToken cancellationToken) =>
+        PipelineAsync(LookupPipeline.One(csi, service), context, lookups, answers, cancellationToken);
 
-    private static async Task<Results<Ok<LookupResponse>, ProblemHttpResult>> PipelineAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<LookupResponse>, KeptJsonResult, ProblemHttpResult>> PipelineAsync(LookupRequest request, HttpContext context, LookupPipeline lookups, AnswerCache answers, CancellationToken cancellationToken)
     {
         // Most lookups carry no Authorization (an open DP, or tokens in the body): nothing to copy then.
         var values = context.Request.Headers.Authorization;
@@ -69,7 +69,28 @@ internal static class DiscoveryApi
             context.Response.Headers.WWWAuthenticate = answer.Challenge;
         }
 
-        return answer.Outcome.ToResult(context);
+        if (answer.Outcome.Value is { } response && answers.KeptUtf8(response) is { } utf8)
+        {
+            return new KeptJsonResult(utf8);
+        }
+
+        return answer.Outcome.Problem is { } problem ? problem.ToResult(context) : TypedResults.Ok(answer.Outcome.Value!);
+    }
+
+    /// <summary>
+    /// A 200 with an answer's JSON serialised before (<see cref="AnswerCache"/>): the bytes and content
+    /// type <see cref="Ok{TValue}"/> writes for it; the route's OpenAPI description comes from that result.
+    /// </summary>
+    internal sealed class KeptJsonResult(byte[] utf8) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var response = httpContext.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/json; charset=utf-8";
+            response.ContentLength = utf8.Length;
+            await response.BodyWriter.WriteAsync(utf8, httpContext.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     internal sealed record HealthReport(string Status);

@@ -120,6 +120,13 @@ public sealed class DiscoveryOptions
     /// </summary>
     public long ProofCacheBytes { get; set; } = 64L << 20;
 
+    /// <summary>
+    /// Bytes of whole lookup answers kept as serialised JSON (<see cref="Mappings.AnswerCache"/>): a
+    /// lookup of at most 16 CSIs asked again at the same epoch is answered with the same bytes while its
+    /// statements' currency and maxAge are unchanged. Zero keeps none. Default 64 MiB.
+    /// </summary>
+    public long AnswerCacheBytes { get; set; } = 64L << 20;
+
     /// <summary>Whether a lookup must redeem Privacy Pass tokens, one per distinct valid CSI. Unset: true, or false with <c>--dev</c>.</summary>
     public bool? RequireTokens { get; set; }
 

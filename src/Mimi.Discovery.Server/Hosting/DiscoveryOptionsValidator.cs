@@ -61,6 +61,7 @@ internal sealed class DiscoveryOptionsValidator : IValidateOptions<DiscoveryOpti
         check.Range(nameof(options.EpochCheckInterval), options.EpochCheckInterval, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         check.Range(nameof(options.EpochMaxBatch), options.EpochMaxBatch, 1, 1_000_000);
         check.Range(nameof(options.ProofCacheBytes), options.ProofCacheBytes, 0, 16L << 30);
+        check.Range(nameof(options.AnswerCacheBytes), options.AnswerCacheBytes, 0, 16L << 30);
         check.Range(nameof(options.CsisPerToken), options.CsisPerToken, 1, 1000);
         check.Range(nameof(options.MaxTokensPerIssuance), options.MaxTokensPerIssuance, 1, 1024);
         check.Range(nameof(options.LookupMaxAge), options.LookupMaxAge, TimeSpan.Zero, TimeSpan.FromDays(30));

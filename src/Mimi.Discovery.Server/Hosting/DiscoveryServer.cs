@@ -81,6 +81,7 @@ public static class DiscoveryServer
         builder.Services.AddSingleton(sp => new StatementVerifier(new TrustAnchors(anchors), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ChannelRouter>();
         builder.Services.AddSingleton<ProofService>();
+        builder.Services.AddSingleton<AnswerCache>();
         builder.Services.AddSingleton<MappingService>();
         builder.Services.AddSingleton<ReassignmentService>();
         builder.Services.AddReadiness(readsReplica);

@@ -23,6 +23,7 @@ internal sealed partial class MappingService(
     TransparencyLog transparency,
     Federation.DelegationTable delegations,
     IRevocationStore revocations,
+    AnswerCache answers,
     IOptions<DiscoveryOptions> options,
     TimeProvider time,
     ILogger<MappingService> logger)
@@ -156,6 +157,17 @@ internal sealed partial class MappingService(
             }));
         }
 
+        // A small lookup asked before at this epoch is answered with the same bytes (AnswerCache).
+        var kept = answers.KeyOf(request);
+        if (kept is not null)
+        {
+            await transparency.RefreshAsync(request.KnownTreeSize, cancellationToken).ConfigureAwait(false);
+            if (answers.Find(kept, transparency.Epoch, transparency.LatestEpoch, now) is { } again)
+            {
+                return again;
+            }
+        }
+
         // Answered from what the transparency log committed at its latest epoch, with the proofs
         // that let the sender check the set is exactly that.
         // A CSI under a delegated prefix or domain is answered with a referral to the delegate, proven
@@ -180,10 +192,14 @@ internal sealed partial class MappingService(
             { RetryAfterSeconds = 1 };
         }
 
-        return new LookupResponse(Results(queries, parsed, csi =>
+        // When each current statement and delegation in the answer stops being current: until the first
+        // of them, less LookupMaxAge, every maxAge is LookupMaxAge and the answer does not change.
+        var expiries = new List<long>();
+        var response = new LookupResponse(Results(queries, parsed, csi =>
         {
             if (chains.TryGetValue(csi, out var chain) && Referral(chain.Select(s => p.Delegations[s]).ToList(), now) is { } referral)
             {
+                expiries.Add(DelegationExpiry(referral.Delegation!));
                 return referral with { Csi = csi };
             }
 
@@ -196,8 +212,17 @@ internal sealed partial class MappingService(
             var kind = statements.Count == 0 ? LookupResultKinds.None
                 : statements.All(s => s.OptOut) ? LookupResultKinds.OptedOut
                 : LookupResultKinds.Found;
+            expiries.AddRange(statements.Select(s => s.ValidUntil));
             return new LookupResult("", csi, kind, statements.Select(s => s.Token).ToList(), Labels: labels, MaxAge: MaxAge(statements.Select(s => s.ValidUntil), now));
         }), p.Epoch) { LatestEpoch = p.LatestEpoch };
+        if (kept is not null)
+        {
+            var unchangedUntil = expiries.Count == 0 ? long.MaxValue : expiries.Min() - (long)options.Value.LookupMaxAge.TotalSeconds;
+            // Otherwise some maxAge counts down with the clock: the same answer holds for this second only.
+            answers.Add(kept, response, p.Epoch.Epoch, unchangedUntil > now ? unchangedUntil : now + 1);
+        }
+
+        return response;
     }
 
     /// <summary>The referral to the most specific live delegation in a proven chain, or null when none is committed and live.</summary>

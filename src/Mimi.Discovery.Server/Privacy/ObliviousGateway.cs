@@ -13,7 +13,7 @@ namespace Mimi.Discovery.Server.Privacy;
 /// reachable this way — and seals the answer, padded to a fixed size bucket so its length does not
 /// tell the relay whether anything was found. The DP sees the query but only the relay's address.
 /// </summary>
-internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups, MetadataBuilder metadata, IOptions<DiscoveryOptions> options, Observability.DiscoveryMetrics metrics)
+internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups, Mappings.AnswerCache answers, MetadataBuilder metadata, IOptions<DiscoveryOptions> options, Observability.DiscoveryMetrics metrics)
 {
     /// <summary>Media type of an encapsulated request.</summary>
     public const string RequestMediaType = "message/ohttp-req";
@@ -67,7 +67,10 @@ internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups
                 var answer = await lookups.LookupAsync(request, authorization, cancellationToken).ConfigureAwait(false);
                 if (answer.Outcome.Problem is not { } refused)
                 {
-                    return Json(200, answer.Outcome.Value!, ProtocolJson.Default.LookupResponse);
+                    // As the direct routes write it: the bytes kept with a cached answer, else serialised now.
+                    var found = new BinaryHttpResponse(200) { Content = answers.Utf8(answer.Outcome.Value!) };
+                    found.Headers.Add(new BinaryHttpField("content-type", "application/json"));
+                    return found;
                 }
 
                 var response = ProblemResponse(refused);
