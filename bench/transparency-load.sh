@@ -2,24 +2,29 @@
 # Transparency on the lookup path, measured side by side on one seeded SQLite database:
 #   1. end-to-end sealing throughput: the DP seals the seeded CSIs (VRF per new label, prefix
 #      tree, signed tree head, SQL) in epochs of EpochMaxBatch; labels/s from its timestamped log;
-#   2. after sealing, single-CSI lookups/s with proofs (the default), over HTTPS keep-alive;
-#   3. the HTTPS floor: the same Kestrel/TLS set-up answering the body of one such lookup, precomputed;
-#   4. the same lookups with Discovery:Transparency=false (the live table, no proofs).
-#   Prints each run, with the serving process's CPU time per measured request (server_cpu_us), and the
-#   ratios with-proofs/floor and without-proofs/floor.
-#   With COMPARE_DLL (another build's mimi-discovery.dll, e.g. main's in a worktree), step 2 runs
-#   2×PAIRS (default 2) more times on the same sealed database, alternating this build and that one, and prints the
-#   ratio this/compare of their lookups/s per pair: a change measured against its base in one run.
+#   2. after sealing, single-CSI lookups/s with proofs (the default), over HTTPS keep-alive, against
+#      the HTTPS floor: the same Kestrel/TLS set-up answering the body of one such lookup, precomputed.
+#      Both stay up and are driven in turn, ROUNDS times (default 3), so each ratio compares runs
+#      seconds apart on this shared machine; the script prints each round's ratio and their median;
+#   3. the same lookups with Discovery:Transparency=false (the live table, no proofs).
+#   Prints each run, with the serving process's CPU time per measured request (server_cpu_us).
+#   With COMPARE_DLL (another build's mimi-discovery.dll, e.g. main's in a worktree), lookups with
+#   proofs run 2×PAIRS (default 2) more times on the same sealed database, alternating this build and
+#   that one, and it prints the ratio this/compare of their lookups/s per pair: a change measured
+#   against its base in one run.
+#   Every drive first runs WARMUP seconds of unrecorded lookups (default 15: connections, JIT tiering,
+#   the DP's proof and answer caches), the floor's as well, so the figures are steady-state ones.
 #   bench/transparency-load.sh [N]   (default 10000 CSIs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 n=${1:-10000}
 seconds=${SECONDS_PER_RUN:-20}
-warmup=${WARMUP:-3}
+warmup=${WARMUP:-15}
 concurrency=${CONCURRENCY:-16}
 port=9660
 url="https://127.0.0.1:$port"
+floor_url="https://127.0.0.1:$((port + 1))"
 
 build_release src/Mimi.Discovery.Cli bench/Mimi.Discovery.Load
 work=$(mktemp -d /tmp/mimi-tx-load-XXXX)
@@ -36,7 +41,10 @@ serve() { # label, then environment assignments
   wait_healthy "$url" "$data/tls.crt"
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
-drive() { $load drive --dp "$url/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" --server-pid "${server:-$floor}"; }
+drive() { # URL, PID of the process serving it
+  $load drive --dp "$1/" --ca "$data/tls.crt" --count "$n" --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" --server-pid "$2"
+}
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 # 1. Sealing: wait until no CSI is pending (the last seeded CSI is found), then read the log.
 serve with-proofs
@@ -49,32 +57,37 @@ sealing=$(awk '/TransparencyLog\[400\]/ { split($1, h, ":"); t = h[1] * 3600 + h
         else print "one epoch only: use a larger N" }' "$work/with-proofs.log")
 echo "sealing n=$n $sealing"
 
-# 2. Lookups with proofs, over the sealed set.
-proofs=$(drive)
-echo "lookup with-proofs n=$n $proofs"
+# 2. Lookups with proofs against the floor, in turn, both processes up.
 floor_body "$url" "$data/tls.crt" $((n / 2)) "$work/body.json"
+start_floor "$data" $((port + 1)) "$work/body.json"
+echo "https-floor body_bytes=$(stat -c %s "$work/body.json")"
+rps_ratios=""; cpu_ratios=""
+for round in $(seq 1 "${ROUNDS:-3}"); do
+  proofs=$(drive "$url" "$server"); echo "lookup with-proofs n=$n round=$round $proofs"
+  floor_run=$(drive "$floor_url" "$floor"); echo "https-floor n=$n round=$round $floor_run"
+  rps=$(ratio "$(field rps "$proofs")" "$(field rps "$floor_run")")
+  cpu=$(ratio "$(field server_cpu_us "$floor_run")" "$(field server_cpu_us "$proofs")")
+  echo "ratio round=$round with-proofs/floor=$rps floor_cpu/with-proofs_cpu=$cpu"
+  rps_ratios="$rps_ratios $rps"; cpu_ratios="$cpu_ratios $cpu"
+done
+echo "dp_rss_mib=$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' /proc/$server/status) (after the rounds)"
+stop "$floor"; floor=""
 stop "$server"; server=""
+echo "ratios n=$n median with-proofs/floor=$(echo $rps_ratios | median) floor_cpu/with-proofs_cpu=$(echo $cpu_ratios | median)"
+
 if [ -n "${COMPARE_DLL:-}" ]; then
   this=$cli
   for pair in $(seq 1 "${PAIRS:-2}"); do
-    cli="dotnet $COMPARE_DLL"; serve compare-$pair; base=$(drive); stop "$server"; server=""
-    cli=$this; serve this-$pair; mine=$(drive); stop "$server"; server=""
+    cli="dotnet $COMPARE_DLL"; serve compare-$pair; base=$(drive "$url" "$server"); stop "$server"; server=""
+    cli=$this; serve this-$pair; mine=$(drive "$url" "$server"); stop "$server"; server=""
     echo "lookup with-proofs compare pair=$pair this: $mine"
     echo "lookup with-proofs compare pair=$pair compare: $base"
     echo "ratio pair=$pair this/compare=$(ratio "$(field rps "$mine")" "$(field rps "$base")") p50_this/compare=$(ratio "$(field p50_ms "$mine")" "$(field p50_ms "$base")") server_cpu_this/compare=$(ratio "$(field server_cpu_us "$mine")" "$(field server_cpu_us "$base")")"
   done
 fi
 
-# 3. The floor: the same server set-up, one precomputed body of the same size.
-start_floor "$data" "$port" "$work/body.json"
-floor_run=$(drive)
-echo "https-floor n=$n body_bytes=$(stat -c %s "$work/body.json") $floor_run"
-stop "$floor"; floor=""
-
-# 4. Lookups without proofs, on the same database.
+# 3. Lookups without proofs, on the same database.
 serve without-proofs Discovery__Transparency=false
-plain=$(drive)
+plain=$(drive "$url" "$server")
 echo "lookup without-proofs n=$n $plain"
 stop "$server"; server=""
-
-echo "ratios n=$n with-proofs/floor=$(ratio "$(field rps "$proofs")" "$(field rps "$floor_run")") without-proofs/floor=$(ratio "$(field rps "$plain")" "$(field rps "$floor_run")") p50_with-proofs/floor=$(ratio "$(field p50_ms "$proofs")" "$(field p50_ms "$floor_run")") server_cpu_with-proofs/floor=$(ratio "$(field server_cpu_us "$proofs")" "$(field server_cpu_us "$floor_run")")"

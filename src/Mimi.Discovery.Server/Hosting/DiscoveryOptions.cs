@@ -121,11 +121,12 @@ public sealed class DiscoveryOptions
     public long ProofCacheBytes { get; set; } = 64L << 20;
 
     /// <summary>
-    /// Bytes of whole lookup answers kept as serialised JSON (<see cref="Mappings.AnswerCache"/>): a
-    /// lookup of at most 16 CSIs asked again at the same epoch is answered with the same bytes while its
-    /// statements' currency and maxAge are unchanged. Zero keeps none. Default 64 MiB.
+    /// Bytes of whole lookup answers kept (<see cref="Mappings.AnswerCache"/>; their JSON and an estimate
+    /// of their objects' managed size, label proofs included): a lookup of at most 16 CSIs asked again at
+    /// the same epoch is answered with the same bytes while its statements' currency and maxAge are
+    /// unchanged. Zero keeps none. Default 128 MiB (about 14,000 single-CSI answers of about 9 KB).
     /// </summary>
-    public long AnswerCacheBytes { get; set; } = 64L << 20;
+    public long AnswerCacheBytes { get; set; } = 128L << 20;
 
     /// <summary>Whether a lookup must redeem Privacy Pass tokens, one per distinct valid CSI. Unset: true, or false with <c>--dev</c>.</summary>
     public bool? RequireTokens { get; set; }

@@ -81,8 +81,10 @@ internal sealed class AnswerCache : IDisposable
 
         var utf8 = JsonSerializer.SerializeToUtf8Bytes(response, _json);
         _utf8.AddOrUpdate(response, utf8);
-        // The bytes, the key, and the answer's own objects (its label proofs are shared with the proof cache).
-        _answers.Set(key, new Entry(epoch, response.LatestEpoch, validBefore, response), new MemoryCacheEntryOptions { Size = utf8.Length + (2L * key.Length) + 512 });
+        // The bytes, the key, and the answer's objects: its label proofs are the proof cache's too, but
+        // they stay as long as the answer does, so they count here as well.
+        var size = utf8.Length + (2L * key.Length) + 512 + response.Results.Sum(r => r.Labels?.Sum(Transparency.TransparencyLog.EstimatedSize) ?? 0);
+        _answers.Set(key, new Entry(epoch, response.LatestEpoch, validBefore, response), new MemoryCacheEntryOptions { Size = size });
     }
 
     /// <summary>The answer as UTF-8 JSON: the bytes kept with it when it came from this cache, else serialised now.</summary>

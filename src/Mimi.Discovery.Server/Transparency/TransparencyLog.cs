@@ -276,7 +276,7 @@ internal sealed partial class TransparencyLog : IDisposable
     }
 
     /// <summary>A label proof's managed size in bytes, roughly: its strings at two bytes a character and an object header each.</summary>
-    private static long EstimatedSize(LabelProof proof)
+    internal static long EstimatedSize(LabelProof proof)
     {
         static long Of(string? s) => s is null ? 0 : 32 + 2L * s.Length;
         return 160 + Of(proof.Vrf) + Of(proof.LeafKey) + Of(proof.Commitment) + Of(proof.Opening) + Of(proof.Subject)
