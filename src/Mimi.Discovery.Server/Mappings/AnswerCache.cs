@@ -52,8 +52,15 @@ internal sealed class AnswerCache : IDisposable
             return null;
         }
 
-        // Unit and record separators cannot occur in a service id, a number or a CSI the lookup accepts.
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{request.Service}\u001F{request.KnownTreeSize}\u001F{string.Join('\u001E', request.Csis)}");
+        // Each query as asked (any string: an invalid one is answered too), prefixed with its length, so
+        // no two lookups share a key; a service id and a number hold no ':'.
+        var key = new System.Text.StringBuilder().Append(request.Service).Append(':').Append(request.KnownTreeSize);
+        foreach (var query in request.Csis)
+        {
+            key.Append(':').Append(query.Length).Append(':').Append(query);
+        }
+
+        return key.ToString();
     }
 
     /// <summary>The answer kept for <paramref name="key"/> at <paramref name="epoch"/>, if it is still exactly what the lookup would build at <paramref name="now"/> (Unix seconds).</summary>

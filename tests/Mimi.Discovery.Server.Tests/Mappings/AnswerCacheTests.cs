@@ -55,6 +55,27 @@ public sealed class AnswerCacheTests
     }
 
     [Fact]
+    public async Task OneQueryHoldingTheOthersSeparators_IsNotTheSameLookupAsThose()
+    {
+        await using var dp = await DpHost.StartAsync(o => o.EpochInterval = TimeSpan.FromHours(1));
+        var bob = await dp.RegisterAsync(Bob.Uri);
+        await dp.Client.PublishAsync(bob.Sign(1));
+        await SealAsync(dp);
+        string[] two = [Bob.Uri, "+33611111111"];
+
+        // Asked first, each of these would be served for the two CSIs if keys joined queries with a separator.
+        foreach (var separator in new[] { ":", ":12:", "\u001E", "\n" })
+        {
+            var forged = System.Text.Json.JsonSerializer.Deserialize(await LookupBodyAsync(dp, Bob.Uri + separator + two[1]), ProtocolJson.Default.LookupResponse)!;
+            Assert.Equal(LookupResultKinds.Invalid, Assert.Single(forged.Results).Result);
+        }
+
+        var honest = System.Text.Json.JsonSerializer.Deserialize(await LookupBodyAsync(dp, two), ProtocolJson.Default.LookupResponse)!;
+        Assert.Equal([LookupResultKinds.Found, LookupResultKinds.None], honest.Results.Select(r => r.Result));
+        Assert.Equal(0, dp.Service<AnswerCache>().Hits);
+    }
+
+    [Fact]
     public async Task ANewEpoch_IsNeverAnsweredFromTheLastOnesAnswer()
     {
         await using var dp = await DpHost.StartAsync(o => o.EpochInterval = TimeSpan.FromHours(1));
