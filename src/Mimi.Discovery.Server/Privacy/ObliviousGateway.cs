@@ -46,8 +46,11 @@ internal sealed class ObliviousGateway(OhttpKeyRing keys, LookupPipeline lookups
                 ? await ServeAsync(inner, cancellationToken).ConfigureAwait(false)
                 : ProblemResponse(new Problem("bhttp-malformed", StatusCodes.Status400BadRequest, "the encapsulated request is not a known-length Binary HTTP request: " + malformed.Message));
 
+            // Padding is trailing zeros (RFC 9292 §3.8): the encoding once, copied into the bucket's length.
             var encoded = response.Encode();
-            return request.EncapsulateResponse(response.Encode(PaddingFor(encoded.Length)));
+            var padded = new byte[encoded.Length + PaddingFor(encoded.Length)];
+            encoded.CopyTo(padded, 0);
+            return request.EncapsulateResponse(padded);
         }
     }
 
