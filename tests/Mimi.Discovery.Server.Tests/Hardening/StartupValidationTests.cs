@@ -24,6 +24,8 @@ public sealed class StartupValidationTests
     [InlineData("Discovery:EpochInterval", "-00:00:01")]
     [InlineData("Discovery:EpochMaxBatch", "0")]
     [InlineData("Discovery:EpochCheckInterval", "00:02:00")]
+    [InlineData("Discovery:ProofCacheBytes", "-1")]
+    [InlineData("Discovery:AnswerCacheBytes", "-1")]
     [InlineData("Discovery:CsisPerToken", "0")]
     [InlineData("Discovery:MaxTokensPerIssuance", "0")]
     [InlineData("Discovery:LookupMaxAge", "-00:00:01")]
