@@ -122,7 +122,7 @@ public sealed class DiscoveryOptions
 
     /// <summary>
     /// Bytes of whole lookup answers kept (<see cref="Mappings.AnswerCache"/>; their JSON and an estimate
-    /// of their objects' managed size, label proofs included): a lookup of at most 16 CSIs asked again at
+    /// of their objects' managed size, label proofs included): a lookup of at most <see cref="Mappings.AnswerCache.MaxCsis"/> CSIs asked again at
     /// the same epoch is answered with the same bytes while its statements' currency and maxAge are
     /// unchanged. Zero keeps none. Default 128 MiB (about 14,000 single-CSI answers of about 9 KB).
     /// </summary>

@@ -95,8 +95,7 @@ internal sealed class AnswerCache : IDisposable
     }
 
     /// <summary>The answer as UTF-8 JSON: the bytes kept with it when it came from this cache, else serialised now.</summary>
-    public byte[] Utf8(LookupResponse response) =>
-        _utf8.TryGetValue(response, out var utf8) ? utf8 : JsonSerializer.SerializeToUtf8Bytes(response, _json);
+    public byte[] Utf8(LookupResponse response) => KeptUtf8(response) ?? JsonSerializer.SerializeToUtf8Bytes(response, _json);
 
     /// <summary>The kept UTF-8 JSON of an answer from this cache, or null for any other answer.</summary>
     public byte[]? KeptUtf8(LookupResponse response) => _utf8.TryGetValue(response, out var utf8) ? utf8 : null;
