@@ -35,6 +35,16 @@ public sealed class DataFolderPermissionTests
             var recipient = await dp.RegisterAsync("bob@example.com");
             await dp.Client.PublishAsync(recipient.Sign(1), TestContext.Current.CancellationToken);
 
+            // SQLite deletes -wal and -shm when the last connection closes, and the DP's pool may have
+            // closed its idle ones; a connection held here keeps them (created with the database's mode).
+            await using var held = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "mimi.db")};Mode=ReadWrite;Pooling=False");
+            await held.OpenAsync(TestContext.Current.CancellationToken);
+            await using (var read = held.CreateCommand())
+            {
+                read.CommandText = "SELECT count(*) FROM sqlite_master";
+                await read.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+            }
+
             Assert.Equal(PrivateFolder, File.GetUnixFileMode(data));
             Assert.Contains(Directory.GetFiles(data), f => f.EndsWith("mimi.db-wal", StringComparison.Ordinal));
             Assert.Equal(3, Directory.GetFiles(outbox, "*.json").Length);
