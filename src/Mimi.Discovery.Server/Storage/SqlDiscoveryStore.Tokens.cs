@@ -9,8 +9,9 @@ namespace Mimi.Discovery.Server.Storage;
 /// account's row read for update in one transaction, so concurrent issuance from several DP processes
 /// never exceeds it; a batch takes what is left when less than it asks; a process whose clock is
 /// behind counts into the newer window it finds rather than starting an older one again. Spent nonces are inserted under a
-/// primary key, many requests' in one transaction (one durable commit), each request behind a savepoint: a request with
-/// any nonce already present spends none.
+/// primary key, many requests' in one transaction (one durable commit) and a few statements: the nonces already
+/// present are read, each request is decided in order (one with any nonce present spends none), and the rest are
+/// inserted together.
 /// </summary>
 internal abstract partial class SqlDiscoveryStore
 {
@@ -104,42 +105,63 @@ internal abstract partial class SqlDiscoveryStore
 
     public async Task<bool[]> SpendTokenGroupsAsync(IReadOnlyList<IReadOnlyList<SpentToken>> groups, CancellationToken cancellationToken)
     {
-        var spent = new bool[groups.Count];
+        var nonces = groups.SelectMany(g => g).Select(t => t.Nonce).Distinct(StringComparer.Ordinal).ToList();
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        for (var g = 0; g < groups.Count; g++)
+        while (true)
         {
-            // Each group behind its own savepoint: a group with a nonce already present (in the table
-            // or earlier in this transaction) rolls back to it and spends none; the others commit together.
-            var savepoint = "spend" + g.ToString(CultureInfo.InvariantCulture);
-            await transaction.SaveAsync(savepoint, cancellationToken).ConfigureAwait(false);
-            spent[g] = true;
-            foreach (var token in groups[g])
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // Decided in memory, in order, against the nonces already spent: a group with any nonce spent
+            // (before, or by an earlier group of this call) spends none; the others take theirs.
+            var taken = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var chunk in nonces.Chunk(SpendChunk))
             {
-                // DO NOTHING rather than a caught violation: a PostgreSQL transaction survives it, and a
-                // concurrent insert of the same nonce waits for the first to commit, then inserts nothing.
-                var inserted = await ExecuteAsync(connection, transaction, "INSERT INTO token_spent (nonce, expires_at) VALUES (@nonce, @expires) ON CONFLICT (nonce) DO NOTHING",
-                    cancellationToken, ("nonce", token.Nonce), ("expires", token.ExpiresAt)).ConfigureAwait(false);
-                if (inserted != 1)
+                var (list, parameters) = InList("n", chunk);
+                taken.UnionWith(await QueryAsync(connection, transaction, $"SELECT nonce FROM token_spent WHERE nonce IN ({list})", r => r.GetString(0), cancellationToken, parameters).ConfigureAwait(false));
+            }
+
+            var spent = new bool[groups.Count];
+            var inserts = new List<SpentToken>();
+            for (var g = 0; g < groups.Count; g++)
+            {
+                if (groups[g].Any(t => taken.Contains(t.Nonce)))
                 {
-                    spent[g] = false;
-                    break;
+                    continue;
+                }
+
+                spent[g] = true;
+                foreach (var token in groups[g])
+                {
+                    taken.Add(token.Nonce);
+                    inserts.Add(token);
                 }
             }
 
-            if (spent[g])
+            // One multi-row INSERT per chunk, in nonce order (two processes' batches then lock PostgreSQL's
+            // index entries in the same order). DO NOTHING rather than a caught violation: a concurrent insert
+            // of the same nonce waits for the first to commit, then inserts nothing; RETURNING tells.
+            var inserted = 0;
+            foreach (var chunk in inserts.OrderBy(t => t.Nonce, StringComparer.Ordinal).Chunk(SpendChunk))
             {
-                await transaction.ReleaseAsync(savepoint, cancellationToken).ConfigureAwait(false);
+                var values = string.Join(", ", chunk.Select((_, i) => $"(@n{i}, @e{i})"));
+                var parameters = chunk.SelectMany((t, i) => new[] { ("n" + i.ToString(CultureInfo.InvariantCulture), (object?)t.Nonce), ("e" + i.ToString(CultureInfo.InvariantCulture), (object?)t.ExpiresAt) }).ToArray();
+                inserted += (await QueryAsync(connection, transaction, $"INSERT INTO token_spent (nonce, expires_at) VALUES {values} ON CONFLICT (nonce) DO NOTHING RETURNING nonce", r => r.GetString(0), cancellationToken, parameters).ConfigureAwait(false)).Count;
             }
-            else
-            {
-                await transaction.RollbackAsync(savepoint, cancellationToken).ConfigureAwait(false);
-            }
-        }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return spent;
+            if (inserted == inserts.Count)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return spent;
+            }
+
+            // Another process spent one of these nonces between the read and the insert: decide again
+            // against what it committed (each pass sees more spent, so this ends).
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>Nonces per statement when spending: 2 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535.</summary>
+    private const int SpendChunk = 1000;
 
     public async Task<int> PurgeSpentTokensAsync(long now, CancellationToken cancellationToken)
     {

@@ -154,6 +154,17 @@ public abstract class TokenStoreContractTests : StoreSuite
     }
 
     [Fact]
+    public async Task SpendTokenGroups_MoreNoncesThanOneStatementTakes_AllSpentAndChecked()
+    {
+        // 2,500 nonces: three insert statements and three reads of the nonces already spent.
+        var many = Enumerable.Range(0, 2500).Select(i => new SpentToken("m" + i, 100)).ToList();
+        Assert.Equal(new[] { true, false }, await Store.SpendTokenGroupsAsync([many, [new SpentToken("fresh", 100), new SpentToken("m1999", 100)]], default));
+
+        Assert.Equal(new[] { false, false, true }, await OtherProcess.SpendTokenGroupsAsync(
+            [[new SpentToken("m0", 100)], [new SpentToken("m2499", 100)], [new SpentToken("fresh", 100)]], default));
+    }
+
+    [Fact]
     public async Task SpentTokenLedger_TwoProcessesGroupCommittingRacingRedemptions_EachNonceSpentOnce()
     {
         // Two DP processes, each grouping its concurrent redemptions into shared transactions; every
@@ -195,3 +206,66 @@ public abstract class TokenStoreContractTests : StoreSuite
 public sealed class SqliteTokenStoreContractTests() : TokenStoreContractTests(new SqliteTestDatabase());
 
 public sealed class PostgresTokenStoreContractTests() : TokenStoreContractTests(new PostgresTestDatabase());
+
+/// <summary>
+/// A nonce another process commits between a batch's read of the spent nonces and its insert: the batch
+/// decides again rather than count that nonce's request as spent by it (PostgreSQL, where the two are
+/// separate snapshots; SQLite holds its write lock from the read).
+/// </summary>
+public sealed class PostgresSpendRaceTests : IAsyncLifetime
+{
+    private string? _database;
+    private PostgresDiscoveryStore? _store;
+
+    public async ValueTask InitializeAsync()
+    {
+        Assert.SkipWhen(PostgresTestDatabase.AdminConnectionString is null, $"PostgreSQL not configured: set {PostgresTestDatabase.Variable} (CI does)");
+        _database = await PostgresTestDatabase.CreateDatabaseAsync();
+        _store = new PostgresDiscoveryStore(PostgresTestDatabase.ConnectionStringFor(_database));
+        await _store.MigrateAsync(default);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _store?.Dispose();
+        if (_database is not null)
+        {
+            await PostgresTestDatabase.DropDatabaseAsync(_database);
+        }
+    }
+
+    [Fact]
+    public async Task SpendTokenGroups_NonceCommittedByAnotherProcessMidBatch_ThatRequestIsRefusedTheOtherSpent()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        var connection = PostgresTestDatabase.ConnectionStringFor(_database!);
+        await using var other = new Npgsql.NpgsqlConnection(connection);
+        await other.OpenAsync(cancel);
+        await using var transaction = await other.BeginTransactionAsync(cancel);
+        await using (var insert = new Npgsql.NpgsqlCommand("INSERT INTO token_spent (nonce, expires_at) VALUES ('raced', 100)", other, transaction))
+        {
+            await insert.ExecuteNonQueryAsync(cancel);
+        }
+
+        // The batch reads before the other commits (so sees no 'raced'), then its insert waits on the other's row.
+        var spend = Task.Run(() => _store!.SpendTokenGroupsAsync([[new SpentToken("raced", 100)], [new SpentToken("mine", 100)]], default), cancel);
+        await using (var watch = new Npgsql.NpgsqlConnection(connection))
+        {
+            await watch.OpenAsync(cancel);
+            await using var waiting = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", watch);
+            var until = DateTime.UtcNow.AddMinutes(1);
+            while ((long)(await waiting.ExecuteScalarAsync(cancel))! == 0)
+            {
+                Assert.False(spend.IsCompleted, "the batch finished without waiting on the other process's uncommitted nonce");
+                Assert.True(DateTime.UtcNow < until, "the batch's insert never waited on the other process's row");
+                await Task.Delay(20, cancel);
+            }
+        }
+
+        await transaction.CommitAsync(cancel);
+
+        Assert.Equal(new[] { false, true }, await spend);
+        Assert.False(await _store!.SpendTokensAsync([new SpentToken("mine", 100)], default));
+        Assert.True(await _store.SpendTokensAsync([new SpentToken("unrelated", 100)], default));
+    }
+}
